@@ -1,0 +1,35 @@
+"""tfgan_stable: stable GAN training for Keras 3 on TensorFlow.
+
+Public API: the GAN families (``DCGAN``, ``WGAN``, ``WGANGP``), their network
+builders, the ``WeightClip`` constraint, data helpers and the SavedModel export.
+"""
+
+from tfgan_stable import _backend  # noqa: F401  (selects Keras' TensorFlow backend)
+from tfgan_stable.constraints import WeightClip
+from tfgan_stable.data import critic_batches, load_examples, make_dataset
+from tfgan_stable.export import export_generator
+from tfgan_stable.gans import DCGAN, GAN, WGAN, WGANGP
+from tfgan_stable.networks import (
+    build_dcgan_discriminator,
+    build_dcgan_generator,
+    build_mlp_discriminator,
+    build_mlp_generator,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DCGAN",
+    "GAN",
+    "WGAN",
+    "WGANGP",
+    "WeightClip",
+    "build_dcgan_discriminator",
+    "build_dcgan_generator",
+    "build_mlp_discriminator",
+    "build_mlp_generator",
+    "critic_batches",
+    "export_generator",
+    "load_examples",
+    "make_dataset",
+]

@@ -1,0 +1,314 @@
+"""Experiment configuration: frozen dataclasses loaded from YAML.
+
+Keys are strict: an unknown or mistyped key is an error that names it, and
+``--override section.key=value`` bindings are type-checked the same way. The
+resolved config is what gets written into a run's workdir, so a run can be
+reproduced from its ``config.yaml`` alone.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import dataclasses
+import difflib
+import os
+import typing
+from typing import Any, Mapping, Optional, Sequence
+
+import yaml
+
+FAMILIES = ("dcgan", "wgan", "wgan_gp")
+ARCHITECTURES = ("dcgan", "mlp")
+NORMALIZATIONS = ("batch", "layer", "none")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """Where the real samples come from.
+
+    Attributes:
+      name: ``digits``, ``fashion_mnist``, ``ring8``, ``grid25``,
+        ``tfds:<name>``, ``folder:<path>`` or ``npy:<path>``.
+      path: directory of Fashion-MNIST IDX files (empty: Debian's
+        ``/usr/share/datasets/fashion-mnist`` if present, else TFDS).
+      resolution: image side length, a power of two >= 4 (images only).
+      num_samples: how many points to draw for the toy mixtures.
+      shuffle_buffer: size of the tf.data shuffle buffer.
+    """
+
+    name: str = "digits"
+    path: str = ""
+    resolution: int = 16
+    num_samples: int = 100_000
+    shuffle_buffer: int = 10_000
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """The GAN family and its networks.
+
+    ``None`` means "the paper's default for this family" (see ``gans/``).
+    """
+
+    family: str = "wgan_gp"
+    architecture: str = "dcgan"
+    latent_dim: int = 64
+    g_filters: int = 64
+    d_filters: int = 64
+    max_filters: int = 512
+    hidden_units: Sequence[int] = (128, 128, 128)
+    d_normalization: Optional[str] = None
+    g_normalization: str = "batch"
+    n_critic: Optional[int] = None
+    clip_value: float = 0.01
+    gp_weight: float = 10.0
+    warmup: bool = False
+    g_ema_decay: Optional[float] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimizerConfig:
+    """Optimizer settings; ``None`` takes the family's published default."""
+
+    d_learning_rate: Optional[float] = None
+    g_learning_rate: Optional[float] = None
+    beta_1: Optional[float] = None
+    beta_2: Optional[float] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """The training loop.
+
+    Attributes:
+      steps: generator steps in total.
+      steps_per_epoch: generator steps between backups, sample grids and
+        epoch logs.
+      batch_size: global batch size of real samples per critic step.
+    """
+
+    steps: int = 2000
+    steps_per_epoch: int = 200
+    batch_size: int = 64
+    seed: int = 0
+    steps_per_execution: int = 1
+    jit_compile: bool = False
+    sample_grid_size: int = 8
+    log_every: int = 20
+    verbose: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportConfig:
+    """SavedModel export in TF Serving's ``<dir>/<name>/<version>/`` layout."""
+
+    enabled: bool = True
+    dir: str = "saved_models"
+    name: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    optimizer: OptimizerConfig = OptimizerConfig()
+    train: TrainConfig = TrainConfig()
+    export: ExportConfig = ExportConfig()
+
+    def validate(self) -> "Config":
+        """Checks values that the types alone do not; returns self."""
+        _check_choice("model.family", self.model.family, FAMILIES)
+        _check_choice("model.architecture", self.model.architecture, ARCHITECTURES)
+        _check_choice("model.g_normalization", self.model.g_normalization, NORMALIZATIONS)
+        if self.model.d_normalization is not None:
+            _check_choice("model.d_normalization", self.model.d_normalization, NORMALIZATIONS)
+        res = self.data.resolution
+        if res < 4 or res & (res - 1):
+            raise ValueError(f"data.resolution must be a power of two >= 4, got {res}")
+        for field, value, low in [
+            ("data.num_samples", self.data.num_samples, 1),
+            ("data.shuffle_buffer", self.data.shuffle_buffer, 1),
+            ("model.latent_dim", self.model.latent_dim, 1),
+            ("model.g_filters", self.model.g_filters, 1),
+            ("model.d_filters", self.model.d_filters, 1),
+            ("model.max_filters", self.model.max_filters, 1),
+            ("train.steps", self.train.steps, 1),
+            ("train.steps_per_epoch", self.train.steps_per_epoch, 1),
+            ("train.batch_size", self.train.batch_size, 1),
+            ("train.steps_per_execution", self.train.steps_per_execution, 1),
+            ("train.sample_grid_size", self.train.sample_grid_size, 1),
+            ("train.log_every", self.train.log_every, 1),
+        ]:
+            if value < low:
+                raise ValueError(f"{field} must be >= {low}, got {value}")
+        if self.model.n_critic is not None and self.model.n_critic < 1:
+            raise ValueError(f"model.n_critic must be >= 1, got {self.model.n_critic}")
+        if not self.model.hidden_units or min(self.model.hidden_units) < 1:
+            raise ValueError(
+                f"model.hidden_units must be a non-empty list of positive ints, "
+                f"got {list(self.model.hidden_units)}"
+            )
+        if self.model.clip_value <= 0:
+            raise ValueError(f"model.clip_value must be > 0, got {self.model.clip_value}")
+        if self.model.gp_weight < 0:
+            raise ValueError(f"model.gp_weight must be >= 0, got {self.model.gp_weight}")
+        decay = self.model.g_ema_decay
+        if decay is not None and not 0.0 < decay < 1.0:
+            raise ValueError(f"model.g_ema_decay must be in (0, 1) or null, got {decay}")
+        if self.model.warmup and self.model.family != "wgan":
+            raise ValueError(
+                f"model.warmup is WGAN's critic warm-up; it needs model.family=wgan, "
+                f"got {self.model.family!r}"
+            )
+        if self.model.warmup and self.train.steps_per_execution != 1:
+            raise ValueError(
+                "model.warmup needs train.steps_per_execution=1 (generator steps are "
+                f"counted between executions), got {self.train.steps_per_execution}"
+            )
+        spe = self.train.steps_per_execution
+        if self.train.steps_per_epoch % spe or self.train.steps % spe:
+            raise ValueError(
+                f"train.steps ({self.train.steps}) and train.steps_per_epoch "
+                f"({self.train.steps_per_epoch}) must be multiples of "
+                f"train.steps_per_execution ({spe})"
+            )
+        if self.train.verbose not in (0, 1, 2):
+            raise ValueError(f"train.verbose must be 0, 1 or 2, got {self.train.verbose}")
+        return self
+
+    def to_dict(self) -> dict:
+        return _to_plain(dataclasses.asdict(self))
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+def _check_choice(field: str, value: str, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise ValueError(f"{field} must be one of {list(choices)}, got {value!r}")
+
+
+def _to_plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_plain(v) for v in value]
+    return value
+
+
+def _coerce(field: str, value: Any, annotation: Any) -> Any:
+    """Checks ``value`` against a dataclass field's type; returns the value to store."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Union:  # Optional[X]
+        if value is None:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _coerce(field, value, inner)
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+    elif annotation is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif annotation is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif annotation is str:
+        if isinstance(value, str):
+            return value
+    elif origin in (collections.abc.Sequence, list, tuple):
+        (inner,) = args or (Any,)
+        if isinstance(value, (list, tuple)):
+            return tuple(_coerce(f"{field}[{i}]", v, inner) for i, v in enumerate(value))
+    elif annotation is Any:
+        return value
+    type_name = getattr(annotation, "__name__", str(annotation))
+    raise ValueError(
+        f"{field} must be of type {type_name}, got {value!r} ({type(value).__name__})"
+    )
+
+
+def _section_types() -> dict:
+    hints = typing.get_type_hints(Config)
+    return {f.name: hints[f.name] for f in dataclasses.fields(Config)}
+
+
+def _unknown_key(field: str, key: str, valid: Sequence[str]) -> ValueError:
+    close = difflib.get_close_matches(key, valid, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return ValueError(f"unknown config key {field!r}{hint} valid keys: {sorted(valid)}")
+
+
+def from_dict(raw: Mapping[str, Any]) -> Config:
+    """Builds a validated Config from nested mappings; unknown keys are errors."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"config must be a mapping of sections, got {type(raw).__name__}")
+    sections = _section_types()
+    kwargs = {}
+    for section, values in raw.items():
+        if section not in sections:
+            raise _unknown_key(str(section), str(section), list(sections))
+        cls = sections[section]
+        if values is None:
+            values = {}
+        if not isinstance(values, Mapping):
+            raise ValueError(f"config section {section!r} must be a mapping, got {values!r}")
+        hints = typing.get_type_hints(cls)
+        field_names = [f.name for f in dataclasses.fields(cls)]
+        fields = {}
+        for key, value in values.items():
+            if key not in field_names:
+                raise _unknown_key(f"{section}.{key}", str(key), field_names)
+            fields[key] = _coerce(f"{section}.{key}", value, hints[key])
+        kwargs[section] = cls(**fields)
+    return Config(**kwargs).validate()
+
+
+def parse_override(binding: str) -> tuple[str, str, Any]:
+    """Splits ``section.key=value``; the value is parsed as YAML (``1e-4``, ``[1, 2]``)."""
+    if "=" not in binding:
+        raise ValueError(f"override {binding!r} must look like section.key=value")
+    path, text = binding.split("=", 1)
+    parts = path.strip().split(".")
+    if len(parts) != 2 or not all(parts):
+        raise ValueError(f"override key {path!r} must look like section.key")
+    value = yaml.safe_load(text) if text.strip() else ""
+    # YAML reads "1e-4" as a string; numbers written that way are meant as floats.
+    if isinstance(value, str):
+        try:
+            value = float(value) if any(c in value.lower() for c in ".e") else value
+        except ValueError:
+            pass
+    return parts[0], parts[1], value
+
+
+def apply_overrides(raw: Mapping[str, Any], overrides: Sequence[str]) -> dict:
+    """Returns a copy of ``raw`` with each ``section.key=value`` binding applied."""
+    merged = {k: dict(v or {}) for k, v in (raw or {}).items()}
+    for binding in overrides:
+        section, key, value = parse_override(binding)
+        merged.setdefault(section, {})[key] = value
+    return merged
+
+
+def load(path: str, overrides: Sequence[str] = ()) -> Config:
+    """Loads a YAML config file, applies overrides and validates the result."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"config file not found: {path!r}")
+    with open(path) as f:
+        try:
+            raw = yaml.safe_load(f)
+        except yaml.YAMLError as e:
+            raise ValueError(f"config file {path!r} is not valid YAML: {e}") from e
+    return from_dict(apply_overrides(raw or {}, overrides))
+
+
+def save(config: Config, path: str) -> None:
+    """Writes the resolved config atomically (temporary file, then rename)."""
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w") as f:
+        f.write(config.to_yaml())
+    os.replace(tmp, path)

@@ -1,0 +1,258 @@
+"""The GAN base model: two networks, two optimizers, one ``train_step``.
+
+A family subclasses :class:`GAN` and supplies its losses through
+:meth:`GAN.discriminator_loss` and :meth:`GAN.generator_loss`; the base class
+owns everything they share: the n_critic loop over fresh real batches
+(Arjovsky 2017 and Gulrajani 2017, Algorithm 1), replica-aware loss scaling,
+the latent noise, loss trackers, and an optional exponential moving average of
+the generator's weights (Karras 2018, arXiv 1710.10196; Yazici 2019,
+arXiv 1806.04498) used for sampling and export.
+"""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from tfgan_stable import distribute
+
+
+class GAN(keras.Model):
+    """Base class of every family; not registered, use a subclass.
+
+    Args:
+      generator: a built Keras model mapping ``[B, latent_dim]`` to samples.
+      discriminator: a built Keras model mapping samples to ``[B, 1]`` scores.
+      latent_dim: size of the latent vector; read from ``generator`` if omitted.
+      n_critic: discriminator updates per generator update; each sees a fresh
+        real batch, so every element of the training data holds ``n_critic``
+        batches (see :func:`tfgan_stable.data.critic_batches`).
+      g_ema_decay: when set (e.g. 0.999), keep ``generator_ema``, an
+        exponential moving average of the generator used by ``call`` and export.
+      seed: seed of the latent noise and of any other randomness in the step.
+    """
+
+    family = None
+    default_n_critic = 1
+    extra_metric_names = ()
+
+    def __init__(self, generator, discriminator, latent_dim=None, n_critic=None,
+                 g_ema_decay=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        for part, model in (("generator", generator), ("discriminator", discriminator)):
+            if not isinstance(model, keras.Model):
+                raise TypeError(
+                    f"{type(self).__name__}.{part} must be a keras.Model, "
+                    f"got {type(model).__name__}"
+                )
+            if not model.built:
+                raise ValueError(
+                    f"{type(self).__name__}.{part} must be built (use a functional model "
+                    "or call it once on a batch)"
+                )
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = int(latent_dim or generator.input_shape[-1])
+        if generator.input_shape[-1] not in (None, self.latent_dim):
+            raise ValueError(
+                f"{type(self).__name__}.latent_dim={self.latent_dim} does not match the "
+                f"generator's input shape {generator.input_shape}"
+            )
+        self.n_critic = int(n_critic if n_critic is not None else self.default_n_critic)
+        if self.n_critic < 1:
+            raise ValueError(f"{type(self).__name__}.n_critic must be >= 1, got {n_critic}")
+        if g_ema_decay is not None and not 0.0 < g_ema_decay < 1.0:
+            raise ValueError(
+                f"{type(self).__name__}.g_ema_decay must be in (0, 1) or None, "
+                f"got {g_ema_decay}"
+            )
+        self.g_ema_decay = g_ema_decay
+        self.seed = seed
+        self.sample_shape = tuple(
+            generator.compute_output_shape((None, self.latent_dim))[1:]
+        )
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.generator_steps = keras.Variable(
+            0, dtype="int64", trainable=False, name="generator_steps",
+            aggregation="only_first_replica",
+        )
+        self.generator_ema = None
+        if g_ema_decay is not None:
+            self.generator_ema = keras.models.clone_model(generator)
+            self.generator_ema.set_weights(generator.get_weights())
+            self.generator_ema.trainable = False
+        names = ("d_loss", "g_loss") + tuple(self.extra_metric_names)
+        self.loss_trackers = [keras.metrics.Mean(name=name) for name in names]
+        self.built = True
+
+    # ----------------------------------------------------------------- API
+    def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
+        """Sets the two optimizers (the family's published defaults if omitted).
+
+        Both are built on their variables right away, which keeps them usable
+        under ``tf.distribute`` strategies (create the GAN in the scope).
+        """
+        kwargs.setdefault("optimizer", None)
+        super().compile(**kwargs)
+        defaults = self.default_optimizers()
+        self.d_optimizer = keras.optimizers.get(d_optimizer) if d_optimizer else defaults[0]
+        self.g_optimizer = keras.optimizers.get(g_optimizer) if g_optimizer else defaults[1]
+        if self.d_optimizer is self.g_optimizer:
+            raise ValueError(
+                "d_optimizer and g_optimizer must be two optimizer instances, got the same one"
+            )
+        for optimizer, network in ((self.d_optimizer, self.discriminator),
+                                   (self.g_optimizer, self.generator)):
+            if not optimizer.built:
+                optimizer.build(network.trainable_variables)
+
+    @classmethod
+    def default_optimizers(cls, d_learning_rate=None, g_learning_rate=None,
+                           beta_1=None, beta_2=None):
+        """``(d_optimizer, g_optimizer)`` with the family paper's settings."""
+        raise NotImplementedError
+
+    @property
+    def sampler(self):
+        """The network used for samples and export: the EMA copy when enabled."""
+        return self.generator_ema if self.generator_ema is not None else self.generator
+
+    def call(self, z, training=False):
+        """Generated samples for latent vectors ``z``."""
+        return self.sampler(z, training=training)
+
+    def sample_latent(self, batch_size):
+        """Draws ``[batch_size, latent_dim]`` standard normal noise."""
+        return keras.random.normal(
+            (batch_size, self.latent_dim), seed=self.seed_generator, dtype="float32"
+        )
+
+    @property
+    def metrics(self):
+        return list(self.loss_trackers)
+
+    # ------------------------------------------------------ family hooks
+    def discriminator_loss(self, real, fake, real_output, fake_output):
+        """Returns ``(loss, {metric_name: value})`` for one critic step."""
+        raise NotImplementedError
+
+    def generator_loss(self, fake_output):
+        """Returns ``(loss, {metric_name: value})`` for one generator step."""
+        raise NotImplementedError
+
+    def generator_update_due(self):
+        """A boolean tensor when generator updates are conditional; None if always."""
+        return None
+
+    def after_critic_step(self):
+        """Called after every critic update (bookkeeping for schedules)."""
+
+    def after_generator_step(self):
+        """Called after every generator update."""
+
+    # ------------------------------------------------------- train step
+    def critic_real_batches(self, data):
+        """Splits one element of the training data into ``n_critic`` real batches."""
+        if isinstance(data, (tuple, list)):
+            data = data[0]  # (x,) or (x, labels): labels are not used
+        if isinstance(data, dict):
+            raise ValueError(
+                f"{type(self).__name__} trains on a tensor of real samples, got a dict "
+                f"with keys {sorted(data)}"
+            )
+        sample_rank = len(self.sample_shape) + 1
+        rank = len(data.shape)
+        name = type(self).__name__
+        if rank == sample_rank + 1:
+            if data.shape[0] != self.n_critic:
+                raise ValueError(
+                    f"{name}.n_critic={self.n_critic} but the training data holds "
+                    f"{data.shape[0]} real batches per element (shape {data.shape}); "
+                    f"group batches with tfgan_stable.critic_batches(dataset, "
+                    f"{self.n_critic})"
+                )
+            return [data[i] for i in range(self.n_critic)]
+        if rank == sample_rank and self.n_critic == 1:
+            return [data]
+        if rank == sample_rank:
+            raise ValueError(
+                f"{name}.n_critic={self.n_critic} needs {self.n_critic} fresh real "
+                f"batches per train step (Algorithm 1 of the WGAN papers), but got "
+                f"single batches of shape {data.shape}; group them with "
+                f"tfgan_stable.critic_batches(dataset, {self.n_critic})"
+            )
+        raise ValueError(
+            f"{name} expects real batches of shape [batch, {', '.join(map(str, self.sample_shape))}] "
+            f"(or [n_critic, batch, ...]), got shape {data.shape}"
+        )
+
+    def train_step(self, data):
+        real_batches = self.critic_real_batches(data)
+        for real in real_batches:
+            self._critic_step(real)
+        batch_size = ops.shape(real_batches[-1])[0]
+        due = self.generator_update_due()
+        if due is None:
+            self._generator_step(batch_size)
+        else:
+            tf.cond(due, lambda: self._generator_step(batch_size), lambda: None)
+        return {tracker.name: tracker.result() for tracker in self.loss_trackers}
+
+    def _track(self, values):
+        trackers = {tracker.name: tracker for tracker in self.loss_trackers}
+        for name, value in values.items():
+            trackers[name].update_state(value)
+
+    def _critic_step(self, real):
+        batch_size = ops.shape(real)[0]
+        fake = self.generator(self.sample_latent(batch_size), training=True)
+        with tf.GradientTape() as tape:
+            real_output = self.discriminator(real, training=True)
+            fake_output = self.discriminator(fake, training=True)
+            loss, extras = self.discriminator_loss(real, fake, real_output, fake_output)
+            scaled = distribute.scale_loss(loss, self.d_optimizer)
+        variables = self.discriminator.trainable_variables
+        self.d_optimizer.apply(tape.gradient(scaled, variables), variables)
+        self.after_critic_step()
+        self._track({"d_loss": loss, **extras})
+
+    def _generator_step(self, batch_size):
+        with tf.GradientTape() as tape:
+            fake = self.generator(self.sample_latent(batch_size), training=True)
+            fake_output = self.discriminator(fake, training=True)
+            loss, extras = self.generator_loss(fake_output)
+            scaled = distribute.scale_loss(loss, self.g_optimizer)
+        variables = self.generator.trainable_variables
+        self.g_optimizer.apply(tape.gradient(scaled, variables), variables)
+        self._update_ema()
+        self.generator_steps.assign_add(1)
+        self.after_generator_step()
+        self._track({"g_loss": loss, **extras})
+
+    def _update_ema(self):
+        if self.generator_ema is None:
+            return
+        decay = self.g_ema_decay
+        for ema, weight in zip(self.generator_ema.weights, self.generator.weights):
+            if weight.trainable:
+                ema.assign(decay * ema + (1.0 - decay) * weight)
+            else:  # e.g. batch-norm statistics: follow the live generator
+                ema.assign(weight)
+
+    # ---------------------------------------------------- serialisation
+    def get_config(self):
+        return {
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            "latent_dim": self.latent_dim,
+            "n_critic": self.n_critic,
+            "g_ema_decay": self.g_ema_decay,
+            "seed": self.seed,
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for part in ("generator", "discriminator"):
+            config[part] = keras.saving.deserialize_keras_object(config[part])
+        return cls(**config)

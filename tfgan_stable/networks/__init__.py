@@ -1,0 +1,11 @@
+"""Generator and discriminator builders (no training logic here)."""
+
+from tfgan_stable.networks.dcgan import build_dcgan_discriminator, build_dcgan_generator
+from tfgan_stable.networks.mlp import build_mlp_discriminator, build_mlp_generator
+
+__all__ = [
+    "build_dcgan_discriminator",
+    "build_dcgan_generator",
+    "build_mlp_discriminator",
+    "build_mlp_generator",
+]

@@ -1,0 +1,95 @@
+"""DCGAN-style convolutional generator and discriminator.
+
+Radford, Metz, Chintala 2016 (arXiv 1511.06434): strided convolutions instead
+of pooling, batch norm in G, ReLU in G with tanh output, LeakyReLU(0.2) in D.
+Generalised to any power-of-two resolution >= 4 and any channel count. The
+discriminator's normalisation is selectable because WGAN-GP's critic must not
+use batch norm (Gulrajani 2017, sec. 4); layer norm is their drop-in.
+"""
+
+import math
+
+import keras
+from keras import layers
+
+
+def _check_resolution(resolution):
+    if resolution < 4 or resolution & (resolution - 1):
+        raise ValueError(f"resolution must be a power of two >= 4, got {resolution}")
+    return int(math.log2(resolution)) - 2  # number of 2x resampling blocks
+
+
+def _normalization(kind, name):
+    if kind == "batch":
+        return layers.BatchNormalization(name=name)
+    if kind == "layer":
+        return layers.LayerNormalization(axis=[-3, -2, -1], name=name)
+    if kind in ("none", None):
+        return None
+    raise ValueError(f"normalization must be 'batch', 'layer' or 'none', got {kind!r}")
+
+
+def build_dcgan_generator(
+    latent_dim,
+    resolution,
+    channels,
+    filters=64,
+    max_filters=512,
+    normalization="batch",
+    name="generator",
+):
+    """Latent vector ``[B, latent_dim]`` -> image ``[B, res, res, channels]`` in [-1, 1].
+
+    A dense projection to 4x4, then one stride-2 transposed convolution per
+    doubling; the filter count halves with each doubling down to ``filters``.
+    """
+    blocks = _check_resolution(resolution)
+    z = keras.Input((latent_dim,), name="z")
+    width = min(filters * 2**blocks, max_filters)
+    x = layers.Dense(4 * 4 * width, use_bias=normalization == "none", name="project")(z)
+    x = layers.Reshape((4, 4, width))(x)
+    norm = _normalization(normalization, "project_norm")
+    x = norm(x) if norm else x
+    x = layers.ReLU()(x)
+    for i in range(blocks):
+        width = min(filters * 2 ** (blocks - i - 1), max_filters)
+        x = layers.Conv2DTranspose(
+            width, 4, strides=2, padding="same", use_bias=normalization == "none",
+            name=f"up{i}",
+        )(x)
+        norm = _normalization(normalization, f"up{i}_norm")
+        x = norm(x) if norm else x
+        x = layers.ReLU()(x)
+    x = layers.Conv2D(channels, 3, padding="same", name="to_image")(x)
+    images = layers.Activation("tanh", dtype="float32", name="images")(x)
+    return keras.Model(z, images, name=name)
+
+
+def build_dcgan_discriminator(
+    resolution,
+    channels,
+    filters=64,
+    max_filters=512,
+    normalization="batch",
+    name="discriminator",
+):
+    """Image -> one unbounded score (a logit for DCGAN, a critic value for WGAN).
+
+    One stride-2 convolution per halving down to 4x4 (no normalisation on the
+    first, as in DCGAN), then a dense layer to a single output.
+    """
+    blocks = _check_resolution(resolution)
+    images = keras.Input((resolution, resolution, channels), name="images")
+    x = images
+    for i in range(blocks):
+        width = min(filters * 2**i, max_filters)
+        x = layers.Conv2D(width, 4, strides=2, padding="same", name=f"down{i}")(x)
+        norm = _normalization(normalization, f"down{i}_norm") if i > 0 else None
+        x = norm(x) if norm else x
+        x = layers.LeakyReLU(0.2)(x)
+    if blocks == 0:
+        x = layers.Conv2D(filters, 3, padding="same", name="features")(x)
+        x = layers.LeakyReLU(0.2)(x)
+    x = layers.Flatten()(x)
+    score = layers.Dense(1, dtype="float32", name="score")(x)
+    return keras.Model(images, score, name=name)

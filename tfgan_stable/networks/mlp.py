@@ -1,0 +1,34 @@
+"""Multi-layer perceptrons for vector data (the 2-D toy mixtures).
+
+The WGAN-GP authors' toy experiments (Gulrajani 2017, arXiv 1704.00028,
+``gan_toy.py``) use ReLU MLPs with three hidden layers of 512 units.
+"""
+
+import keras
+from keras import layers
+
+
+def _hidden(x, hidden_units, activation, prefix):
+    if not hidden_units:
+        raise ValueError("hidden_units must name at least one layer width")
+    for i, units in enumerate(hidden_units):
+        x = layers.Dense(units, activation=activation, name=f"{prefix}{i}")(x)
+    return x
+
+
+def build_mlp_generator(latent_dim, output_dim, hidden_units=(512, 512, 512),
+                        activation="relu", name="generator"):
+    """``[B, latent_dim]`` -> ``[B, output_dim]`` with a linear output (data units)."""
+    z = keras.Input((latent_dim,), name="z")
+    x = _hidden(z, hidden_units, activation, "hidden")
+    samples = layers.Dense(output_dim, dtype="float32", name="samples")(x)
+    return keras.Model(z, samples, name=name)
+
+
+def build_mlp_discriminator(input_dim, hidden_units=(512, 512, 512),
+                            activation="relu", name="discriminator"):
+    """``[B, input_dim]`` -> one unbounded score per example."""
+    samples = keras.Input((input_dim,), name="samples")
+    x = _hidden(samples, hidden_units, activation, "hidden")
+    score = layers.Dense(1, dtype="float32", name="score")(x)
+    return keras.Model(samples, score, name=name)

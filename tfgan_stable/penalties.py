@@ -1,0 +1,50 @@
+"""Regularisers that call the critic.
+
+Reference: Gulrajani et al. 2017, "Improved Training of Wasserstein GANs"
+(WGAN-GP, arXiv 1704.00028), Algorithm 1.
+"""
+
+import keras
+from keras import ops
+
+
+def random_interpolates(real, fake, seed=None):
+    """Points on straight lines between real and fake samples.
+
+    One ``alpha ~ U[0, 1]`` per example (Algorithm 1, line 4), broadcast over
+    all other axes.
+
+    Returns:
+      ``(interpolates, alpha)`` where ``alpha`` has shape ``[batch, 1, ...]``.
+    """
+    shape = (ops.shape(real)[0],) + (1,) * (len(real.shape) - 1)
+    alpha = keras.random.uniform(shape, 0.0, 1.0, dtype=real.dtype, seed=seed)
+    return real + alpha * (fake - real), alpha
+
+
+def gradient_penalty(critic, real, fake, seed=None, epsilon=1e-10, training=True):
+    """Two-sided penalty ``E[(||grad_x D(x_hat)||_2 - 1)^2]`` on interpolates.
+
+    ``epsilon`` sits inside the square root so that a zero gradient (a flat
+    critic) yields a finite gradient of the penalty instead of NaN.
+
+    Args:
+      critic: a callable Keras model returning one score per example.
+      real, fake: batches of the same shape.
+      seed: a ``keras.random.SeedGenerator`` (or int) for alpha.
+      epsilon: added to the squared norm before the square root.
+      training: passed to the critic.
+
+    Returns:
+      ``(penalty, mean_gradient_norm)``, both scalars.
+    """
+    import tensorflow as tf  # the penalty needs a nested tape: TF backend only
+
+    interpolates, _ = random_interpolates(real, fake, seed)
+    with tf.GradientTape() as tape:
+        tape.watch(interpolates)
+        scores = critic(interpolates, training=training)
+    grads = tape.gradient(scores, interpolates)
+    axes = list(range(1, len(grads.shape)))
+    norms = ops.sqrt(ops.sum(ops.square(grads), axis=axes) + epsilon)
+    return ops.mean(ops.square(norms - 1.0)), ops.mean(norms)

@@ -1,0 +1,52 @@
+"""Training schedules as pure functions of a step counter.
+
+Callbacks and train steps only evaluate these and assign the result; keeping
+the arithmetic here makes it testable against literal tables.
+"""
+
+import math
+
+from keras import ops
+
+# WGAN reference code (Arjovsky et al. 2017, arXiv 1701.07875, main.py):
+# 100 critic iterations for the first 25 generator iterations and every 500th.
+WGAN_WARMUP_GENERATOR_STEPS = 25
+WGAN_WARMUP_CRITIC_STEPS = 100
+WGAN_WARMUP_EVERY = 500
+
+
+def wgan_critic_iterations(
+    generator_step,
+    n_critic,
+    warmup_generator_steps=WGAN_WARMUP_GENERATOR_STEPS,
+    warmup_critic_steps=WGAN_WARMUP_CRITIC_STEPS,
+    warmup_every=WGAN_WARMUP_EVERY,
+):
+    """Critic updates that precede generator update number ``generator_step`` (0-based).
+
+    Works on Python ints and on tensors (it is evaluated inside ``train_step``).
+    """
+    if isinstance(generator_step, int):
+        in_warmup = (
+            generator_step < warmup_generator_steps or generator_step % warmup_every == 0
+        )
+        return warmup_critic_steps if in_warmup else n_critic
+    in_warmup = ops.logical_or(
+        ops.less(generator_step, warmup_generator_steps),
+        ops.equal(ops.mod(generator_step, warmup_every), 0),
+    )
+    return ops.where(in_warmup, warmup_critic_steps, n_critic)
+
+
+def wgan_train_steps(generator_steps, n_critic, **warmup_kwargs):
+    """Keras train steps needed for ``generator_steps`` generator updates with warm-up.
+
+    One train step performs ``n_critic`` critic updates on fresh batches; a
+    generator update happens once the critic has done the number that
+    :func:`wgan_critic_iterations` asks for.
+    """
+    total = 0
+    for step in range(generator_steps):
+        iterations = wgan_critic_iterations(step, n_critic, **warmup_kwargs)
+        total += math.ceil(iterations / n_critic)
+    return total
