@@ -18,7 +18,7 @@ def image_grid(images, columns=None):
     count, height, width, channels = images.shape
     columns = columns or int(np.ceil(np.sqrt(count)))
     rows = int(np.ceil(count / columns))
-    grid = np.zeros((rows * height, columns * width, channels), np.float32)
+    grid = np.full((rows * height, columns * width, channels), -1.0, np.float32)  # black
     for i, image in enumerate(images):
         r, c = divmod(i, columns)
         grid[r * height:(r + 1) * height, c * width:(c + 1) * width] = image

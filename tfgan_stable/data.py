@@ -161,7 +161,8 @@ def _fashion_mnist(path, resolution):
             raise FileNotFoundError(
                 f"data.path={folder!r} holds no train-images-idx3-ubyte[.gz] file"
             )
-        return _from_image_array(read_idx(images_file), resolution, "fashion_mnist")
+        return _from_image_array(_array_images(read_idx(images_file), "fashion_mnist"), resolution,
+                                "fashion_mnist")
     return _tfds_images("fashion_mnist", resolution)
 
 

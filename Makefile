@@ -1,0 +1,28 @@
+# Quickstart targets. A fresh clone needs only Python 3.10-3.12:
+#   make demo   set up .venv, train the default config on the bundled digits, export
+#   make test   set up .venv with the test extras, run the whole suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_CONFIG ?= configs/wgan_gp_digits.yaml
+DEMO_WORKDIR ?= runs/demo
+
+.PHONY: install demo test clean
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/tfgan-train --config=$(DEMO_CONFIG) --workdir=$(DEMO_WORKDIR)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) runs *.egg-info

@@ -1,0 +1,129 @@
+"""Data sources and the training pipeline, on data that ships or is generated."""
+
+import gzip
+import os
+import struct
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from tfgan_stable import data
+
+
+def first(examples, count=None):
+    batch = next(iter(examples.dataset.batch(count or 10_000)))
+    return batch.numpy()
+
+
+def test_digits_resized_to_resolution_in_model_range():
+    examples = data.load_examples("digits", resolution=16)
+    assert (examples.kind, examples.shape, examples.num_examples) == ("image", (16, 16, 1), 1797)
+    images = first(examples)
+    assert images.shape == (1797, 16, 16, 1)
+    assert images.min() >= -1.0 and images.max() <= 1.0
+    assert images.min() == pytest.approx(-1.0) and images.max() > 0.9
+
+
+def test_ring8_has_eight_distinct_modes_at_2pi_k_over_8():
+    centers = data.mixture_centers("ring8")
+    assert len(np.unique(np.round(centers, 6), axis=0)) == 8
+    np.testing.assert_allclose(np.linalg.norm(centers, axis=1), 2.0, rtol=1e-6)
+    np.testing.assert_allclose(centers[2], [0.0, 2.0], atol=1e-6)  # angle pi/2
+    points = data.sample_mixture("ring8", 4000, seed=0)
+    nearest = np.linalg.norm(points[:, None] - centers[None], axis=-1).min(1)
+    assert nearest.std() == pytest.approx(0.02 * np.sqrt(2 - np.pi / 2), rel=0.1)
+
+
+def test_grid25_centres_and_spread():
+    centers = data.mixture_centers("grid25")
+    assert centers.shape == (25, 2)
+    assert set(np.unique(centers)) == {-4.0, -2.0, 0.0, 2.0, 4.0}
+    examples = data.load_examples("grid25", num_samples=5000, seed=1)
+    assert (examples.kind, examples.shape) == ("vector", (2,))
+    points = first(examples)
+    modes = np.linalg.norm(points[:, None] - centers[None], axis=-1).argmin(1)
+    assert len(np.unique(modes)) == 25
+
+
+def write_idx(path, array):
+    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(
+        f">{array.ndim}I", *array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+def test_fashion_mnist_from_idx_files(tmp_path):
+    images = np.random.default_rng(0).integers(0, 256, (5, 28, 28), dtype=np.uint8)
+    write_idx(str(tmp_path / "train-images-idx3-ubyte.gz"), images)
+    np.testing.assert_array_equal(data.read_idx(str(tmp_path / "train-images-idx3-ubyte.gz")),
+                                  images)
+    examples = data.load_examples("fashion_mnist", path=str(tmp_path), resolution=32)
+    assert examples.shape == (32, 32, 1) and examples.num_examples == 5
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="holds no train-images-idx3-ubyte"):
+        data.load_examples("fashion_mnist", path=str(tmp_path / "empty"), resolution=32)
+
+
+def test_folder_of_images(tmp_path):
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)).save(
+            tmp_path / f"img{i}.png")
+    (tmp_path / "notes.txt").write_text("not an image")
+    examples = data.load_examples(f"folder:{tmp_path}", resolution=8)
+    assert examples.shape == (8, 8, 3) and examples.num_examples == 3
+    images = first(examples)
+    assert images.shape == (3, 8, 8, 3) and images.min() >= -1 and images.max() <= 1
+
+
+def test_npy_vectors_and_images(tmp_path):
+    vectors = np.random.default_rng(0).normal(size=(10, 3)).astype(np.float32)
+    np.save(tmp_path / "v.npy", vectors)
+    examples = data.load_examples(f"npy:{tmp_path / 'v.npy'}")
+    assert (examples.kind, examples.shape) == ("vector", (3,))
+    np.testing.assert_allclose(first(examples), vectors)  # data units, untouched
+    np.save(tmp_path / "i.npy", np.full((4, 8, 8), 255, np.uint8))
+    images = first(data.load_examples(f"npy:{tmp_path / 'i.npy'}", resolution=4))
+    assert images.shape == (4, 4, 4, 1)
+    np.testing.assert_allclose(images, 1.0)
+    np.save(tmp_path / "bad.npy", np.full((4, 8, 8), 3.0, np.float32))
+    with pytest.raises(ValueError, match=r"float images must lie in \[0, 1\]"):
+        data.load_examples(f"npy:{tmp_path / 'bad.npy'}", resolution=4)
+
+
+@pytest.mark.parametrize("name, error, message", [
+    ("mnist3d", ValueError, r"unknown data.name 'mnist3d'; valid: \['digits'"),
+    ("folder:/no/such/folder", FileNotFoundError, r"data.name='folder:/no/such/folder': no such"),
+    ("npy:/no/such.npy", FileNotFoundError, r"data.name='npy:/no/such.npy': no such file"),
+    ("fashion_mnist", FileNotFoundError, r"data.path='/no/such/dir' does not exist"),
+    ("npy:", ValueError, r"needs a value after 'npy:'"),
+])
+def test_bad_sources_raise_named_errors(name, error, message):
+    with pytest.raises(error, match=message):
+        data.load_examples(name, path="/no/such/dir", resolution=8)
+
+
+def test_empty_sources_raise(tmp_path):
+    with pytest.raises(ValueError, match="holds no image files"):
+        data.load_examples(f"folder:{tmp_path}", resolution=8)
+    np.save(tmp_path / "empty.npy", np.zeros((0, 2), np.float32))
+    with pytest.raises(ValueError, match="has no examples"):
+        data.load_examples(f"npy:{tmp_path / 'empty.npy'}")
+
+
+def test_non_power_of_two_resolution():
+    with pytest.raises(ValueError, match="data.resolution must be a power of two >= 4, got 24"):
+        data.load_examples("digits", resolution=24)
+
+
+def test_pipeline_groups_n_critic_fresh_batches():
+    examples = data.Examples(tf.data.Dataset.range(100).map(lambda i: tf.cast([i], tf.float32)),
+                             "vector", (1,), 100, "range")
+    element = next(iter(data.make_dataset(examples, batch_size=4, n_critic=5, seed=0)))
+    assert element.shape == (5, 4, 1)
+    values = element.numpy().ravel()
+    assert len(np.unique(values)) == 20  # 5 batches, no example repeated
+    with pytest.raises(ValueError, match="train.batch_size=200 is larger than the 100 examples"):
+        data.make_dataset(examples, batch_size=200)

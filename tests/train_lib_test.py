@@ -1,0 +1,76 @@
+"""train_lib: resume after an interruption, and bad input that loses nothing."""
+
+import os
+
+import keras
+import pytest
+
+from conftest import CONFIGS, run_train
+from tfgan_stable import config as config_lib
+from tfgan_stable import train_lib
+
+
+class Interrupt(Exception):
+    pass
+
+
+class InterruptAfterFirstEpoch(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        raise Interrupt("simulated preemption")
+
+
+def smoke(name, tmp_path, **train):
+    raw = config_lib.apply_overrides(
+        __import__("yaml").safe_load(open(os.path.join(CONFIGS, "smoke", name))),
+        [f"export.dir={tmp_path / 'exports'}"] + [f"train.{k}={v}" for k, v in train.items()],
+    )
+    return config_lib.from_dict(raw)
+
+
+def test_rerun_after_interruption_resumes_from_the_backup(tmp_path):
+    config = smoke("wgan_gp.yaml", tmp_path)
+    workdir = tmp_path / "run"
+    with pytest.raises(Interrupt):
+        train_lib.run(config, str(workdir), extra_callbacks=[InterruptAfterFirstEpoch()])
+    assert (workdir / "backup" / "latest.weights.h5").is_file()
+    assert not (tmp_path / "exports").exists()  # nothing exported from a broken run
+
+    # The binary, rerun with the same workdir, continues at epoch 2 of 2.
+    result = run_train(f"--config={workdir / 'config.yaml'}", f"--workdir={workdir}",
+                       "--override=train.verbose=2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "resuming from the backup" in result.stdout
+    assert "Epoch 2/2" in result.stdout and "Epoch 1/2" not in result.stdout
+    # 2 restored + 2 new generator steps; without a restore it would stop at 2 and fail
+    assert "trained 4 generator steps" in result.stdout
+    assert sorted(os.listdir(tmp_path / "exports" / "smoke_wgan_gp")) == ["1"]
+
+    # A finished run is neither retrained nor exported again.
+    result = train_lib.run(config, str(workdir))
+    assert result.history.epoch == [] and result.initial_epoch == 2
+    assert sorted(os.listdir(tmp_path / "exports" / "smoke_wgan_gp")) == ["1"]
+
+
+@pytest.mark.parametrize("override, message", [
+    ("data.name=digitz", r"unknown data.name 'digitz'"),
+    ("data.name=npy:/no/such.npy", r"no such file"),
+    ("model.architecture=mlp", r"model.architecture='mlp' needs vector data"),
+    ("data.name=ring8", r"model.architecture='dcgan' needs image data"),
+])
+def test_bad_input_writes_nothing(tmp_path, override, message):
+    config = config_lib.from_dict(config_lib.apply_overrides(
+        smoke("dcgan.yaml", tmp_path).to_dict(), [override]))
+    with pytest.raises((ValueError, FileNotFoundError), match=message):
+        train_lib.run(config, str(tmp_path / "run"))
+    assert not (tmp_path / "run").exists() and not (tmp_path / "exports").exists()
+
+
+def test_wgan_warmup_counts_generator_steps(tmp_path):
+    config = config_lib.from_dict(config_lib.apply_overrides(
+        smoke("wgan.yaml", tmp_path).to_dict(),
+        ["model.warmup=true", "model.n_critic=50", "train.steps=3", "train.steps_per_epoch=2",
+         "export.enabled=false"]))
+    result = train_lib.run(config, str(tmp_path / "run"))
+    # warm-up: 100 critic updates per generator update = 2 train steps of 50 each
+    assert int(result.model.generator_steps.numpy()) == 3
+    assert int(result.model.d_optimizer.iterations.numpy()) == 300
