@@ -127,3 +127,15 @@ def test_pipeline_groups_n_critic_fresh_batches():
     assert len(np.unique(values)) == 20  # 5 batches, no example repeated
     with pytest.raises(ValueError, match="train.batch_size=200 is larger than the 100 examples"):
         data.make_dataset(examples, batch_size=200)
+
+
+def test_tfds_source_runs_through_tensorflow_datasets():
+    """The real TFDS code path, fed by tfds' own offline mock instead of a download."""
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=6):
+        examples = data.load_examples("tfds:fashion_mnist", resolution=8)
+        images = next(iter(examples.dataset.batch(10))).numpy()
+    assert (examples.kind, examples.shape) == ("image", (8, 8, 1))
+    assert images.shape == (6, 8, 8, 1)
+    assert images.min() >= -1.0 and images.max() <= 1.0

@@ -168,3 +168,15 @@ def test_constructor_errors_name_the_argument():
     with pytest.warns(UserWarning, match="BatchNormalization"):
         tg.WGANGP(tg.build_dcgan_generator(4, 16, 1, filters=4),
                   tg.build_dcgan_discriminator(16, 1, filters=4))
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_xla_and_steps_per_execution(family, tiny_images):
+    generator = tg.build_dcgan_generator(4, 8, 1, filters=4)
+    critic = tg.build_dcgan_discriminator(
+        8, 1, filters=4, normalization="layer" if family == "wgan_gp" else "batch")
+    gan = registry.get_gan_class(family)(generator, critic, seed=0, g_ema_decay=0.99)
+    gan.compile(jit_compile=True, steps_per_execution=2)
+    history = gan.fit(dataset(tiny_images, gan.n_critic), steps_per_epoch=4, epochs=1, verbose=0)
+    assert int(gan.generator_steps.numpy()) == 4
+    assert all(np.isfinite(v[-1]) for v in history.history.values())
