@@ -55,11 +55,11 @@ def test_rerun_after_interruption_resumes_from_the_backup(tmp_path):
     ("data.name=digitz", r"unknown data.name 'digitz'"),
     ("data.name=npy:/no/such.npy", r"no such file"),
     ("model.architecture=mlp", r"model.architecture='mlp' needs vector data"),
-    ("data.name=ring8", r"model.architecture='dcgan' needs image data"),
+    ("data.name=ring8\nmodel.architecture=dcgan", r"model.architecture='dcgan' needs image"),
 ])
 def test_bad_input_writes_nothing(tmp_path, override, message):
     config = config_lib.from_dict(config_lib.apply_overrides(
-        smoke("dcgan.yaml", tmp_path).to_dict(), [override]))
+        smoke("dcgan.yaml", tmp_path).to_dict(), override.split("\n")))
     with pytest.raises((ValueError, FileNotFoundError), match=message):
         train_lib.run(config, str(tmp_path / "run"))
     assert not (tmp_path / "run").exists() and not (tmp_path / "exports").exists()

@@ -1,15 +1,18 @@
 """tfgan_stable: stable GAN training for Keras 3 on TensorFlow.
 
-Public API: the GAN families (``DCGAN``, ``WGAN``, ``WGANGP``), their network
+Public API: the GAN families (``DCGAN``, ``WGAN``, ``WGANGP``, ``BEGAN``), their network
 builders, the ``WeightClip`` constraint, data helpers and the SavedModel export.
 """
 
 from tfgan_stable import _backend  # noqa: F401  (selects Keras' TensorFlow backend)
+from tfgan_stable.callbacks import BeganEquilibrium, SampleGrid
 from tfgan_stable.constraints import WeightClip
 from tfgan_stable.data import critic_batches, load_examples, make_dataset
 from tfgan_stable.export import export_generator
-from tfgan_stable.gans import DCGAN, GAN, WGAN, WGANGP
+from tfgan_stable.gans import BEGAN, DCGAN, GAN, WGAN, WGANGP
 from tfgan_stable.networks import (
+    build_began_discriminator,
+    build_began_generator,
     build_dcgan_discriminator,
     build_dcgan_generator,
     build_mlp_discriminator,
@@ -19,11 +22,16 @@ from tfgan_stable.networks import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "BEGAN",
+    "BeganEquilibrium",
     "DCGAN",
     "GAN",
     "WGAN",
     "WGANGP",
+    "SampleGrid",
     "WeightClip",
+    "build_began_discriminator",
+    "build_began_generator",
     "build_dcgan_discriminator",
     "build_dcgan_generator",
     "build_mlp_discriminator",

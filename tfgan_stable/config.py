@@ -17,8 +17,8 @@ from typing import Any, Mapping, Optional, Sequence
 
 import yaml
 
-FAMILIES = ("dcgan", "wgan", "wgan_gp")
-ARCHITECTURES = ("dcgan", "mlp")
+FAMILIES = ("began", "dcgan", "wgan", "wgan_gp")
+ARCHITECTURES = ("began", "dcgan", "mlp")
 NORMALIZATIONS = ("batch", "layer", "none")
 
 
@@ -47,11 +47,14 @@ class DataConfig:
 class ModelConfig:
     """The GAN family and its networks.
 
-    ``None`` means "the paper's default for this family" (see ``gans/``).
+    ``None`` means "the paper's default for this family" (see ``gans/``);
+    ``architecture: null`` picks ``began`` for BEGAN, ``mlp`` for vector data
+    and ``dcgan`` otherwise. ``gamma``, ``lambda_k``, ``bottleneck`` (h) and
+    ``reconstruction_norm`` (eta) are BEGAN's.
     """
 
     family: str = "wgan_gp"
-    architecture: str = "dcgan"
+    architecture: Optional[str] = None
     latent_dim: int = 64
     g_filters: int = 64
     d_filters: int = 64
@@ -64,16 +67,28 @@ class ModelConfig:
     gp_weight: float = 10.0
     warmup: bool = False
     g_ema_decay: Optional[float] = None
+    gamma: float = 0.5
+    lambda_k: float = 0.001
+    bottleneck: int = 64
+    reconstruction_norm: int = 1
 
 
 @dataclasses.dataclass(frozen=True)
 class OptimizerConfig:
-    """Optimizer settings; ``None`` takes the family's published default."""
+    """Optimizer settings; ``None`` takes the family's published default.
+
+    ``decay_patience`` (BEGAN): epochs without improvement of M_global before
+    both learning rates are multiplied by ``decay_factor`` (floor
+    ``min_learning_rate``); null disables the decay.
+    """
 
     d_learning_rate: Optional[float] = None
     g_learning_rate: Optional[float] = None
     beta_1: Optional[float] = None
     beta_2: Optional[float] = None
+    decay_patience: Optional[int] = None
+    decay_factor: float = 0.5
+    min_learning_rate: float = 1e-6
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,7 +133,30 @@ class Config:
     def validate(self) -> "Config":
         """Checks values that the types alone do not; returns self."""
         _check_choice("model.family", self.model.family, FAMILIES)
-        _check_choice("model.architecture", self.model.architecture, ARCHITECTURES)
+        arch = self.model.architecture
+        if arch is not None:
+            _check_choice("model.architecture", arch, ARCHITECTURES)
+            if (self.model.family == "began") != (arch == "began"):
+                raise ValueError(
+                    f"model.architecture={arch!r} cannot train model.family="
+                    f"{self.model.family!r}: BEGAN needs its auto-encoder discriminator "
+                    "(architecture 'began') and the other families need a scoring one"
+                )
+        if self.model.gamma <= 0:
+            raise ValueError(f"model.gamma must be > 0, got {self.model.gamma}")
+        if self.model.lambda_k < 0:
+            raise ValueError(f"model.lambda_k must be >= 0, got {self.model.lambda_k}")
+        if self.model.reconstruction_norm not in (1, 2):
+            raise ValueError(
+                f"model.reconstruction_norm must be 1 or 2, got {self.model.reconstruction_norm}")
+        if self.model.family == "began" and self.model.n_critic not in (None, 1):
+            raise ValueError(f"model.n_critic must be 1 for BEGAN, got {self.model.n_critic}")
+        opt = self.optimizer
+        if opt.decay_patience is not None and opt.decay_patience < 1:
+            raise ValueError(f"optimizer.decay_patience must be >= 1 or null, "
+                             f"got {opt.decay_patience}")
+        if not 0.0 < opt.decay_factor < 1.0:
+            raise ValueError(f"optimizer.decay_factor must be in (0, 1), got {opt.decay_factor}")
         _check_choice("model.g_normalization", self.model.g_normalization, NORMALIZATIONS)
         if self.model.d_normalization is not None:
             _check_choice("model.d_normalization", self.model.d_normalization, NORMALIZATIONS)
@@ -132,6 +170,7 @@ class Config:
             ("model.g_filters", self.model.g_filters, 1),
             ("model.d_filters", self.model.d_filters, 1),
             ("model.max_filters", self.model.max_filters, 1),
+            ("model.bottleneck", self.model.bottleneck, 1),
             ("train.steps", self.train.steps, 1),
             ("train.steps_per_epoch", self.train.steps_per_epoch, 1),
             ("train.batch_size", self.train.batch_size, 1),

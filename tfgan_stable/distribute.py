@@ -25,3 +25,15 @@ def scale_loss(loss, optimizer=None):
     if optimizer is not None and hasattr(optimizer, "scale_loss"):
         loss = optimizer.scale_loss(loss)
     return loss
+
+
+def mean_over_replicas(value):
+    """The mean of a per-replica value over all replicas, identical on every replica.
+
+    Inside ``strategy.run`` this is an all-reduce; outside any strategy it is
+    the value itself.
+    """
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return value
+    return context.all_reduce(tf.distribute.ReduceOp.MEAN, value)

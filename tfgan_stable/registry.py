@@ -3,6 +3,7 @@
 from tfgan_stable import gans, networks
 
 GAN_FAMILIES = {
+    "began": gans.BEGAN,
     "dcgan": gans.DCGAN,
     "wgan": gans.WGAN,
     "wgan_gp": gans.WGANGP,
@@ -10,6 +11,7 @@ GAN_FAMILIES = {
 
 # architecture -> (generator builder, discriminator builder)
 ARCHITECTURES = {
+    "began": (networks.build_began_generator, networks.build_began_discriminator),
     "dcgan": (networks.build_dcgan_generator, networks.build_dcgan_discriminator),
     "mlp": (networks.build_mlp_generator, networks.build_mlp_discriminator),
 }

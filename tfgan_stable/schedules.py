@@ -50,3 +50,31 @@ def wgan_train_steps(generator_steps, n_critic, **warmup_kwargs):
         iterations = wgan_critic_iterations(step, n_critic, **warmup_kwargs)
         total += math.ceil(iterations / n_critic)
     return total
+
+
+def began_k_update(k, loss_real, loss_fake, gamma, lambda_k):
+    """BEGAN's proportional controller (Berthelot 2017, eq. 4 and sec. 3.4.1).
+
+    ``k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z_G))), 0, 1)`` and the
+    convergence measure ``M_global = L(x) + |gamma L(x) - L(G(z_G))|``.
+
+    Works on floats, NumPy values and tensors.
+
+    Returns:
+      ``(k_next, m_global)``.
+    """
+    balance = gamma * loss_real - loss_fake
+    k_next = ops.minimum(ops.maximum(k + lambda_k * balance, 0.0), 1.0)
+    return k_next, loss_real + ops.abs(balance)
+
+
+def plateau_update(best, wait, value, min_delta=0.0):
+    """One step of plateau detection for a measure that should decrease.
+
+    Returns:
+      ``(best, wait)``: the new best value, and how many consecutive
+      observations have failed to improve on it by more than ``min_delta``.
+    """
+    if best is None or value < best - min_delta:
+        return value, 0
+    return best, wait + 1

@@ -51,43 +51,61 @@ def _log(message):
     print(f"[tfgan_stable] {message}", flush=True)
 
 
+def resolve_architecture(config, examples):
+    """``model.architecture``, or the family's default for this kind of data."""
+    if config.model.architecture is not None:
+        return config.model.architecture
+    if config.model.family == "began":
+        return "began"
+    return "mlp" if examples.kind == "vector" else "dcgan"
+
+
+def build_networks(config, examples):
+    """``(generator, discriminator)`` for the configured architecture and data."""
+    model_cfg = config.model
+    architecture = resolve_architecture(config, examples)
+    build_generator, build_discriminator = registry.get_architecture(architecture)
+    needs = "vector" if architecture == "mlp" else "image"
+    if examples.kind != needs:
+        other = "mlp" if needs == "image" else "dcgan"
+        raise ValueError(
+            f"model.architecture={architecture!r} needs {needs} data, but data.name="
+            f"{examples.name!r} gives {examples.kind}s of shape {examples.shape}; "
+            f"use model.architecture={other}"
+        )
+    if architecture == "mlp":
+        dim = int(np.prod(examples.shape))
+        return (build_generator(model_cfg.latent_dim, dim, hidden_units=model_cfg.hidden_units),
+                build_discriminator(dim, hidden_units=model_cfg.hidden_units))
+    resolution, _, channels = examples.shape
+    if architecture == "began":
+        return (
+            build_generator(model_cfg.latent_dim, resolution, channels,
+                            filters=model_cfg.g_filters),
+            build_discriminator(resolution, channels, filters=model_cfg.d_filters,
+                                bottleneck=model_cfg.bottleneck),
+        )
+    return (
+        build_generator(model_cfg.latent_dim, resolution, channels, filters=model_cfg.g_filters,
+                        max_filters=model_cfg.max_filters,
+                        normalization=model_cfg.g_normalization),
+        build_discriminator(resolution, channels, filters=model_cfg.d_filters,
+                            max_filters=model_cfg.max_filters,
+                            normalization=(model_cfg.d_normalization
+                                           or DEFAULT_CRITIC_NORMALIZATION[model_cfg.family])),
+    )
+
+
 def build_gan(config, examples):
     """Builds and compiles the GAN that ``config`` describes for ``examples``."""
     model_cfg = config.model
     gan_class = registry.get_gan_class(model_cfg.family)
-    build_generator, build_discriminator = registry.get_architecture(model_cfg.architecture)
-    if model_cfg.architecture == "dcgan":
-        if examples.kind != "image":
-            raise ValueError(
-                f"model.architecture='dcgan' needs image data, but data.name="
-                f"{examples.name!r} gives vectors of shape {examples.shape}; "
-                "use model.architecture=mlp"
-            )
-        resolution, _, channels = examples.shape
-        generator = build_generator(
-            model_cfg.latent_dim, resolution, channels, filters=model_cfg.g_filters,
-            max_filters=model_cfg.max_filters, normalization=model_cfg.g_normalization,
-        )
-        discriminator = build_discriminator(
-            resolution, channels, filters=model_cfg.d_filters,
-            max_filters=model_cfg.max_filters,
-            normalization=(model_cfg.d_normalization
-                           or DEFAULT_CRITIC_NORMALIZATION[model_cfg.family]),
-        )
-    else:
-        dim = int(np.prod(examples.shape))
-        if examples.kind != "vector":
-            raise ValueError(
-                f"model.architecture='mlp' needs vector data, but data.name="
-                f"{examples.name!r} gives images of shape {examples.shape}; "
-                "use model.architecture=dcgan"
-            )
-        generator = build_generator(model_cfg.latent_dim, dim,
-                                    hidden_units=model_cfg.hidden_units)
-        discriminator = build_discriminator(dim, hidden_units=model_cfg.hidden_units)
+    generator, discriminator = build_networks(config, examples)
     family_kwargs = {
         "wgan": {"clip_value": model_cfg.clip_value, "warmup": model_cfg.warmup},
         "wgan_gp": {"gp_weight": model_cfg.gp_weight},
+        "began": {"gamma": model_cfg.gamma, "lambda_k": model_cfg.lambda_k,
+                  "reconstruction_norm": model_cfg.reconstruction_norm},
     }.get(model_cfg.family, {})
     gan = gan_class(
         generator, discriminator, n_critic=model_cfg.n_critic,
@@ -106,6 +124,17 @@ def build_gan(config, examples):
     return gan
 
 
+def family_callbacks(config):
+    """Callbacks a family needs on top of the common ones."""
+    if config.model.family == "began":
+        opt = config.optimizer
+        return [callbacks_lib.BeganEquilibrium(
+            gamma=config.model.gamma, lambda_k=config.model.lambda_k,
+            decay_patience=opt.decay_patience, decay_factor=opt.decay_factor,
+            min_learning_rate=opt.min_learning_rate)]
+    return []
+
+
 def train_steps_for(config, n_critic):
     """Keras train steps that make ``train.steps`` generator updates."""
     if config.model.warmup:
@@ -117,9 +146,9 @@ def default_export_name(config):
     return config.export.name or f"{config.model.family}_{config.data.name.split(':')[0]}"
 
 
-def _fixed_latent(config, count):
+def _fixed_latent(config, gan, count):
     rng = np.random.default_rng(config.train.seed + 12345)
-    return rng.normal(size=(count, config.model.latent_dim)).astype(np.float32)
+    return gan.latent_numpy(rng, count, gan.latent_dim)
 
 
 def run(config, workdir, extra_callbacks=(), strategy=None):
@@ -169,7 +198,7 @@ def run(config, workdir, extra_callbacks=(), strategy=None):
     reference = (data_lib.sample_mixture(config.data.name, 2000, seed=1)
                  if config.data.name in data_lib.MIXTURE_STD else None)
     sample_grid = callbacks_lib.SampleGrid(
-        samples_dir, _fixed_latent(config, grid_count),
+        samples_dir, _fixed_latent(config, gan, grid_count),
         tensorboard_dir=os.path.join(tensorboard_dir, "samples"), reference=reference,
     )
     callbacks = [
@@ -177,6 +206,7 @@ def run(config, workdir, extra_callbacks=(), strategy=None):
                                          double_checkpoint=True),
         callbacks_lib.StopAtGeneratorStep(config.train.steps),
         keras.callbacks.TerminateOnNaN(),
+        *family_callbacks(config),  # before TensorBoard: they may add to the logs
         keras.callbacks.TensorBoard(tensorboard_dir, update_freq="epoch",
                                     write_graph=False),
         sample_grid,
@@ -214,6 +244,7 @@ def run(config, workdir, extra_callbacks=(), strategy=None):
                     "sample_shape": list(examples.shape),
                     "generator_steps": done,
                     "ema": gan.generator_ema is not None,
+                    "latent_distribution": gan.latent_distribution,
                     "config": config.to_dict(),
                 },
             )

@@ -1,8 +1,9 @@
 """GAN families as ``keras.Model`` subclasses that own ``train_step``."""
 
 from tfgan_stable.gans.base import GAN
+from tfgan_stable.gans.began import BEGAN
 from tfgan_stable.gans.dcgan import DCGAN
 from tfgan_stable.gans.wgan import WGAN
 from tfgan_stable.gans.wgan_gp import WGANGP
 
-__all__ = ["GAN", "DCGAN", "WGAN", "WGANGP"]
+__all__ = ["GAN", "BEGAN", "DCGAN", "WGAN", "WGANGP"]

@@ -34,6 +34,7 @@ class GAN(keras.Model):
     family = None
     default_n_critic = 1
     extra_metric_names = ()
+    latent_distribution = "normal"  # or "uniform" on [-1, 1]
 
     def __init__(self, generator, discriminator, latent_dim=None, n_critic=None,
                  g_ema_decay=None, seed=None, **kwargs):
@@ -121,10 +122,19 @@ class GAN(keras.Model):
         return self.sampler(z, training=training)
 
     def sample_latent(self, batch_size):
-        """Draws ``[batch_size, latent_dim]`` standard normal noise."""
-        return keras.random.normal(
-            (batch_size, self.latent_dim), seed=self.seed_generator, dtype="float32"
-        )
+        """Draws ``[batch_size, latent_dim]`` noise from ``latent_distribution``."""
+        shape = (batch_size, self.latent_dim)
+        if self.latent_distribution == "uniform":
+            return keras.random.uniform(shape, -1.0, 1.0, seed=self.seed_generator,
+                                        dtype="float32")
+        return keras.random.normal(shape, seed=self.seed_generator, dtype="float32")
+
+    @classmethod
+    def latent_numpy(cls, rng, count, latent_dim):
+        """``count`` latent vectors from the family's distribution, drawn with a NumPy rng."""
+        if cls.latent_distribution == "uniform":
+            return rng.uniform(-1.0, 1.0, (count, latent_dim)).astype("float32")
+        return rng.normal(size=(count, latent_dim)).astype("float32")
 
     @property
     def metrics(self):

@@ -1,9 +1,19 @@
 """Generator and discriminator builders (no training logic here)."""
 
+from tfgan_stable.networks.began import (
+    build_began_decoder,
+    build_began_discriminator,
+    build_began_encoder,
+    build_began_generator,
+)
 from tfgan_stable.networks.dcgan import build_dcgan_discriminator, build_dcgan_generator
 from tfgan_stable.networks.mlp import build_mlp_discriminator, build_mlp_generator
 
 __all__ = [
+    "build_began_decoder",
+    "build_began_discriminator",
+    "build_began_encoder",
+    "build_began_generator",
     "build_dcgan_discriminator",
     "build_dcgan_generator",
     "build_mlp_discriminator",

@@ -1,0 +1,150 @@
+"""BEGAN: Boundary Equilibrium GAN (Berthelot, Schumm, Metz 2017, arXiv 1703.10717)."""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from tfgan_stable import distribute, schedules
+from tfgan_stable.gans.base import GAN
+
+
+@keras.saving.register_keras_serializable(package="tfgan_stable")
+class BEGAN(GAN):
+    """A GAN whose discriminator is an auto-encoder, balanced by the k_t controller.
+
+    With ``L(v) = mean |v - D(v)|^eta`` (eq. 1):
+    ``L_D = L(x) - k_t L(G(z_D))``, ``L_G = L(G(z_G))`` and, after each step,
+    ``k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z_G))), 0, 1)`` with
+    ``k_0 = 0`` (eq. 4). ``gamma = E[L(G(z))] / E[L(x)]`` is the diversity
+    ratio: lower gamma, sharper but less diverse samples. ``M_global =
+    L(x) + |gamma L(x) - L(G(z_G))|`` measures convergence.
+
+    k_t, gamma and lambda_k are non-trainable variables: k_t is updated inside
+    every train step (exact with ``steps_per_execution > 1``), from losses
+    averaged over all replicas; gamma and lambda_k can be changed while
+    training, by assignment or through the ``BeganEquilibrium`` callback.
+    Latent vectors are uniform on [-1, 1] as in the paper. Defaults: Adam(1e-4,
+    0.5, 0.999) for both networks, one D and one G update per step.
+
+    Logs ``d_loss``, ``g_loss``, ``loss_real`` (L(x)), ``loss_fake``
+    (L(G(z_G))), ``m_global``, ``balance`` (gamma L(x) - L(G(z_G))) and the
+    current ``k_t``.
+
+    Args:
+      gamma: the diversity ratio (the paper uses 0.3 to 0.7).
+      lambda_k: the controller's gain.
+      reconstruction_norm: eta, 1 (the paper) or 2.
+      k_initial: k_0.
+      **kwargs: see :class:`tfgan_stable.gans.base.GAN` (``n_critic`` must be 1).
+    """
+
+    family = "began"
+    default_n_critic = 1
+    latent_distribution = "uniform"
+    extra_metric_names = ("loss_real", "loss_fake", "m_global", "balance")
+
+    def __init__(self, generator, discriminator, gamma=0.5, lambda_k=0.001,
+                 reconstruction_norm=1, k_initial=0.0, **kwargs):
+        super().__init__(generator, discriminator, **kwargs)
+        if self.n_critic != 1:
+            raise ValueError(f"BEGAN.n_critic must be 1 (simultaneous updates), got {self.n_critic}")
+        if reconstruction_norm not in (1, 2):
+            raise ValueError(f"BEGAN.reconstruction_norm must be 1 or 2, got {reconstruction_norm}")
+        if not 0.0 <= k_initial <= 1.0:
+            raise ValueError(f"BEGAN.k_initial must be in [0, 1], got {k_initial}")
+        check_gamma(gamma)
+        check_lambda_k(lambda_k)
+        output_shape = tuple(discriminator.compute_output_shape((None,) + self.sample_shape))
+        if output_shape[1:] != self.sample_shape:
+            raise ValueError(
+                "BEGAN.discriminator must be an auto-encoder returning samples of shape "
+                f"{self.sample_shape}, got output shape {output_shape[1:]}"
+            )
+        self.reconstruction_norm = int(reconstruction_norm)
+        self.k_initial = float(k_initial)
+
+        def state(value, name):
+            return keras.Variable(float(value), dtype="float32", trainable=False, name=name,
+                                  aggregation="only_first_replica")
+
+        self.k_t = state(k_initial, "k_t")
+        self.gamma = state(gamma, "gamma")
+        self.lambda_k = state(lambda_k, "lambda_k")
+
+    @classmethod
+    def default_optimizers(cls, d_learning_rate=None, g_learning_rate=None,
+                           beta_1=None, beta_2=None):
+        def adam(lr):
+            return keras.optimizers.Adam(
+                lr, beta_1=0.5 if beta_1 is None else beta_1,
+                beta_2=0.999 if beta_2 is None else beta_2,
+            )
+        return (
+            adam(1e-4 if d_learning_rate is None else d_learning_rate),
+            adam(1e-4 if g_learning_rate is None else g_learning_rate),
+        )
+
+    def reconstruction_loss(self, samples, training=True):
+        """``L(v) = mean |v - D(v)|^eta`` over the batch (eq. 1)."""
+        error = ops.abs(samples - self.discriminator(samples, training=training))
+        if self.reconstruction_norm == 2:
+            error = ops.square(error)
+        return ops.mean(error)
+
+    def train_step(self, data):
+        (real,) = self.critic_real_batches(data)
+        batch_size = ops.shape(real)[0]
+        z_d = self.sample_latent(batch_size)
+        z_g = self.sample_latent(batch_size)
+        with tf.GradientTape(persistent=True) as tape:
+            fake_d = ops.stop_gradient(self.generator(z_d, training=True))
+            fake_g = self.generator(z_g, training=True)
+            loss_real = self.reconstruction_loss(real)
+            d_loss = loss_real - self.k_t * self.reconstruction_loss(fake_d)
+            g_loss = self.reconstruction_loss(fake_g)
+            scaled_d = distribute.scale_loss(d_loss, self.d_optimizer)
+            scaled_g = distribute.scale_loss(g_loss, self.g_optimizer)
+        d_variables = self.discriminator.trainable_variables
+        g_variables = self.generator.trainable_variables
+        d_grads = tape.gradient(scaled_d, d_variables)
+        g_grads = tape.gradient(scaled_g, g_variables)
+        del tape
+        self.d_optimizer.apply(d_grads, d_variables)
+        self.g_optimizer.apply(g_grads, g_variables)
+        self._update_ema()
+        self.generator_steps.assign_add(1)
+
+        # The controller sees the losses of the whole global batch.
+        loss_real = distribute.mean_over_replicas(loss_real)
+        loss_fake = distribute.mean_over_replicas(g_loss)
+        k_next, m_global = schedules.began_k_update(
+            self.k_t, loss_real, loss_fake, self.gamma, self.lambda_k)
+        self.k_t.assign(k_next)
+        self._track({
+            "d_loss": d_loss, "g_loss": g_loss, "loss_real": loss_real,
+            "loss_fake": loss_fake, "m_global": m_global,
+            "balance": self.gamma * loss_real - loss_fake,
+        })
+        logs = {tracker.name: tracker.result() for tracker in self.loss_trackers}
+        logs["k_t"] = ops.convert_to_tensor(self.k_t)
+        return logs
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "gamma": float(ops.convert_to_numpy(self.gamma)),
+            "lambda_k": float(ops.convert_to_numpy(self.lambda_k)),
+            "reconstruction_norm": self.reconstruction_norm,
+            "k_initial": self.k_initial,
+        }
+
+
+def check_gamma(gamma):
+    """The paper uses gamma in [0.3, 0.7]; any positive value is accepted."""
+    if not gamma > 0.0:
+        raise ValueError(f"BEGAN.gamma must be > 0, got {gamma}")
+
+
+def check_lambda_k(lambda_k):
+    if not lambda_k >= 0.0:
+        raise ValueError(f"BEGAN.lambda_k must be >= 0, got {lambda_k}")

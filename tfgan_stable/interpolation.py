@@ -1,0 +1,114 @@
+"""Latent-space interpolation: images along straight lines between latent vectors.
+
+BEGAN's Figure 4 (Berthelot 2017, arXiv 1703.10717) shows that a generator
+that has not memorised its data morphs smoothly between samples. Rendered here
+from a live model or an exported SavedModel alike.
+"""
+
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from tfgan_stable import export as export_lib
+from tfgan_stable.callbacks import image_grid
+
+
+def interpolate_latents(z_start, z_end, num_steps):
+    """``num_steps`` evenly spaced points from ``z_start`` to ``z_end`` (both included).
+
+    Args:
+      z_start, z_end: ``[latent_dim]`` or ``[rows, latent_dim]`` arrays.
+
+    Returns:
+      ``[num_steps, latent_dim]`` or ``[rows, num_steps, latent_dim]``.
+    """
+    if num_steps < 2:
+        raise ValueError(f"num_steps must be >= 2, got {num_steps}")
+    z_start, z_end = np.asarray(z_start, np.float32), np.asarray(z_end, np.float32)
+    if z_start.shape != z_end.shape:
+        raise ValueError(f"z_start {z_start.shape} and z_end {z_end.shape} differ in shape")
+    t = np.linspace(0.0, 1.0, num_steps, dtype=np.float32)[:, None]
+    if z_start.ndim == 1:
+        return (1.0 - t) * z_start + t * z_end
+    return (1.0 - t)[None] * z_start[:, None] + t[None] * z_end[:, None]
+
+
+def interpolation_grid(generate, latent_dim, rows=4, num_steps=8, seed=0,
+                       distribution="normal"):
+    """Renders ``rows`` interpolations of ``num_steps`` images as one uint8 grid.
+
+    Args:
+      generate: ``z [N, latent_dim] -> images [N, H, W, C]`` in [0, 1]
+        (see :func:`generator_fn`).
+      distribution: ``"normal"`` or ``"uniform"`` (on [-1, 1]), the latent
+        distribution the generator was trained with.
+
+    Returns:
+      ``(grid, z)``: the ``[rows*H, num_steps*W, C]`` uint8 grid and the
+      ``[rows, num_steps, latent_dim]`` latent vectors used.
+    """
+    if rows < 1:
+        raise ValueError(f"rows must be >= 1, got {rows}")
+    rng = np.random.default_rng(seed)
+    if distribution == "uniform":
+        ends = rng.uniform(-1.0, 1.0, (2, rows, latent_dim))
+    elif distribution == "normal":
+        ends = rng.normal(size=(2, rows, latent_dim))
+    else:
+        raise ValueError(f"distribution must be 'normal' or 'uniform', got {distribution!r}")
+    z = interpolate_latents(ends[0], ends[1], num_steps)
+    images = np.asarray(generate(z.reshape(rows * num_steps, latent_dim)), np.float32)
+    if images.ndim != 4:
+        raise ValueError(f"interpolation needs an image generator, got outputs of shape "
+                         f"{images.shape}")
+    return image_grid(images * 2.0 - 1.0, columns=num_steps), z
+
+
+def generator_fn(model):
+    """``z -> images in [0, 1]`` for a Keras generator or GAN (outputs in [-1, 1])."""
+    def generate(z):
+        return np.clip((np.asarray(model(z, training=False)) + 1.0) * 0.5, 0.0, 1.0)
+    return generate
+
+
+def load_exported(source):
+    """Opens an export for interpolation.
+
+    Args:
+      source: a SavedModel version folder, a model folder (its newest version
+        is used) or a training workdir (the export its ``export.json`` names).
+
+    Returns:
+      ``(generate, latent_dim, distribution, path)``.
+    """
+    path = source
+    record = os.path.join(source, "export.json")
+    if os.path.isfile(record):
+        with open(record) as f:
+            path = json.load(f)["path"]
+    elif os.path.isdir(source) and not os.path.isfile(os.path.join(source, "saved_model.pb")):
+        versions = export_lib.existing_versions(source)
+        if not versions:
+            raise FileNotFoundError(
+                f"{source!r} is neither a SavedModel, a model folder with versions, "
+                "nor a workdir with export.json")
+        path = os.path.join(source, str(versions[-1]))
+    if not os.path.isfile(os.path.join(path, "saved_model.pb")):
+        raise FileNotFoundError(f"no SavedModel at {path!r}")
+    signature = tf.saved_model.load(path).signatures[export_lib.SERVING_SIGNATURE]
+    latent_dim = int(signature.structured_input_signature[1]["z"].shape[-1])
+    distribution = "normal"
+    metadata = os.path.join(path, export_lib.METADATA_FILE)
+    if os.path.isfile(metadata):
+        with open(metadata) as f:
+            distribution = json.load(f).get("latent_distribution", "normal")
+
+    def generate(z):
+        outputs = signature(z=tf.constant(z, tf.float32))
+        if "images" not in outputs:
+            raise ValueError(f"{path!r} is not an image generator (outputs {sorted(outputs)})")
+        return outputs["images"].numpy()
+
+    return generate, latent_dim, distribution, path
