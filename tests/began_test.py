@@ -197,3 +197,46 @@ def test_resume_restores_k_t(tmp_path):
     assert start.k_t == pytest.approx(interrupt.k_t)
     assert result.export_path and os.path.isfile(os.path.join(result.export_path,
                                                               "saved_model.pb"))
+
+
+MIRRORED_BEGAN = """
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import json, keras, numpy as np
+import tfgan_stable as tg
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+with strategy.scope():
+    keras.utils.set_random_seed(0)
+    gan = tg.BEGAN(tg.build_began_generator(4, 8, 1, filters=4),
+                   tg.build_began_discriminator(8, 1, filters=4, bottleneck=4),
+                   gamma=0.9, lambda_k=0.05, seed=0)
+    gan.compile()
+rows = []
+class Record(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs):
+        per_replica = strategy.run(lambda: tf.identity(self.model.k_t.value))
+        local = [float(v.numpy()) for v in strategy.experimental_local_results(per_replica)]
+        rows.append([logs["loss_real"], logs["loss_fake"], logs["k_t"], local])
+dataset = tg.make_dataset(tg.load_examples("digits", resolution=8), batch_size=8)
+gan.fit(dataset, steps_per_epoch=1, epochs=12, verbose=0, callbacks=[Record()])
+print("ROWS=" + json.dumps({"replicas": strategy.num_replicas_in_sync, "rows": rows}))
+"""
+
+
+def test_k_under_mirrored_strategy_uses_global_losses_and_agrees_on_replicas():
+    import json
+
+    from conftest import run_python
+
+    result = run_python(MIRRORED_BEGAN)
+    line = [l for l in result.stdout.splitlines() if l.startswith("ROWS=")]
+    assert line, result.stderr[-3000:]
+    out = json.loads(line[0][5:])
+    assert out["replicas"] == 2
+    loss_real, loss_fake, k_logged, local = zip(*out["rows"])
+    expected = numpy_k_trajectory(loss_real, loss_fake, [0.9] * 12, [0.05] * 12)
+    np.testing.assert_allclose(k_logged, expected, atol=1e-5)
+    assert 0.0 < max(k_logged) < 1.0  # moved, and not pinned at a clip
+    for per_replica, k in zip(local, k_logged):
+        assert per_replica == [pytest.approx(k)] * 2

@@ -122,9 +122,11 @@ def test_pipeline_groups_n_critic_fresh_batches():
     examples = data.Examples(tf.data.Dataset.range(100).map(lambda i: tf.cast([i], tf.float32)),
                              "vector", (1,), 100, "range")
     element = next(iter(data.make_dataset(examples, batch_size=4, n_critic=5, seed=0)))
-    assert element.shape == (5, 4, 1)
+    assert element.shape == (4, 5, 1)  # [batch, n_critic, ...]: batch first for tf.distribute
     values = element.numpy().ravel()
     assert len(np.unique(values)) == 20  # 5 batches, no example repeated
+    plain = next(iter(data.make_dataset(examples, batch_size=4, n_critic=1, seed=0)))
+    assert plain.shape == (4, 1)
     with pytest.raises(ValueError, match="train.batch_size=200 is larger than the 100 examples"):
         data.make_dataset(examples, batch_size=200)
 

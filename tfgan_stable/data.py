@@ -17,7 +17,8 @@ Sources (``data.name`` in configs):
 Images are scaled to [-1, 1] (the generator's tanh range) and resized to the
 configured square resolution; vectors stay in data units. Training pipelines
 shuffle, repeat, batch with the global batch size, group ``n_critic`` batches
-per element (a fresh real batch for each critic step) and prefetch.
+per element (a fresh real batch for each critic step; the batch axis stays
+first for ``tf.distribute``) and prefetch.
 """
 
 import dataclasses
@@ -272,12 +273,22 @@ def critic_batches(dataset, n_critic):
     """Groups a batched dataset so each element holds ``n_critic`` batches.
 
     A GAN with ``n_critic > 1`` takes elements of shape
-    ``[n_critic, batch, ...]``: each critic update sees a fresh real batch, as
-    in Algorithm 1 of the WGAN and WGAN-GP papers.
+    ``[batch, n_critic, ...]``: slice ``[:, i]`` is the real batch of critic
+    update ``i``, so each update sees fresh examples, as in Algorithm 1 of the
+    WGAN and WGAN-GP papers. The batch axis stays first, which is the axis
+    ``tf.distribute`` splits over replicas. With ``n_critic == 1`` the dataset
+    is returned as it is.
     """
     if n_critic < 1:
         raise ValueError(f"n_critic must be >= 1, got {n_critic}")
-    return dataset.batch(n_critic, drop_remainder=True)
+    if n_critic == 1:
+        return dataset
+
+    def batch_major(batches):  # [n_critic, batch, ...] -> [batch, n_critic, ...]
+        perm = [1, 0] + list(range(2, len(batches.shape)))
+        return tf.transpose(batches, perm)
+
+    return dataset.batch(n_critic, drop_remainder=True).map(batch_major)
 
 
 def make_dataset(examples, batch_size, n_critic=1, seed=0, shuffle_buffer=10_000):
@@ -292,7 +303,7 @@ def make_dataset(examples, batch_size, n_critic=1, seed=0, shuffle_buffer=10_000
 
     Returns:
       A repeated, shuffled ``tf.data.Dataset`` with elements of shape
-      ``[n_critic, batch_size, ...]``.
+      ``[batch_size, n_critic, ...]`` (``[batch_size, ...]`` when n_critic is 1).
     """
     if batch_size < 1:
         raise ValueError(f"train.batch_size must be >= 1, got {batch_size}")

@@ -25,7 +25,8 @@ class GAN(keras.Model):
       latent_dim: size of the latent vector; read from ``generator`` if omitted.
       n_critic: discriminator updates per generator update; each sees a fresh
         real batch, so every element of the training data holds ``n_critic``
-        batches (see :func:`tfgan_stable.data.critic_batches`).
+        batches, ``[batch, n_critic, ...]`` (see
+        :func:`tfgan_stable.data.critic_batches`).
       g_ema_decay: when set (e.g. 0.999), keep ``generator_ema``, an
         exponential moving average of the generator used by ``call`` and export.
       seed: seed of the latent noise and of any other randomness in the step.
@@ -173,14 +174,14 @@ class GAN(keras.Model):
         rank = len(data.shape)
         name = type(self).__name__
         if rank == sample_rank + 1:
-            if data.shape[0] != self.n_critic:
+            if data.shape[1] != self.n_critic:
                 raise ValueError(
                     f"{name}.n_critic={self.n_critic} but the training data holds "
-                    f"{data.shape[0]} real batches per element (shape {data.shape}); "
-                    f"group batches with tfgan_stable.critic_batches(dataset, "
-                    f"{self.n_critic})"
+                    f"{data.shape[1]} real batches per element (shape {data.shape}, "
+                    "[batch, n_critic, ...]); group batches with "
+                    f"tfgan_stable.critic_batches(dataset, {self.n_critic})"
                 )
-            return [data[i] for i in range(self.n_critic)]
+            return [data[:, i] for i in range(self.n_critic)]
         if rank == sample_rank and self.n_critic == 1:
             return [data]
         if rank == sample_rank:
@@ -192,7 +193,7 @@ class GAN(keras.Model):
             )
         raise ValueError(
             f"{name} expects real batches of shape [batch, {', '.join(map(str, self.sample_shape))}] "
-            f"(or [n_critic, batch, ...]), got shape {data.shape}"
+            f"(or [batch, n_critic, ...]), got shape {data.shape}"
         )
 
     def train_step(self, data):
