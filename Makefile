@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DEMO_CONFIG ?= configs/wgan_gp_digits.yaml
 DEMO_WORKDIR ?= runs/demo
 
-.PHONY: install demo test clean
+.PHONY: install demo test bench clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Benchmarks (CPU minutes each); results land in bench/results/.
+bench: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[test,bench]'
+	$(BIN)/python bench/began_gamma.py --out bench/results
 
 clean:
 	rm -rf $(VENV) runs *.egg-info
