@@ -78,3 +78,37 @@ def plateau_update(best, wait, value, min_delta=0.0):
     if best is None or value < best - min_delta:
         return value, 0
     return best, wait + 1
+
+
+def progan_alpha(stage_images_seen, stage, transition_images):
+    """Fade-in weight of the newest block after ``stage_images_seen`` images of a stage.
+
+    Rises linearly from 0 to 1 over the stage's first ``transition_images``
+    images, then stays 1 (Karras 2018, sec. 2). Stage 0 (4x4) has no
+    transition: 1 throughout. Works on Python numbers and tensors.
+    """
+    if isinstance(stage, int) and stage == 0:
+        return 1.0
+    if isinstance(stage_images_seen, int):
+        return min(1.0, stage_images_seen / transition_images) if stage else 1.0
+    progress = ops.cast(stage_images_seen, "float32") / float(transition_images)
+    return ops.minimum(progress, 1.0)
+
+
+def progan_stage_images(num_stages, transition_images, stable_images):
+    """Images shown at each stage: stable only at 4x4, transition + stable after."""
+    return [stable_images] + [transition_images + stable_images] * (num_stages - 1)
+
+
+def progan_stage_and_alpha(images_seen, num_stages, transition_images, stable_images):
+    """``(stage, alpha)`` after ``images_seen`` images in total (the growth table).
+
+    The last stage keeps ``alpha = 1`` once its stable phase is over.
+    """
+    start = 0
+    lengths = progan_stage_images(num_stages, transition_images, stable_images)
+    for stage, length in enumerate(lengths):
+        if images_seen < start + length or stage == num_stages - 1:
+            return stage, float(progan_alpha(int(images_seen - start), stage, transition_images))
+        start += length
+    raise AssertionError("unreachable")

@@ -53,11 +53,15 @@ class GAN(keras.Model):
                 )
         self.generator = generator
         self.discriminator = discriminator
-        self.latent_dim = int(latent_dim or generator.input_shape[-1])
-        if generator.input_shape[-1] not in (None, self.latent_dim):
+        input_dim = _input_dim(generator)
+        if latent_dim is None and input_dim is None:
+            raise ValueError(f"{type(self).__name__}.latent_dim is needed: the generator "
+                             "does not declare its input shape")
+        self.latent_dim = int(latent_dim or input_dim)
+        if input_dim not in (None, self.latent_dim):
             raise ValueError(
                 f"{type(self).__name__}.latent_dim={self.latent_dim} does not match the "
-                f"generator's input shape {generator.input_shape}"
+                f"generator's input size {input_dim}"
             )
         self.n_critic = int(n_critic if n_critic is not None else self.default_n_critic)
         if self.n_critic < 1:
@@ -79,8 +83,7 @@ class GAN(keras.Model):
         )
         self.generator_ema = None
         if g_ema_decay is not None:
-            self.generator_ema = keras.models.clone_model(generator)
-            self.generator_ema.set_weights(generator.get_weights())
+            self.generator_ema = clone_network(generator)
             self.generator_ema.trainable = False
         names = ("d_loss", "g_loss") + tuple(self.extra_metric_names)
         self.loss_trackers = [keras.metrics.Mean(name=name) for name in names]
@@ -222,7 +225,7 @@ class GAN(keras.Model):
             loss, extras = self.discriminator_loss(real, fake, real_output, fake_output)
             scaled = distribute.scale_loss(loss, self.d_optimizer)
         variables = self.discriminator.trainable_variables
-        self.d_optimizer.apply(tape.gradient(scaled, variables), variables)
+        apply_gradients(self.d_optimizer, tape.gradient(scaled, variables), variables)
         self.after_critic_step()
         self._track({"d_loss": loss, **extras})
 
@@ -233,7 +236,7 @@ class GAN(keras.Model):
             loss, extras = self.generator_loss(fake_output)
             scaled = distribute.scale_loss(loss, self.g_optimizer)
         variables = self.generator.trainable_variables
-        self.g_optimizer.apply(tape.gradient(scaled, variables), variables)
+        apply_gradients(self.g_optimizer, tape.gradient(scaled, variables), variables)
         self._update_ema()
         self.generator_steps.assign_add(1)
         self.after_generator_step()
@@ -267,3 +270,27 @@ class GAN(keras.Model):
         for part in ("generator", "discriminator"):
             config[part] = keras.saving.deserialize_keras_object(config[part])
         return cls(**config)
+
+
+def apply_gradients(optimizer, gradients, variables):
+    """Applies the gradients that exist (a growing network leaves some layers unused)."""
+    pairs = [(g, v) for g, v in zip(gradients, variables) if g is not None]
+    optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
+
+
+def clone_network(model):
+    """A copy of a built network with the same weights (functional or subclassed).
+
+    ``clone_model`` rebuilds subclassed models through their ``get_config``.
+    """
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def _input_dim(model):
+    """The last input dimension of a functional model; None for subclassed ones."""
+    try:
+        return model.input_shape[-1]
+    except AttributeError:
+        return getattr(model, "latent_dim", None)

@@ -5,7 +5,7 @@ import tensorflow as tf
 from keras import ops
 
 from tfgan_stable import distribute, schedules
-from tfgan_stable.gans.base import GAN
+from tfgan_stable.gans.base import GAN, apply_gradients
 
 
 @keras.saving.register_keras_serializable(package="tfgan_stable")
@@ -109,8 +109,8 @@ class BEGAN(GAN):
         d_grads = tape.gradient(scaled_d, d_variables)
         g_grads = tape.gradient(scaled_g, g_variables)
         del tape
-        self.d_optimizer.apply(d_grads, d_variables)
-        self.g_optimizer.apply(g_grads, g_variables)
+        apply_gradients(self.d_optimizer, d_grads, d_variables)
+        apply_gradients(self.g_optimizer, g_grads, g_variables)
         self._update_ema()
         self.generator_steps.assign_add(1)
 

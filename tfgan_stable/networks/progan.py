@@ -6,7 +6,8 @@ once, so their weights never change shape while they grow; ``stage`` (0 for
 blends a new block with the up-sampled (G) / down-sampled (D) path of the
 previous resolution during its fade-in (sec. 2, Figure 2). A call is traced
 per stage, so ``stage`` is a plain attribute that only changes between
-``fit`` calls (``ProGAN.set_stage``), while ``alpha`` is a tensor argument.
+``fit`` calls (``ProGAN.set_stage``), while ``alpha`` is a variable of each
+network (or a tensor passed to the call).
 """
 
 import math
@@ -51,6 +52,9 @@ class _Progressive(keras.Model):
         self.fmap_base, self.fmap_max = int(fmap_base), int(fmap_max)
         self.num_stages = num_stages(resolution)
         self.stage = self.num_stages - 1
+        self.alpha = keras.Variable(1.0, dtype="float32", trainable=False, name="alpha",
+                                    aggregation="only_first_replica")
+        self.built = True  # sub-layers build on first use (build_all_stages)
 
     def nf(self, stage):
         return feature_maps(stage, self.fmap_base, fmap_max=self.fmap_max)
@@ -114,7 +118,8 @@ class ProgressiveGenerator(_Progressive):
             x = self.norm(self.activation(conv(x)))
         return x
 
-    def call(self, z, alpha=1.0, training=False):
+    def call(self, z, alpha=None, training=False):
+        alpha = self.alpha if alpha is None else alpha
         x = self.latent_norm(z)
         x = self.norm(self.activation(self.reshape(self.project(x))))
         x = self._block(0, x)
@@ -182,7 +187,8 @@ class ProgressiveDiscriminator(_Progressive):
             x = self.activation(conv(x))
         return self.downsample(x)
 
-    def call(self, images, alpha=1.0, training=False):
+    def call(self, images, alpha=None, training=False):
+        alpha = self.alpha if alpha is None else alpha
         x = self.activation(self.from_rgb[self.stage](images))
         if self.stage > 0:
             x = self._block(self.stage, x)

@@ -1,0 +1,188 @@
+"""Progressive GAN (Karras, Aila, Laine, Lehtinen 2018, arXiv 1710.10196)."""
+
+import keras
+from keras import ops
+
+from tfgan_stable import distribute, layers, losses, penalties, schedules
+from tfgan_stable.gans.base import GAN
+from tfgan_stable.networks.progan import ProgressiveDiscriminator, ProgressiveGenerator
+
+
+@keras.saving.register_keras_serializable(package="tfgan_stable")
+class ProGAN(GAN):
+    """Progressive growing with fade-in, trained with WGAN-GP plus the drift term.
+
+    The networks (:class:`ProgressiveGenerator`, :class:`ProgressiveDiscriminator`)
+    hold every resolution's blocks; :meth:`start_stage` moves both (and the EMA
+    generator) to a stage. Within a stage, each train step computes alpha from
+    the images the stage has shown with :func:`schedules.progan_alpha` (so it
+    is exact with ``steps_per_execution > 1``), assigns it to the networks, and
+    fades the real images the same way: the blend of the batch and its
+    down-sampled-then-up-sampled copy (sec. 2; a step many re-implementations
+    miss). Defaults follow sec. 4 / appendix A: lambda 10, drift 0.001,
+    n_critic 1, Adam(1e-3, 0, 0.99, eps 1e-8), generator EMA 0.999.
+
+    Logs ``d_loss``, ``g_loss``, ``gp``, ``drift``, ``wasserstein_estimate``
+    and the current ``alpha``.
+
+    Args:
+      generator: a :class:`ProgressiveGenerator`.
+      discriminator: a :class:`ProgressiveDiscriminator` of the same resolution.
+      transition_images: images over which alpha rises from 0 to 1.
+      gp_weight: lambda.
+      drift_weight: epsilon_drift on ``E[D(x)^2]``.
+      g_ema_decay: decay of the generator EMA used for samples and export.
+      **kwargs: see :class:`tfgan_stable.gans.base.GAN`.
+    """
+
+    family = "progan"
+    default_n_critic = 1
+    extra_metric_names = ("gp", "drift", "wasserstein_estimate")
+
+    def __init__(self, generator, discriminator, transition_images=600_000, gp_weight=10.0,
+                 drift_weight=0.001, g_ema_decay=0.999, **kwargs):
+        if not isinstance(generator, ProgressiveGenerator):
+            raise TypeError(f"ProGAN.generator must be a ProgressiveGenerator, "
+                            f"got {type(generator).__name__}")
+        if not isinstance(discriminator, ProgressiveDiscriminator):
+            raise TypeError(f"ProGAN.discriminator must be a ProgressiveDiscriminator, "
+                            f"got {type(discriminator).__name__}")
+        if generator.resolution != discriminator.resolution:
+            raise ValueError(f"ProGAN: generator resolution {generator.resolution} != "
+                             f"discriminator resolution {discriminator.resolution}")
+        kwargs.setdefault("latent_dim", generator.latent_dim)
+        super().__init__(generator, discriminator, g_ema_decay=g_ema_decay, **kwargs)
+        if self.n_critic != 1:
+            raise ValueError(f"ProGAN.n_critic must be 1, got {self.n_critic}")
+        if transition_images < 1:
+            raise ValueError(f"ProGAN.transition_images must be >= 1, got {transition_images}")
+        self.transition_images = int(transition_images)
+        self.gp_weight, self.drift_weight = float(gp_weight), float(drift_weight)
+        self.stage_images_seen = keras.Variable(
+            0, dtype="int64", trainable=False, name="stage_images_seen",
+            aggregation="only_first_replica")
+        self.stage_variable = keras.Variable(
+            generator.stage, dtype="int64", trainable=False, name="stage",
+            aggregation="only_first_replica")
+        self._downsample = layers.downsample()
+        self._upsample = layers.upsample()
+
+    @property
+    def stage(self):
+        return self.generator.stage
+
+    @property
+    def num_stages(self):
+        return self.generator.num_stages
+
+    def _networks(self):
+        return [n for n in (self.generator, self.discriminator, self.generator_ema) if n]
+
+    @classmethod
+    def default_optimizers(cls, d_learning_rate=None, g_learning_rate=None,
+                           beta_1=None, beta_2=None):
+        def adam(lr):
+            return keras.optimizers.Adam(
+                lr, beta_1=0.0 if beta_1 is None else beta_1,
+                beta_2=0.99 if beta_2 is None else beta_2, epsilon=1e-8)
+        return (
+            adam(1e-3 if d_learning_rate is None else d_learning_rate),
+            adam(1e-3 if g_learning_rate is None else g_learning_rate),
+        )
+
+    def set_stage(self, stage):
+        """Points every network at ``stage`` (restored state keeps its images seen)."""
+        for network in self._networks():
+            network.set_stage(stage)
+        self.stage_variable.assign(stage)
+        self.sample_shape = tuple(self.generator.compute_output_shape((None, self.latent_dim))[1:])
+        # Each stage is traced anew: the networks' depth is fixed per trace.
+        self.train_function = self.test_function = self.predict_function = None
+
+    def start_stage(self, stage, reset_optimizers=True):
+        """Begins ``stage`` from its first image; optionally zeroes Adam's moments."""
+        self.set_stage(stage)
+        self.stage_images_seen.assign(0)
+        alpha = float(schedules.progan_alpha(0, stage, self.transition_images))
+        for network in self._networks():
+            network.alpha.assign(alpha)
+        if reset_optimizers:
+            for optimizer in (self.d_optimizer, self.g_optimizer):
+                reset_optimizer_state(optimizer)
+
+    def fade_real(self, real, alpha):
+        """Blends real images with their half-resolution version, as the generator is."""
+        if self.stage == 0:
+            return real
+        low = self._upsample(self._downsample(real))
+        return low + (real - low) * ops.cast(alpha, real.dtype)
+
+    def discriminator_loss(self, real, fake, real_output, fake_output):
+        penalty, grad_norm = penalties.gradient_penalty(
+            self.discriminator, real, fake, seed=self.seed_generator)
+        drift = ops.mean(ops.square(real_output))
+        loss = (losses.wasserstein_critic_loss(real_output, fake_output)
+                + self.gp_weight * penalty + self.drift_weight * drift)
+        return loss, {"gp": penalty, "drift": drift,
+                      "wasserstein_estimate": losses.wasserstein_estimate(real_output,
+                                                                          fake_output)}
+
+    def generator_loss(self, fake_output):
+        return losses.wasserstein_generator_loss(fake_output), {}
+
+    def train_step(self, data):
+        (real,) = self.critic_real_batches(data)
+        alpha = schedules.progan_alpha(self.stage_images_seen, self.stage, self.transition_images)
+        alpha = ops.convert_to_tensor(alpha, "float32")
+        for network in self._networks():
+            network.alpha.assign(alpha)
+        real = self.fade_real(real, alpha)
+        self._critic_step(real)
+        self._generator_step(ops.shape(real)[0])
+        global_batch = ops.cast(ops.shape(real)[0], "int64") * distribute.num_replicas()
+        self.stage_images_seen.assign_add(global_batch)
+        logs = {tracker.name: tracker.result() for tracker in self.loss_trackers}
+        logs["alpha"] = alpha
+        return logs
+
+    def final_generator(self):
+        """A functional model of the (EMA) generator at its full resolution, alpha 1."""
+        return self.generator_at(self.num_stages - 1)
+
+    def generator_at(self, stage):
+        """A functional model of the (EMA) generator at ``stage`` with alpha 1 (for export)."""
+        z = keras.Input((self.latent_dim,), name="z")
+        images = FixedStage(self.sampler, stage)(z)
+        resolution = 4 * 2**stage
+        return keras.Model(z, images, name=f"generator_{resolution}x{resolution}")
+
+    def get_config(self):
+        return {**super().get_config(), "transition_images": self.transition_images,
+                "gp_weight": self.gp_weight, "drift_weight": self.drift_weight}
+
+
+class FixedStage(keras.layers.Layer):
+    """Calls a progressive network at a fixed stage with alpha 1, whatever its own stage."""
+
+    def __init__(self, network, stage, **kwargs):
+        super().__init__(**kwargs)
+        self.network, self.fixed_stage = network, int(stage)
+
+    def call(self, inputs):
+        current = self.network.stage
+        self.network.set_stage(self.fixed_stage)
+        try:
+            return self.network(inputs, alpha=1.0)
+        finally:
+            self.network.set_stage(current)
+
+    def compute_output_shape(self, input_shape):
+        resolution = 4 * 2**self.fixed_stage
+        return (input_shape[0], resolution, resolution, self.network.channels)
+
+
+def reset_optimizer_state(optimizer):
+    """Zeroes an optimizer's slots and step count, keeping its learning rate."""
+    for variable in optimizer.variables:
+        if variable.name != "learning_rate":
+            variable.assign(ops.zeros(variable.shape, variable.dtype))
