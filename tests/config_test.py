@@ -17,6 +17,7 @@ def test_there_is_a_config_per_family_and_dataset():
         for data in ("digits", "fashion_mnist", "ring8", "grid25"):
             assert f"{family}_{data}" in names
     assert {"began_digits", "began_fashion_mnist", "began_celeba"} <= names
+    assert {"progan_digits", "progan_fashion_mnist", "progan_celeba"} <= names
 
 
 @pytest.mark.parametrize("path", ALL_CONFIGS, ids=lambda p: os.path.relpath(p, CONFIGS))
@@ -61,6 +62,9 @@ def test_overrides_are_typed():
     ({"model": {"family": "began", "architecture": "dcgan"}}, r"cannot train model.family='began'"),
     ({"model": {"family": "wgan", "architecture": "began"}}, r"cannot train model.family='wgan'"),
     ({"model": {"family": "began", "n_critic": 5}}, r"model.n_critic must be 1 for BEGAN"),
+    ({"model": {"family": "progan", "batch_sizes": [8, 8]}, "data": {"resolution": 16}},
+     r"model.batch_sizes needs one batch size per resolution from 4x4 to 16 \(3 values\)"),
+    ({"model": {"family": "progan", "architecture": "dcgan"}}, r"cannot train model.family='progan'"),
     ({"model": {"gamma": 0}}, r"model.gamma must be > 0, got 0"),
     ({"optimizer": {"decay_factor": 1.5}}, r"optimizer.decay_factor must be in \(0, 1\)"),
 ])

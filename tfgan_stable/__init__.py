@@ -1,16 +1,19 @@
 """tfgan_stable: stable GAN training for Keras 3 on TensorFlow.
 
-Public API: the GAN families (``DCGAN``, ``WGAN``, ``WGANGP``, ``BEGAN``), their network
+Public API: the GAN families (``DCGAN``, ``WGAN``, ``WGANGP``, ``BEGAN``,
+``ProGAN``), their network
 builders, the ``WeightClip`` constraint, data helpers and the SavedModel export.
 """
 
 from tfgan_stable import _backend  # noqa: F401  (selects Keras' TensorFlow backend)
-from tfgan_stable.callbacks import BeganEquilibrium, SampleGrid
+from tfgan_stable.callbacks import BeganEquilibrium, ProgressiveGrowing, SampleGrid
 from tfgan_stable.constraints import WeightClip
 from tfgan_stable.data import critic_batches, load_examples, make_dataset
 from tfgan_stable.export import export_generator
-from tfgan_stable.gans import BEGAN, DCGAN, GAN, WGAN, WGANGP
+from tfgan_stable.gans import BEGAN, DCGAN, GAN, WGAN, WGANGP, ProGAN
 from tfgan_stable.networks import (
+    ProgressiveDiscriminator,
+    ProgressiveGenerator,
     build_began_discriminator,
     build_began_generator,
     build_dcgan_discriminator,
@@ -26,6 +29,10 @@ __all__ = [
     "BeganEquilibrium",
     "DCGAN",
     "GAN",
+    "ProGAN",
+    "ProgressiveDiscriminator",
+    "ProgressiveGenerator",
+    "ProgressiveGrowing",
     "WGAN",
     "WGANGP",
     "SampleGrid",

@@ -17,8 +17,10 @@ from typing import Any, Mapping, Optional, Sequence
 
 import yaml
 
-FAMILIES = ("began", "dcgan", "wgan", "wgan_gp")
-ARCHITECTURES = ("began", "dcgan", "mlp")
+FAMILIES = ("began", "dcgan", "progan", "wgan", "wgan_gp")
+ARCHITECTURES = ("began", "dcgan", "mlp", "progan")
+# Families that need an architecture of their own (and that no other family can use).
+OWN_ARCHITECTURE = {"began": "began", "progan": "progan"}
 NORMALIZATIONS = ("batch", "layer", "none")
 
 
@@ -48,9 +50,14 @@ class ModelConfig:
     """The GAN family and its networks.
 
     ``None`` means "the paper's default for this family" (see ``gans/``);
-    ``architecture: null`` picks ``began`` for BEGAN, ``mlp`` for vector data
-    and ``dcgan`` otherwise. ``gamma``, ``lambda_k``, ``bottleneck`` (h) and
-    ``reconstruction_norm`` (eta) are BEGAN's.
+    ``architecture: null`` picks ``began`` for BEGAN, ``progan`` for ProGAN,
+    ``mlp`` for vector data and ``dcgan`` otherwise. ``gamma``, ``lambda_k``,
+    ``bottleneck`` (h) and ``reconstruction_norm`` (eta) are BEGAN's.
+    ProGAN's: ``fmap_base`` with ``max_filters`` as the feature-map cap,
+    ``transition_images`` / ``stable_images`` per phase, ``batch_sizes`` (one
+    per resolution from 4x4; empty: ``train.batch_size``), ``drift_weight``,
+    ``mbstd_group_size`` and ``reset_optimizers`` (zero Adam's moments at each
+    new resolution). ProGAN's length is its schedule: ``train.steps`` is not used.
     """
 
     family: str = "wgan_gp"
@@ -71,6 +78,13 @@ class ModelConfig:
     lambda_k: float = 0.001
     bottleneck: int = 64
     reconstruction_norm: int = 1
+    fmap_base: int = 8192
+    transition_images: int = 600_000
+    stable_images: int = 600_000
+    batch_sizes: Sequence[int] = ()
+    drift_weight: float = 0.001
+    mbstd_group_size: int = 4
+    reset_optimizers: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,11 +129,16 @@ class TrainConfig:
 
 @dataclasses.dataclass(frozen=True)
 class ExportConfig:
-    """SavedModel export in TF Serving's ``<dir>/<name>/<version>/`` layout."""
+    """SavedModel export in TF Serving's ``<dir>/<name>/<version>/`` layout.
+
+    ``all_resolutions`` (ProGAN): also export every intermediate resolution as
+    ``<name>_<r>x<r>``.
+    """
 
     enabled: bool = True
     dir: str = "saved_models"
     name: str = ""
+    all_resolutions: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,11 +155,13 @@ class Config:
         arch = self.model.architecture
         if arch is not None:
             _check_choice("model.architecture", arch, ARCHITECTURES)
-            if (self.model.family == "began") != (arch == "began"):
+            own = OWN_ARCHITECTURE.get(self.model.family)
+            if (own is not None and arch != own) or (
+                    own is None and arch in OWN_ARCHITECTURE.values()):
                 raise ValueError(
                     f"model.architecture={arch!r} cannot train model.family="
-                    f"{self.model.family!r}: BEGAN needs its auto-encoder discriminator "
-                    "(architecture 'began') and the other families need a scoring one"
+                    f"{self.model.family!r}: BEGAN and ProGAN need their own architectures "
+                    "('began', 'progan'), which the other families cannot use"
                 )
         if self.model.gamma <= 0:
             raise ValueError(f"model.gamma must be > 0, got {self.model.gamma}")
@@ -151,6 +172,8 @@ class Config:
                 f"model.reconstruction_norm must be 1 or 2, got {self.model.reconstruction_norm}")
         if self.model.family == "began" and self.model.n_critic not in (None, 1):
             raise ValueError(f"model.n_critic must be 1 for BEGAN, got {self.model.n_critic}")
+        if self.model.family == "progan":
+            self._validate_progan()
         opt = self.optimizer
         if opt.decay_patience is not None and opt.decay_patience < 1:
             raise ValueError(f"optimizer.decay_patience must be >= 1 or null, "
@@ -214,6 +237,21 @@ class Config:
         if self.train.verbose not in (0, 1, 2):
             raise ValueError(f"train.verbose must be 0, 1 or 2, got {self.train.verbose}")
         return self
+
+    def _validate_progan(self):
+        model = self.model
+        stages = self.data.resolution.bit_length() - 2  # 4x4 -> 1 stage, 8x8 -> 2, ...
+        if model.batch_sizes and len(model.batch_sizes) != stages:
+            raise ValueError(
+                f"model.batch_sizes needs one batch size per resolution from 4x4 to "
+                f"{self.data.resolution} ({stages} values), got {list(model.batch_sizes)}")
+        if model.batch_sizes and min(model.batch_sizes) < 1:
+            raise ValueError(f"model.batch_sizes must be positive, got {list(model.batch_sizes)}")
+        for field in ("transition_images", "stable_images", "fmap_base", "mbstd_group_size"):
+            if getattr(model, field) < 1:
+                raise ValueError(f"model.{field} must be >= 1, got {getattr(model, field)}")
+        if model.n_critic not in (None, 1):
+            raise ValueError(f"model.n_critic must be 1 for ProGAN, got {model.n_critic}")
 
     def to_dict(self) -> dict:
         return _to_plain(dataclasses.asdict(self))

@@ -5,6 +5,7 @@ from tfgan_stable import gans, networks
 GAN_FAMILIES = {
     "began": gans.BEGAN,
     "dcgan": gans.DCGAN,
+    "progan": gans.ProGAN,
     "wgan": gans.WGAN,
     "wgan_gp": gans.WGANGP,
 }
@@ -14,6 +15,7 @@ ARCHITECTURES = {
     "began": (networks.build_began_generator, networks.build_began_discriminator),
     "dcgan": (networks.build_dcgan_generator, networks.build_dcgan_discriminator),
     "mlp": (networks.build_mlp_generator, networks.build_mlp_discriminator),
+    "progan": (networks.ProgressiveGenerator, networks.ProgressiveDiscriminator),
 }
 
 

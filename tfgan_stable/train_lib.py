@@ -55,8 +55,8 @@ def resolve_architecture(config, examples):
     """``model.architecture``, or the family's default for this kind of data."""
     if config.model.architecture is not None:
         return config.model.architecture
-    if config.model.family == "began":
-        return "began"
+    if config.model.family in config_lib.OWN_ARCHITECTURE:
+        return config_lib.OWN_ARCHITECTURE[config.model.family]
     return "mlp" if examples.kind == "vector" else "dcgan"
 
 
@@ -78,6 +78,11 @@ def build_networks(config, examples):
         return (build_generator(model_cfg.latent_dim, dim, hidden_units=model_cfg.hidden_units),
                 build_discriminator(dim, hidden_units=model_cfg.hidden_units))
     resolution, _, channels = examples.shape
+    if architecture == "progan":
+        sizes = dict(fmap_base=model_cfg.fmap_base, fmap_max=model_cfg.max_filters)
+        return (build_generator(model_cfg.latent_dim, resolution, channels, **sizes),
+                build_discriminator(resolution, channels,
+                                    mbstd_group_size=model_cfg.mbstd_group_size, **sizes))
     if architecture == "began":
         return (
             build_generator(model_cfg.latent_dim, resolution, channels,
@@ -106,11 +111,13 @@ def build_gan(config, examples):
         "wgan_gp": {"gp_weight": model_cfg.gp_weight},
         "began": {"gamma": model_cfg.gamma, "lambda_k": model_cfg.lambda_k,
                   "reconstruction_norm": model_cfg.reconstruction_norm},
+        "progan": {"transition_images": model_cfg.transition_images,
+                   "gp_weight": model_cfg.gp_weight, "drift_weight": model_cfg.drift_weight},
     }.get(model_cfg.family, {})
-    gan = gan_class(
-        generator, discriminator, n_critic=model_cfg.n_critic,
-        g_ema_decay=model_cfg.g_ema_decay, seed=config.train.seed, **family_kwargs,
-    )
+    if model_cfg.g_ema_decay is not None:  # else the family's default (ProGAN: 0.999)
+        family_kwargs["g_ema_decay"] = model_cfg.g_ema_decay
+    gan = gan_class(generator, discriminator, n_critic=model_cfg.n_critic,
+                    seed=config.train.seed, **family_kwargs)
     opt = config.optimizer
     d_optimizer, g_optimizer = gan_class.default_optimizers(
         d_learning_rate=opt.d_learning_rate, g_learning_rate=opt.g_learning_rate,
@@ -154,8 +161,9 @@ def _fixed_latent(config, gan, count):
 def run(config, workdir, extra_callbacks=(), strategy=None):
     """Trains the GAN ``config`` describes in ``workdir`` and exports it.
 
-    Rerunning with the same workdir resumes from the last epoch's backup; a
-    finished run is not trained or exported again.
+    Rerunning with the same workdir resumes from the last backup; a finished
+    run is not trained or exported again. ProGAN runs one ``fit`` per
+    resolution (see :func:`fit_progressive`).
 
     Args:
       config: a validated :class:`tfgan_stable.config.Config`.
@@ -176,47 +184,59 @@ def run(config, workdir, extra_callbacks=(), strategy=None):
     )
     with strategy.scope():
         gan = build_gan(config, examples)
-    dataset = data_lib.make_dataset(
-        examples, config.train.batch_size, n_critic=gan.n_critic, seed=config.train.seed,
-        shuffle_buffer=config.data.shuffle_buffer,
-    )
 
     os.makedirs(workdir, exist_ok=True)
     config_lib.save(config, os.path.join(workdir, "config.yaml"))
     backup_dir = os.path.join(workdir, "backup")
     samples_dir = os.path.join(workdir, "samples")
     tensorboard_dir = os.path.join(workdir, "logs")
-    resumed = os.path.exists(os.path.join(backup_dir, "latest.weights.h5"))
+    resumed = os.path.exists(backup_dir)
     if resumed:
         _log(f"resuming from the backup in {backup_dir}")
-
-    fit_steps = train_steps_for(config, gan.n_critic)
-    steps_per_epoch = min(config.train.steps_per_epoch, fit_steps)
-    epochs = math.ceil(fit_steps / steps_per_epoch)
     grid_count = (config.train.sample_grid_size ** 2 if examples.kind == "image"
                   else 1024)
     reference = (data_lib.sample_mixture(config.data.name, 2000, seed=1)
                  if config.data.name in data_lib.MIXTURE_STD else None)
-    sample_grid = callbacks_lib.SampleGrid(
-        samples_dir, _fixed_latent(config, gan, grid_count),
-        tensorboard_dir=os.path.join(tensorboard_dir, "samples"), reference=reference,
+    common_callbacks = [
+        keras.callbacks.TerminateOnNaN(),
+        *family_callbacks(config),  # before TensorBoard: they may add to the logs
+        callbacks_lib.SampleGrid(
+            samples_dir, _fixed_latent(config, gan, grid_count),
+            tensorboard_dir=os.path.join(tensorboard_dir, "samples"), reference=reference),
+        *extra_callbacks,
+    ]
+    if config.model.family == "progan":
+        history, initial_epoch = fit_progressive(gan, examples, config, workdir,
+                                                 common_callbacks)
+    else:
+        history, initial_epoch = _fit(gan, examples, config, backup_dir, tensorboard_dir,
+                                      common_callbacks)
+    done = int(keras.ops.convert_to_numpy(gan.generator_steps))
+    _log(f"trained {done} generator steps; sample grids in {samples_dir}, "
+         f"TensorBoard logs in {tensorboard_dir}")
+    export_path = _export(gan, config, examples, workdir, done)
+    return RunResult(gan, history, workdir, export_path, samples_dir, tensorboard_dir,
+                     initial_epoch, resumed)
+
+
+def _fit(gan, examples, config, backup_dir, tensorboard_dir, common_callbacks):
+    """One ``fit`` for ``train.steps`` generator steps; returns (history, initial epoch)."""
+    dataset = data_lib.make_dataset(
+        examples, config.train.batch_size, n_critic=gan.n_critic, seed=config.train.seed,
+        shuffle_buffer=config.data.shuffle_buffer,
     )
+    fit_steps = train_steps_for(config, gan.n_critic)
+    steps_per_epoch = min(config.train.steps_per_epoch, fit_steps)
+    epochs = math.ceil(fit_steps / steps_per_epoch)
     callbacks = [
         keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=False,
                                          double_checkpoint=True),
         callbacks_lib.StopAtGeneratorStep(config.train.steps),
-        keras.callbacks.TerminateOnNaN(),
-        *family_callbacks(config),  # before TensorBoard: they may add to the logs
-        keras.callbacks.TensorBoard(tensorboard_dir, update_freq="epoch",
-                                    write_graph=False),
-        sample_grid,
-        *extra_callbacks,
+        keras.callbacks.TensorBoard(tensorboard_dir, update_freq="epoch", write_graph=False),
+        *common_callbacks,
     ]
-    history = gan.fit(
-        dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=callbacks,
-        verbose=config.train.verbose, shuffle=False,
-    )
-    initial_epoch = history.epoch[0] if history.epoch else epochs
+    history = gan.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                      callbacks=callbacks, verbose=config.train.verbose, shuffle=False)
     done = int(keras.ops.convert_to_numpy(gan.generator_steps))
     if done < config.train.steps:
         raise RuntimeError(
@@ -224,34 +244,119 @@ def run(config, workdir, extra_callbacks=(), strategy=None):
             f"{config.train.steps} (non-finite loss or a callback stopped it); "
             "nothing was exported, the last good backup is in " + backup_dir
         )
-    _log(f"trained {done} generator steps; sample grids in {samples_dir}, "
-         f"TensorBoard logs in {tensorboard_dir}")
+    return history, (history.epoch[0] if history.epoch else epochs)
 
-    export_path = None
-    record = os.path.join(workdir, "export.json")
-    if config.export.enabled:
-        previous = _read_json(record).get("path")
-        if previous and os.path.isdir(previous):
-            export_path = previous
-            _log(f"already exported to {export_path}; not exporting again")
+
+def progan_batch_size(config, stage):
+    return config.model.batch_sizes[stage] if config.model.batch_sizes else config.train.batch_size
+
+
+def fit_progressive(gan, examples, config, workdir, common_callbacks):
+    """Grows a ProGAN from 4x4 to the data's resolution, one ``fit`` per stage.
+
+    Each stage shows ``stable_images`` (4x4) or ``transition_images +
+    stable_images`` images at its own batch size, on real images average-pooled
+    to its resolution. A finished stage leaves ``progress/stage_<s>.weights.h5``
+    (the whole state: weights, EMA, optimizers, images seen); a stage in
+    progress keeps a ``BackupAndRestore`` folder ``backup/stage_<s>``. A rerun
+    loads the last finished stage and resumes the next one mid-way, alpha and
+    stage included.
+
+    Returns:
+      ``(history of the last fit, initial epoch of that fit)``.
+    """
+    model_cfg = config.model
+    stage_images = schedules.progan_stage_images(gan.num_stages, model_cfg.transition_images,
+                                                 model_cfg.stable_images)
+    progress_dir = os.path.join(workdir, "progress")
+    os.makedirs(progress_dir, exist_ok=True)
+    finished = [s for s in range(gan.num_stages)
+                if os.path.exists(os.path.join(progress_dir, f"stage_{s}.weights.h5"))]
+    first = 0
+    if finished:
+        gan.set_stage(finished[-1])
+        gan.load_weights(os.path.join(progress_dir, f"stage_{finished[-1]}.weights.h5"))
+        first = finished[-1] + 1
+    history, initial_epoch = None, 0
+    for stage in range(first, gan.num_stages):
+        resolution = 4 * 2**stage
+        backup_dir = os.path.join(workdir, "backup", f"stage_{stage}")
+        if os.path.exists(backup_dir):
+            gan.set_stage(stage)  # BackupAndRestore restores alpha, images seen, optimizers
         else:
-            export_path = export_lib.export_generator(
-                gan.sampler, config.export.dir, default_export_name(config),
-                metadata={
-                    "family": config.model.family,
-                    "data": config.data.name,
-                    "kind": examples.kind,
-                    "sample_shape": list(examples.shape),
-                    "generator_steps": done,
-                    "ema": gan.generator_ema is not None,
-                    "latent_distribution": gan.latent_distribution,
-                    "config": config.to_dict(),
-                },
-            )
-            _write_json(record, {"path": export_path, "generator_steps": done})
-            _log(f"exported the generator to {export_path}")
-    return RunResult(gan, history, workdir, export_path, samples_dir, tensorboard_dir,
-                     initial_epoch, resumed)
+            gan.start_stage(stage, reset_optimizers=model_cfg.reset_optimizers)
+        batch_size = progan_batch_size(config, stage)
+        stage_examples = dataclasses.replace(
+            examples, shape=(resolution, resolution, examples.shape[-1]),
+            dataset=examples.dataset.map(
+                lambda image, r=resolution: tf.image.resize(image, (r, r), method="area")),
+        )
+        dataset = data_lib.make_dataset(stage_examples, batch_size, seed=config.train.seed + stage,
+                                        shuffle_buffer=config.data.shuffle_buffer)
+        steps = math.ceil(stage_images[stage] / batch_size)
+        steps_per_epoch = min(config.train.steps_per_epoch, steps)
+        epochs = math.ceil(steps / steps_per_epoch)
+        _log(f"stage {stage}: {resolution}x{resolution}, {stage_images[stage]} images, "
+             f"batch {batch_size}")
+        callbacks = [
+            keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=False,
+                                             double_checkpoint=True),
+            callbacks_lib.ProgressiveGrowing(stage_images[stage]),
+            keras.callbacks.TensorBoard(os.path.join(workdir, "logs", f"stage_{stage}"),
+                                        update_freq="epoch", write_graph=False),
+            *common_callbacks,
+        ]
+        # BackupAndRestore leaves the epoch it restored on the model and Keras
+        # keeps it for the next fit; each stage counts its epochs from 0.
+        gan._initial_epoch = None
+        history = gan.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                          callbacks=callbacks, verbose=config.train.verbose, shuffle=False)
+        initial_epoch = history.epoch[0] if history.epoch else epochs
+        seen = int(keras.ops.convert_to_numpy(gan.stage_images_seen))
+        if seen < stage_images[stage]:
+            raise RuntimeError(
+                f"stage {stage} stopped after {seen} of {stage_images[stage]} images "
+                "(non-finite loss or a callback stopped it); nothing was exported, the "
+                f"last good backup is in {backup_dir}")
+        checkpoint = os.path.join(progress_dir, f"stage_{stage}.weights.h5")
+        gan.save_weights(checkpoint + ".tmp.weights.h5")
+        os.replace(checkpoint + ".tmp.weights.h5", checkpoint)
+    return history, initial_epoch
+
+
+def _export(gan, config, examples, workdir, done):
+    """Exports the finished run once; returns the version path (None if disabled)."""
+    if not config.export.enabled:
+        return None
+    record = os.path.join(workdir, "export.json")
+    previous = _read_json(record).get("path")
+    if previous and os.path.isdir(previous):
+        _log(f"already exported to {previous}; not exporting again")
+        return previous
+    name = default_export_name(config)
+    metadata = {
+        "family": config.model.family,
+        "data": config.data.name,
+        "kind": examples.kind,
+        "sample_shape": list(examples.shape),
+        "generator_steps": done,
+        "ema": gan.generator_ema is not None,
+        "latent_distribution": gan.latent_distribution,
+        "config": config.to_dict(),
+    }
+    generator = gan.final_generator() if config.model.family == "progan" else gan.sampler
+    export_path = export_lib.export_generator(generator, config.export.dir, name,
+                                              metadata=metadata)
+    extra = {}
+    if config.model.family == "progan" and config.export.all_resolutions:
+        for stage in range(gan.num_stages - 1):
+            r = 4 * 2**stage
+            extra[f"{r}x{r}"] = export_lib.export_generator(
+                gan.generator_at(stage), config.export.dir, f"{name}_{r}x{r}",
+                metadata={**metadata, "sample_shape": [r, r, examples.shape[-1]]})
+    _write_json(record, {"path": export_path, "generator_steps": done, **extra})
+    _log(f"exported the generator to {export_path}")
+    return export_path
 
 
 def _read_json(path):

@@ -3,7 +3,8 @@
 from tfgan_stable.gans.base import GAN
 from tfgan_stable.gans.began import BEGAN
 from tfgan_stable.gans.dcgan import DCGAN
+from tfgan_stable.gans.progan import ProGAN
 from tfgan_stable.gans.wgan import WGAN
 from tfgan_stable.gans.wgan_gp import WGANGP
 
-__all__ = ["GAN", "BEGAN", "DCGAN", "WGAN", "WGANGP"]
+__all__ = ["GAN", "BEGAN", "DCGAN", "ProGAN", "WGAN", "WGANGP"]

@@ -8,8 +8,11 @@ from tfgan_stable.networks.began import (
 )
 from tfgan_stable.networks.dcgan import build_dcgan_discriminator, build_dcgan_generator
 from tfgan_stable.networks.mlp import build_mlp_discriminator, build_mlp_generator
+from tfgan_stable.networks.progan import ProgressiveDiscriminator, ProgressiveGenerator
 
 __all__ = [
+    "ProgressiveDiscriminator",
+    "ProgressiveGenerator",
     "build_began_decoder",
     "build_began_discriminator",
     "build_began_encoder",
