@@ -5,7 +5,6 @@ import os
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import tfgan_stable as tg
 from conftest import CONFIGS

@@ -64,7 +64,8 @@ def test_overrides_are_typed():
     ({"model": {"family": "began", "n_critic": 5}}, r"model.n_critic must be 1 for BEGAN"),
     ({"model": {"family": "progan", "batch_sizes": [8, 8]}, "data": {"resolution": 16}},
      r"model.batch_sizes needs one batch size per resolution from 4x4 to 16 \(3 values\)"),
-    ({"model": {"family": "progan", "architecture": "dcgan"}}, r"cannot train model.family='progan'"),
+    ({"model": {"family": "progan", "architecture": "dcgan"}},
+     r"cannot train model.family='progan'"),
     ({"model": {"gamma": 0}}, r"model.gamma must be > 0, got 0"),
     ({"optimizer": {"decay_factor": 1.5}}, r"optimizer.decay_factor must be in \(0, 1\)"),
 ])

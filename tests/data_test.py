@@ -1,7 +1,6 @@
 """Data sources and the training pipeline, on data that ships or is generated."""
 
 import gzip
-import os
 import struct
 
 import numpy as np

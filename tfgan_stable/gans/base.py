@@ -110,11 +110,28 @@ class GAN(keras.Model):
             if not optimizer.built:
                 optimizer.build(network.trainable_variables)
 
+    # The family paper's optimizer; subclasses override these four attributes.
+    optimizer_name = "adam"
+    default_learning_rate = 1e-4
+    default_betas = (0.5, 0.999)
+    optimizer_options = {}
+
     @classmethod
     def default_optimizers(cls, d_learning_rate=None, g_learning_rate=None,
                            beta_1=None, beta_2=None):
-        """``(d_optimizer, g_optimizer)`` with the family paper's settings."""
-        raise NotImplementedError
+        """``(d_optimizer, g_optimizer)`` with the family paper's settings.
+
+        Arguments that are not None replace the defaults (betas apply to Adam).
+        """
+        def make(learning_rate):
+            learning_rate = cls.default_learning_rate if learning_rate is None else learning_rate
+            if cls.optimizer_name == "rmsprop":
+                return keras.optimizers.RMSprop(learning_rate, **cls.optimizer_options)
+            return keras.optimizers.Adam(
+                learning_rate, beta_1=cls.default_betas[0] if beta_1 is None else beta_1,
+                beta_2=cls.default_betas[1] if beta_2 is None else beta_2,
+                **cls.optimizer_options)
+        return make(d_learning_rate), make(g_learning_rate)
 
     @property
     def sampler(self):
@@ -194,8 +211,9 @@ class GAN(keras.Model):
                 f"single batches of shape {data.shape}; group them with "
                 f"tfgan_stable.critic_batches(dataset, {self.n_critic})"
             )
+        sample = ", ".join(map(str, self.sample_shape))
         raise ValueError(
-            f"{name} expects real batches of shape [batch, {', '.join(map(str, self.sample_shape))}] "
+            f"{name} expects real batches of shape [batch, {sample}] "
             f"(or [batch, n_critic, ...]), got shape {data.shape}"
         )
 

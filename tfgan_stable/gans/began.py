@@ -42,12 +42,15 @@ class BEGAN(GAN):
     default_n_critic = 1
     latent_distribution = "uniform"
     extra_metric_names = ("loss_real", "loss_fake", "m_global", "balance")
+    default_learning_rate = 1e-4
+    default_betas = (0.5, 0.999)
 
     def __init__(self, generator, discriminator, gamma=0.5, lambda_k=0.001,
                  reconstruction_norm=1, k_initial=0.0, **kwargs):
         super().__init__(generator, discriminator, **kwargs)
         if self.n_critic != 1:
-            raise ValueError(f"BEGAN.n_critic must be 1 (simultaneous updates), got {self.n_critic}")
+            raise ValueError(
+                f"BEGAN.n_critic must be 1 (simultaneous updates), got {self.n_critic}")
         if reconstruction_norm not in (1, 2):
             raise ValueError(f"BEGAN.reconstruction_norm must be 1 or 2, got {reconstruction_norm}")
         if not 0.0 <= k_initial <= 1.0:
@@ -70,19 +73,6 @@ class BEGAN(GAN):
         self.k_t = state(k_initial, "k_t")
         self.gamma = state(gamma, "gamma")
         self.lambda_k = state(lambda_k, "lambda_k")
-
-    @classmethod
-    def default_optimizers(cls, d_learning_rate=None, g_learning_rate=None,
-                           beta_1=None, beta_2=None):
-        def adam(lr):
-            return keras.optimizers.Adam(
-                lr, beta_1=0.5 if beta_1 is None else beta_1,
-                beta_2=0.999 if beta_2 is None else beta_2,
-            )
-        return (
-            adam(1e-4 if d_learning_rate is None else d_learning_rate),
-            adam(1e-4 if g_learning_rate is None else g_learning_rate),
-        )
 
     def reconstruction_loss(self, samples, training=True):
         """``L(v) = mean |v - D(v)|^eta`` over the batch (eq. 1)."""

@@ -18,19 +18,8 @@ class DCGAN(GAN):
     family = "dcgan"
     default_n_critic = 1
     extra_metric_names = ("d_real", "d_fake")
-
-    @classmethod
-    def default_optimizers(cls, d_learning_rate=None, g_learning_rate=None,
-                           beta_1=None, beta_2=None):
-        def adam(lr):
-            return keras.optimizers.Adam(
-                lr, beta_1=0.5 if beta_1 is None else beta_1,
-                beta_2=0.999 if beta_2 is None else beta_2,
-            )
-        return (
-            adam(2e-4 if d_learning_rate is None else d_learning_rate),
-            adam(2e-4 if g_learning_rate is None else g_learning_rate),
-        )
+    default_learning_rate = 2e-4
+    default_betas = (0.5, 0.999)
 
     def discriminator_loss(self, real, fake, real_output, fake_output):
         loss = losses.dcgan_discriminator_loss(real_output, fake_output)

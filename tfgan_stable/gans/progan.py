@@ -38,6 +38,9 @@ class ProGAN(GAN):
     family = "progan"
     default_n_critic = 1
     extra_metric_names = ("gp", "drift", "wasserstein_estimate")
+    default_learning_rate = 1e-3
+    default_betas = (0.0, 0.99)
+    optimizer_options = {"epsilon": 1e-8}
 
     def __init__(self, generator, discriminator, transition_images=600_000, gp_weight=10.0,
                  drift_weight=0.001, g_ema_decay=0.999, **kwargs):
@@ -77,18 +80,6 @@ class ProGAN(GAN):
 
     def _networks(self):
         return [n for n in (self.generator, self.discriminator, self.generator_ema) if n]
-
-    @classmethod
-    def default_optimizers(cls, d_learning_rate=None, g_learning_rate=None,
-                           beta_1=None, beta_2=None):
-        def adam(lr):
-            return keras.optimizers.Adam(
-                lr, beta_1=0.0 if beta_1 is None else beta_1,
-                beta_2=0.99 if beta_2 is None else beta_2, epsilon=1e-8)
-        return (
-            adam(1e-3 if d_learning_rate is None else d_learning_rate),
-            adam(1e-3 if g_learning_rate is None else g_learning_rate),
-        )
 
     def set_stage(self, stage):
         """Points every network at ``stage`` (restored state keeps its images seen)."""

@@ -30,6 +30,9 @@ class WGAN(GAN):
     family = "wgan"
     default_n_critic = 5
     extra_metric_names = ("wasserstein_estimate",)
+    optimizer_name = "rmsprop"
+    default_learning_rate = 5e-5
+    optimizer_options = {"rho": 0.99, "epsilon": 1e-8}  # the reference code's RMSProp
 
     def __init__(self, generator, discriminator, clip_value=0.01, warmup=False, **kwargs):
         super().__init__(generator, discriminator, **kwargs)
@@ -42,16 +45,6 @@ class WGAN(GAN):
         self.critic_steps_since_generator = keras.Variable(
             0, dtype="int64", trainable=False, name="critic_steps_since_generator",
             aggregation="only_first_replica",
-        )
-
-    @classmethod
-    def default_optimizers(cls, d_learning_rate=None, g_learning_rate=None,
-                           beta_1=None, beta_2=None):
-        def rmsprop(lr):
-            return keras.optimizers.RMSprop(lr, rho=0.99, epsilon=1e-8)
-        return (
-            rmsprop(5e-5 if d_learning_rate is None else d_learning_rate),
-            rmsprop(5e-5 if g_learning_rate is None else g_learning_rate),
         )
 
     def discriminator_loss(self, real, fake, real_output, fake_output):

@@ -24,6 +24,8 @@ class WGANGP(GAN):
     family = "wgan_gp"
     default_n_critic = 5
     extra_metric_names = ("gp", "grad_norm", "wasserstein_estimate")
+    default_learning_rate = 1e-4
+    default_betas = (0.5, 0.9)
 
     def __init__(self, generator, discriminator, gp_weight=10.0, **kwargs):
         super().__init__(generator, discriminator, **kwargs)
@@ -42,19 +44,6 @@ class WGANGP(GAN):
                 "use layer normalisation or none.",
                 stacklevel=2,
             )
-
-    @classmethod
-    def default_optimizers(cls, d_learning_rate=None, g_learning_rate=None,
-                           beta_1=None, beta_2=None):
-        def adam(lr):
-            return keras.optimizers.Adam(
-                lr, beta_1=0.5 if beta_1 is None else beta_1,
-                beta_2=0.9 if beta_2 is None else beta_2,
-            )
-        return (
-            adam(1e-4 if d_learning_rate is None else d_learning_rate),
-            adam(1e-4 if g_learning_rate is None else g_learning_rate),
-        )
 
     def discriminator_loss(self, real, fake, real_output, fake_output):
         penalty, grad_norm = penalties.gradient_penalty(
