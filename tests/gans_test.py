@@ -13,6 +13,9 @@ FAMILIES = sorted(registry.GAN_FAMILIES)
 
 def networks(family):
     """Tiny 8x8 networks of the kind each family trains."""
+    if family == "progan":  # at its final stage (8x8) unless told otherwise
+        return (tg.ProgressiveGenerator(4, 8, 1, fmap_base=16, fmap_max=4),
+                tg.ProgressiveDiscriminator(8, 1, fmap_base=16, fmap_max=4))
     if family == "began":
         return (tg.build_began_generator(4, 8, 1, filters=4),
                 tg.build_began_discriminator(8, 1, filters=4, bottleneck=4))
@@ -23,6 +26,8 @@ def networks(family):
 
 def build(family, g_ema_decay=None, seed=0, **kwargs):
     generator, critic = networks(family)
+    if family == "progan":
+        kwargs.setdefault("transition_images", 1)  # alpha 1 from the second step
     gan = registry.get_gan_class(family)(generator, critic, g_ema_decay=g_ema_decay,
                                          seed=seed, **kwargs)
     gan.compile()
@@ -50,8 +55,10 @@ def test_fit_gives_finite_losses_and_changes_both_networks(family, tiny_images):
     for before, variables in ((g_before, gan.generator.trainable_variables),
                               (d_before, gan.discriminator.trainable_variables)):
         for old, variable in zip(before, variables):
-            # (a Wasserstein critic's output bias cancels out of its loss)
-            if "kernel" in variable.path:
+            # (a Wasserstein critic's output bias cancels out of its loss, and ProGAN's
+            # 4x4 toRGB / fromRGB only feed the faded-out path once alpha is 1)
+            if "kernel" in variable.path and "s0_to_rgb" not in variable.path \
+                    and "s0_from_rgb" not in variable.path:
                 assert not np.array_equal(old, variable.numpy()), variable.path
 
 
@@ -61,7 +68,7 @@ def test_call_returns_samples_and_config_round_trips(family):
     z = np.random.default_rng(0).normal(size=(3, 4)).astype("float32")
     samples = keras.ops.convert_to_numpy(gan(z))
     assert samples.shape == (3, 8, 8, 1)
-    if family != "began":  # BEGAN's decoder output is linear, as in the paper
+    if family not in ("began", "progan"):  # their outputs are linear, as in the papers
         assert np.abs(samples).max() <= 1.0
     restored = type(gan).from_config(gan.get_config())
     assert type(restored) is type(gan)
@@ -183,6 +190,8 @@ def test_constructor_errors_name_the_argument():
 def test_xla_and_steps_per_execution(family, tiny_images):
     generator, critic = networks(family)
     gan = registry.get_gan_class(family)(generator, critic, seed=0, g_ema_decay=0.99)
+    if family == "progan":
+        gan.transition_images = 1
     gan.compile(jit_compile=True, steps_per_execution=2)
     history = gan.fit(dataset(tiny_images, gan.n_critic), steps_per_epoch=4, epochs=1, verbose=0)
     assert int(gan.generator_steps.numpy()) == 4
