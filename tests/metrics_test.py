@@ -56,3 +56,103 @@ def test_swd_is_zero_for_identical_sets_and_grows_with_the_difference():
     assert blurred["average"] > noise["average"] > 0.0  # blur changes the statistics more
     small = metrics.sliced_wasserstein_distance(real[:, :8, :8], real[:, :8, :8])
     assert list(small["levels"]) == [16]  # 8x8 images are up-sampled to 16x16
+
+
+def test_mode_coverage_hand_computed():
+    centers = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    samples = np.array([
+        [0.1, 0.0], [0.0, -0.2], [9.9, 0.1],  # high quality: 2 at mode 0, 1 at mode 1
+        [5.0, 5.0],                           # far from every centre (std 0.1 -> 0.3)
+    ])
+    result = metrics.mode_coverage(samples, centers, std=0.1)
+    assert result["modes"] == 2 and result["counts"] == [2, 1, 0]
+    assert result["high_quality"] == pytest.approx(0.75)
+    # KL((2/3, 1/3, 0) || uniform(3)) = 2/3 ln 2 + 1/3 ln 1
+    assert result["reverse_kl"] == pytest.approx(2 / 3 * np.log(2.0))
+    assert metrics.mode_coverage(samples, centers, std=0.1, min_count=2)["modes"] == 1
+    assert metrics.mode_coverage(samples[3:], centers, std=0.1)["reverse_kl"] == float("inf")
+
+
+def test_mode_coverage_of_the_true_mixture_is_complete():
+    from tfgan_stable import data
+
+    for name, modes in (("ring8", 8), ("grid25", 25)):
+        points = data.sample_mixture(name, 2500, seed=0)
+        result = metrics.mode_coverage(points, data.mixture_centers(name), data.MIXTURE_STD[name])
+        assert result["modes"] == modes
+        assert result["high_quality"] > 0.98  # 3 std in 2-D holds ~98.9% of the mass
+        assert result["reverse_kl"] < 0.02
+
+
+def test_frechet_distance_hand_computed_and_zero_for_identical_sets():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(4000, 3))
+    assert metrics.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-8)
+    # Gaussians N(0, I) and N(m, 4I) in 3-D: |m|^2 + tr(I + 4I - 2*2I) = |m|^2 + 3
+    b = rng.normal(size=(4000, 3)) * 2.0 + [1.0, 2.0, 2.0]
+    assert metrics.frechet_distance(a, b) == pytest.approx(9.0 + 3.0, rel=0.05)
+
+
+def test_frechet_matrix_square_root_agrees_with_scipy():
+    import scipy.linalg
+
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(500, 6)), rng.normal(size=(500, 6)) @ rng.normal(size=(6, 6))
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    expected = (np.sum((a.mean(0) - b.mean(0)) ** 2) + np.trace(cov_a) + np.trace(cov_b)
+                - 2 * np.trace(scipy.linalg.sqrtm(cov_a @ cov_b)).real)
+    assert metrics.frechet_distance(a, b) == pytest.approx(expected, rel=1e-6)
+
+
+def test_kernel_distance_is_unbiased_near_zero_and_positive_for_a_shift():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(600, 4)), rng.normal(size=(600, 4))
+    same, _ = metrics.kernel_distance(a, b, num_subsets=5, subset_size=500)
+    shifted, _ = metrics.kernel_distance(a, b + 1.0, num_subsets=5, subset_size=500)
+    assert abs(same) < 0.02 and shifted > 0.5
+    # hand-computed 1-D case with two points each: k(x, y) = (x y + 1)^3
+    x, y = np.array([[0.0], [1.0]]), np.array([[1.0], [2.0]])
+    kxx = 2 * (0 * 1 + 1) ** 3 / 2  # off-diagonal pairs of x: k(0, 1) twice over 2 pairs
+    kyy = 2 * (1 * 2 + 1) ** 3 / 2
+    kxy = ((0 * 1 + 1) ** 3 + (0 * 2 + 1) ** 3 + (1 * 1 + 1) ** 3 + (1 * 2 + 1) ** 3) / 4
+    value, _ = metrics.kernel_distance(x, y, num_subsets=1, subset_size=2)
+    assert value == pytest.approx(kxx + kyy - 2 * kxy)
+
+
+@pytest.fixture(scope="module")
+def digit_classifier():
+    return metrics.train_digit_classifier(seed=0)
+
+
+def test_digit_classifier_reaches_97_percent_held_out(digit_classifier):
+    _, accuracy = digit_classifier
+    assert accuracy >= 0.97
+
+
+def test_stacked_mode_count_on_real_stacked_digits(digit_classifier):
+    from tfgan_stable import data
+
+    classifier, _ = digit_classifier
+    images, modes = data.stacked_digits(3000, resolution=16, seed=0)
+    assert images.shape == (3000, 16, 16, 3) and images.min() >= -1 and images.max() <= 1
+    result = metrics.stacked_mode_count(images, classifier)
+    true_modes = len(np.unique(modes))
+    assert abs(result["modes"] - true_modes) <= 0.05 * true_modes
+    collapsed = metrics.stacked_mode_count(np.repeat(images[:1], 100, axis=0), classifier)
+    assert collapsed == {"modes": 1, "reverse_kl": pytest.approx(np.log(1000.0))}
+    features = metrics.extract_features(metrics.digit_features(classifier),
+                                        images[:500, ::2, ::2, :1])
+    assert features.shape == (500, 64)
+
+
+def test_inception_features_load_from_a_local_weights_file(tmp_path):
+    import keras
+
+    model = keras.applications.InceptionV3(include_top=False, pooling="avg", weights=None,
+                                           input_shape=(299, 299, 3))
+    model.save_weights(str(tmp_path / "inception.weights.h5"))
+    extractor = metrics.inception_feature_extractor(str(tmp_path / "inception.weights.h5"))
+    features = metrics.extract_features(extractor, np.zeros((2, 16, 16, 1), np.float32))
+    assert features.shape == (2, 2048)
+    with pytest.raises(FileNotFoundError, match="InceptionV3 weights file not found"):
+        metrics.inception_feature_extractor(str(tmp_path / "missing.h5"))

@@ -9,6 +9,8 @@ Sources (``data.name`` in configs):
 * ``folder:<path>``: every PNG / JPEG / BMP / GIF below a folder.
 * ``npy:<path>``: an ``.npy`` array of vectors ``[N, D]`` or images
   ``[N, H, W]`` / ``[N, H, W, C]`` (uint8 in [0, 255] or floats in [0, 1]).
+* ``stacked_digits``: three random bundled digits as the R, G, B channels
+  (1,000 modes), the offline counterpart of Stacked MNIST (VEEGAN, PacGAN).
 * ``ring8`` / ``grid25``: the 2-D Gaussian mixtures of the WGAN-GP, VEEGAN
   and PacGAN toy experiments (Gulrajani 2017, arXiv 1704.00028; Srivastava
   2017, arXiv 1705.07761): 8 modes on a circle of radius 2 at angles
@@ -33,7 +35,7 @@ import tensorflow as tf
 DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 MIXTURE_STD = {"ring8": 0.02, "grid25": 0.05}
-BUILTIN_SOURCES = ("digits", "fashion_mnist", "ring8", "grid25")
+BUILTIN_SOURCES = ("digits", "fashion_mnist", "grid25", "ring8", "stacked_digits")
 PREFIXED_SOURCES = ("tfds:", "folder:", "npy:")
 CACHE_LIMIT_BYTES = 2 * 1024**3  # cache decoded sources up to this size in memory
 
@@ -76,6 +78,23 @@ def sample_mixture(name, num_samples, seed=0):
     modes = rng.integers(0, len(centers), size=num_samples)
     noise = rng.normal(0.0, MIXTURE_STD[name], size=(num_samples, 2))
     return (centers[modes] + noise).astype(np.float32)
+
+
+def stacked_digits(num_samples, resolution=16, seed=0):
+    """``(images [N, r, r, 3] in [-1, 1], modes [N])``: three digits per image, one a channel.
+
+    The mode of an image is ``100 * d_red + 10 * d_green + d_blue``.
+    """
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(digits.images), size=(num_samples, 3))
+    channels = digits.images.astype(np.float32)[picks] / 16.0  # [N, 3, 8, 8]
+    images = np.transpose(channels, (0, 2, 3, 1))
+    images = _images_to_model_range(images, resolution).numpy()
+    labels = digits.target[picks]
+    return images, labels[:, 0] * 100 + labels[:, 1] * 10 + labels[:, 2]
 
 
 # ---------------------------------------------------------------- images
@@ -248,6 +267,10 @@ def load_examples(name, path="", resolution=16, num_samples=100_000, seed=0):
         return Examples(tf.data.Dataset.from_tensor_slices(points), "vector", (2,),
                         num_samples, name)
     _power_of_two(resolution)
+    if name == "stacked_digits":
+        images, _ = stacked_digits(num_samples, resolution, seed)
+        return Examples(tf.data.Dataset.from_tensor_slices(images), "image",
+                        tuple(images.shape[1:]), num_samples, name)
     if name == "digits":
         from sklearn.datasets import load_digits
 

@@ -137,3 +137,216 @@ def sliced_wasserstein_distance(real, fake, min_resolution=16, nhood_size=7,
                                  np.random.default_rng(seed + 1 + index))
         levels[resolution >> index] = swd * 1e3
     return {"levels": levels, "average": float(np.mean(list(levels.values())))}
+
+
+# ---------------------------------------------------------------- mixtures
+def mode_coverage(samples, centers, std, min_count=1):
+    """Mode coverage of 2-D (or any-D) mixture samples, VEEGAN / PacGAN style.
+
+    A sample is *high quality* when it lies within 3 standard deviations of
+    its nearest centre; a mode is *captured* when at least ``min_count``
+    high-quality samples fall to it (Srivastava 2017, arXiv 1705.07761;
+    Lin 2018, arXiv 1712.04086). ``reverse_kl`` is KL(p_gen || uniform) of the
+    histogram of the high-quality samples over the modes (0: all modes equally
+    covered; ``inf`` when no sample is of high quality).
+
+    Returns:
+      ``{"modes": int, "high_quality": fraction, "reverse_kl": float,
+      "counts": per-mode high-quality counts}``.
+    """
+    samples = np.asarray(samples, np.float64)
+    centers = np.asarray(centers, np.float64)
+    if samples.ndim != 2 or samples.shape[1] != centers.shape[1]:
+        raise ValueError(f"samples {samples.shape} and centers {centers.shape} must be "
+                         "[N, D] and [K, D]")
+    distances = np.linalg.norm(samples[:, None, :] - centers[None, :, :], axis=-1)
+    nearest = distances.argmin(axis=1)
+    good = distances[np.arange(len(samples)), nearest] <= 3.0 * std
+    counts = np.bincount(nearest[good], minlength=len(centers))
+    total = counts.sum()
+    if total == 0:
+        reverse_kl = float("inf")
+    else:
+        p = counts[counts > 0] / total
+        reverse_kl = float(np.sum(p * np.log(p * len(centers))))
+    return {"modes": int((counts >= min_count).sum()), "high_quality": float(good.mean()),
+            "reverse_kl": reverse_kl, "counts": counts.tolist()}
+
+
+# ------------------------------------------------------- feature distances
+def frechet_distance(features_a, features_b):
+    """Fréchet distance between Gaussians fitted to two feature sets (FID's formula).
+
+    ``|mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2))`` (Heusel 2017,
+    arXiv 1706.08500). The trace of the matrix square root is computed from
+    the eigenvalues of the symmetric PSD matrix ``S_a^(1/2) S_b S_a^(1/2)``,
+    which has the same eigenvalues as ``S_a S_b``; it is checked against the
+    product before use.
+    """
+    a, b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
+    if a.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(f"features must be [N, D] with equal D, got {a.shape}, {b.shape}")
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    cov_a, cov_b = np.atleast_2d(cov_a), np.atleast_2d(cov_b)
+    root_a = _psd_sqrt(cov_a)
+    middle = root_a @ cov_b @ root_a
+    eigenvalues = np.clip(np.linalg.eigvalsh((middle + middle.T) / 2.0), 0.0, None)
+    trace_sqrt = float(np.sqrt(eigenvalues).sum())
+    # numerical check: the eigenvalue sum equals tr(S_a S_b) up to rounding
+    scale = max(1.0, abs(float(np.trace(cov_a @ cov_b))))
+    if abs(eigenvalues.sum() - np.trace(cov_a @ cov_b)) > 1e-6 * scale * len(cov_a):
+        raise FloatingPointError("frechet_distance: matrix square root is inaccurate "
+                                 "(ill-conditioned covariances; use more samples)")
+    value = float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a) + np.trace(cov_b)
+                  - 2.0 * trace_sqrt)
+    return max(value, 0.0)
+
+
+def _psd_sqrt(matrix):
+    values, vectors = np.linalg.eigh((matrix + matrix.T) / 2.0)
+    return (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+
+
+def kernel_distance(features_a, features_b, num_subsets=10, subset_size=1000, seed=0):
+    """KID: the unbiased MMD^2 with kernel ``(x.y / d + 1)^3`` (Binkowski 2018, arXiv 1801.01401).
+
+    Averaged over ``num_subsets`` random subsets of ``subset_size`` (capped by
+    the smaller set). Returns ``(mean, std)`` over the subsets.
+    """
+    a, b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
+    if a.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(f"features must be [N, D] with equal D, got {a.shape}, {b.shape}")
+    size = min(subset_size, len(a), len(b))
+    if size < 2:
+        raise ValueError(f"kernel_distance needs >= 2 samples per set, got {size}")
+    rng = np.random.default_rng(seed)
+    dim = a.shape[1]
+    values = []
+    for _ in range(num_subsets):
+        x = a[rng.choice(len(a), size, replace=False)]
+        y = b[rng.choice(len(b), size, replace=False)]
+        kxx = (x @ x.T / dim + 1.0) ** 3
+        kyy = (y @ y.T / dim + 1.0) ** 3
+        kxy = (x @ y.T / dim + 1.0) ** 3
+        off = size * (size - 1)
+        values.append((kxx.sum() - np.trace(kxx)) / off + (kyy.sum() - np.trace(kyy)) / off
+                      - 2.0 * kxy.mean())
+    return float(np.mean(values)), float(np.std(values))
+
+
+def extract_features(model, images, batch_size=256):
+    """Runs a Keras feature extractor over images in batches; returns ``[N, D]`` NumPy."""
+    outputs = [np.asarray(model(images[i:i + batch_size], training=False))
+               for i in range(0, len(images), batch_size)]
+    features = np.concatenate(outputs)
+    return features.reshape(len(features), -1)
+
+
+def inception_feature_extractor(weights_path, input_range=(-1.0, 1.0)):
+    """InceptionV3 pool features (2048-D) for FID / KID, from a local weights file.
+
+    Images of any size and 1 or 3 channels are resized to 299x299 and mapped
+    from ``input_range`` to Inception's [-1, 1]. ``weights_path`` is a Keras
+    weights file of ``keras.applications.InceptionV3(include_top=False,
+    pooling="avg")`` (nothing is downloaded).
+    """
+    import keras
+
+    if not weights_path or not __import__("os").path.isfile(weights_path):
+        raise FileNotFoundError(f"InceptionV3 weights file not found: {weights_path!r}")
+    inception = keras.applications.InceptionV3(include_top=False, pooling="avg", weights=None,
+                                               input_shape=(299, 299, 3))
+    inception.load_weights(weights_path)
+    low, high = input_range
+
+    def features(images, training=False):
+        x = keras.ops.convert_to_tensor(images, "float32")
+        if x.shape[-1] == 1:
+            x = keras.ops.repeat(x, 3, axis=-1)
+        x = keras.ops.image.resize(x, (299, 299))
+        x = (x - low) / (high - low) * 2.0 - 1.0
+        return inception(x, training=False)
+
+    return features
+
+
+# ----------------------------------------------------------- stacked digits
+def train_digit_classifier(seed=0, epochs=40, verbose=0):
+    """A small CNN trained on the bundled 8x8 digits; returns ``(model, held_out_accuracy)``.
+
+    Input: ``[N, 8, 8, 1]`` in [-1, 1] (the library's image range); output: 10
+    logits. 25% of the 1,797 digits (stratified) are held out for the accuracy.
+    The layer named ``features`` (64 units) serves as the feature space for
+    :func:`frechet_distance` / :func:`kernel_distance` on digit-like data.
+    """
+    import keras
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    images = (digits.images.astype("float32") / 8.0 - 1.0)[..., None]
+    x_train, x_test, y_train, y_test = train_test_split(
+        images, digits.target, test_size=0.25, random_state=seed, stratify=digits.target)
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([
+        keras.Input((8, 8, 1)),
+        keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
+        keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Flatten(),
+        keras.layers.Dense(64, activation="relu", name="features"),
+        keras.layers.Dense(10, name="logits"),
+    ], name="digit_classifier")
+    model.compile(keras.optimizers.Adam(1e-3),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    model.fit(x_train, y_train, batch_size=64, epochs=epochs, verbose=verbose, shuffle=True)
+    accuracy = float(model.evaluate(x_test, y_test, verbose=0)[1])
+    return model, accuracy
+
+
+def digit_features(classifier):
+    """The 64-D ``features`` layer of :func:`train_digit_classifier`'s model."""
+    import keras
+
+    return keras.Model(classifier.inputs[0], classifier.get_layer("features").output)
+
+
+def _to_digit_input(channel_images):
+    """``[N, H, W]`` in [-1, 1] -> ``[N, 8, 8, 1]`` by area resizing."""
+    import tensorflow as tf
+
+    x = np.asarray(channel_images, np.float32)[..., None]
+    if x.shape[1] != 8:
+        x = tf.image.resize(x, (8, 8), method="area").numpy()
+    return x
+
+
+def stacked_mode_count(images, classifier, batch_size=1024):
+    """Modes of stacked digits: each channel classified as a digit, 1,000 modes in all.
+
+    The offline counterpart of Stacked MNIST (Srivastava 2017; Lin 2018).
+
+    Args:
+      images: ``[N, H, W, 3]`` in [-1, 1].
+      classifier: :func:`train_digit_classifier`'s model.
+
+    Returns:
+      ``{"modes": captured modes (>= 1 sample), "reverse_kl": KL(p_gen || uniform
+      over 1000)}``.
+    """
+    images = np.asarray(images, np.float32)
+    if images.ndim != 4 or images.shape[-1] != 3:
+        raise ValueError(f"stacked digits must be [N, H, W, 3], got {images.shape}")
+    digits = []
+    for channel in range(3):
+        x = _to_digit_input(images[..., channel])
+        logits = np.concatenate([np.asarray(classifier(x[i:i + batch_size], training=False))
+                                 for i in range(0, len(x), batch_size)])
+        digits.append(logits.argmax(-1))
+    modes = digits[0] * 100 + digits[1] * 10 + digits[2]
+    counts = np.bincount(modes, minlength=1000)
+    p = counts[counts > 0] / len(modes)
+    return {"modes": int((counts > 0).sum()),
+            "reverse_kl": float(np.sum(p * np.log(p * 1000.0)))}
