@@ -114,6 +114,9 @@ class TrainConfig:
       steps_per_epoch: generator steps between backups, sample grids and
         epoch logs.
       batch_size: global batch size of real samples per critic step.
+      eval_every: score samples with ``tfgan_stable.metrics`` every this many
+        generator steps (0: off); ``eval_samples`` samples, ``eval_metrics``
+        names (empty: the ones that fit the data). Logged to TensorBoard.
     """
 
     steps: int = 2000
@@ -125,6 +128,9 @@ class TrainConfig:
     sample_grid_size: int = 8
     log_every: int = 20
     verbose: int = 1
+    eval_every: int = 0
+    eval_samples: int = 2000
+    eval_metrics: Sequence[str] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,6 +206,8 @@ class Config:
             ("train.steps_per_execution", self.train.steps_per_execution, 1),
             ("train.sample_grid_size", self.train.sample_grid_size, 1),
             ("train.log_every", self.train.log_every, 1),
+            ("train.eval_every", self.train.eval_every, 0),
+            ("train.eval_samples", self.train.eval_samples, 2),
         ]:
             if value < low:
                 raise ValueError(f"{field} must be >= {low}, got {value}")

@@ -11,9 +11,11 @@ output ``images`` float32 NHWC in [0, 1] for image generators, or ``samples``
 float32 ``[None, D]`` in data units for vector generators.
 """
 
+import dataclasses
 import json
 import os
 import shutil
+from typing import Callable
 
 import keras
 import numpy as np
@@ -129,3 +131,54 @@ def verify_export(path, generator, batch_sizes=(1, 3), atol=1e-5):
                     f"export {path!r}: reloaded output {key!r} differs from the generator "
                     f"(max abs diff {np.abs(got[key].numpy() - value).max():.3g})"
                 )
+
+
+@dataclasses.dataclass(frozen=True)
+class Exported:
+    """A loaded export: ``generate(z)`` runs ``serving_default`` and returns its output."""
+
+    generate: Callable
+    latent_dim: int
+    output: str  # "images" (in [0, 1]) or "samples" (data units)
+    distribution: str  # the latent distribution it was trained with
+    path: str
+    metadata: dict
+
+
+def load_exported(source):
+    """Loads an export from a version folder, a model folder or a training workdir.
+
+    Args:
+      source: a SavedModel version folder, a model folder (its newest version
+        is used) or a training workdir (the export its ``export.json`` names).
+
+    Raises:
+      FileNotFoundError: no SavedModel there.
+    """
+    path = source
+    record = os.path.join(source, "export.json")
+    if os.path.isfile(record):
+        with open(record) as f:
+            path = json.load(f)["path"]
+    elif os.path.isdir(source) and not os.path.isfile(os.path.join(source, "saved_model.pb")):
+        versions = existing_versions(source)
+        if not versions:
+            raise FileNotFoundError(
+                f"{source!r} is neither a SavedModel, a model folder with versions, "
+                "nor a workdir with export.json")
+        path = os.path.join(source, str(versions[-1]))
+    if not os.path.isfile(os.path.join(path, "saved_model.pb")):
+        raise FileNotFoundError(f"no SavedModel at {path!r}")
+    signature = tf.saved_model.load(path).signatures[SERVING_SIGNATURE]
+    latent_dim = int(signature.structured_input_signature[1]["z"].shape[-1])
+    output = next(iter(signature.structured_outputs))
+    metadata = {}
+    if os.path.isfile(os.path.join(path, METADATA_FILE)):
+        with open(os.path.join(path, METADATA_FILE)) as f:
+            metadata = json.load(f)
+
+    def generate(z):
+        return signature(z=tf.constant(z, tf.float32))[output].numpy()
+
+    return Exported(generate, latent_dim, output,
+                    metadata.get("latent_distribution", "normal"), path, metadata)

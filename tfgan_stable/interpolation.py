@@ -5,11 +5,7 @@ that has not memorised its data morphs smoothly between samples. Rendered here
 from a live model or an exported SavedModel alike.
 """
 
-import json
-import os
-
 import numpy as np
-import tensorflow as tf
 
 from tfgan_stable import export as export_lib
 from tfgan_stable.callbacks import image_grid
@@ -74,41 +70,13 @@ def generator_fn(model):
 
 
 def load_exported(source):
-    """Opens an export for interpolation.
+    """Opens an export for interpolation: ``(generate, latent_dim, distribution, path)``.
 
-    Args:
-      source: a SavedModel version folder, a model folder (its newest version
-        is used) or a training workdir (the export its ``export.json`` names).
-
-    Returns:
-      ``(generate, latent_dim, distribution, path)``.
+    ``source`` is what :func:`tfgan_stable.export.load_exported` accepts;
+    ``generate`` returns images in [0, 1].
     """
-    path = source
-    record = os.path.join(source, "export.json")
-    if os.path.isfile(record):
-        with open(record) as f:
-            path = json.load(f)["path"]
-    elif os.path.isdir(source) and not os.path.isfile(os.path.join(source, "saved_model.pb")):
-        versions = export_lib.existing_versions(source)
-        if not versions:
-            raise FileNotFoundError(
-                f"{source!r} is neither a SavedModel, a model folder with versions, "
-                "nor a workdir with export.json")
-        path = os.path.join(source, str(versions[-1]))
-    if not os.path.isfile(os.path.join(path, "saved_model.pb")):
-        raise FileNotFoundError(f"no SavedModel at {path!r}")
-    signature = tf.saved_model.load(path).signatures[export_lib.SERVING_SIGNATURE]
-    latent_dim = int(signature.structured_input_signature[1]["z"].shape[-1])
-    distribution = "normal"
-    metadata = os.path.join(path, export_lib.METADATA_FILE)
-    if os.path.isfile(metadata):
-        with open(metadata) as f:
-            distribution = json.load(f).get("latent_distribution", "normal")
-
-    def generate(z):
-        outputs = signature(z=tf.constant(z, tf.float32))
-        if "images" not in outputs:
-            raise ValueError(f"{path!r} is not an image generator (outputs {sorted(outputs)})")
-        return outputs["images"].numpy()
-
-    return generate, latent_dim, distribution, path
+    exported = export_lib.load_exported(source)
+    if exported.output != "images":
+        raise ValueError(f"{exported.path!r} is not an image generator "
+                         f"(output {exported.output!r})")
+    return exported.generate, exported.latent_dim, exported.distribution, exported.path

@@ -153,6 +153,22 @@ def default_export_name(config):
     return config.export.name or f"{config.model.family}_{config.data.name.split(':')[0]}"
 
 
+def evaluation_callbacks(config, examples, tensorboard_dir):
+    """A :class:`PeriodicEvaluation` when ``train.eval_every`` > 0."""
+    if not config.train.eval_every:
+        return []
+    from tfgan_stable import metrics
+
+    real = next(iter(examples.dataset.shuffle(10_000, seed=config.train.seed)
+                     .batch(config.train.eval_samples))).numpy()
+    suite = metrics.evaluation_suite(config.data.name, real,
+                                     names=config.train.eval_metrics or None,
+                                     seed=config.train.seed)
+    return [callbacks_lib.PeriodicEvaluation(
+        suite, config.train.eval_every, num_samples=len(real),
+        log_dir=os.path.join(tensorboard_dir, "eval"), seed=config.train.seed)]
+
+
 def _fixed_latent(config, gan, count):
     rng = np.random.default_rng(config.train.seed + 12345)
     return gan.latent_numpy(rng, count, gan.latent_dim)
@@ -199,6 +215,7 @@ def run(config, workdir, extra_callbacks=(), strategy=None):
                  if config.data.name in data_lib.MIXTURE_STD else None)
     common_callbacks = [
         keras.callbacks.TerminateOnNaN(),
+        *evaluation_callbacks(config, examples, tensorboard_dir),
         *family_callbacks(config),  # before TensorBoard: they may add to the logs
         callbacks_lib.SampleGrid(
             samples_dir, _fixed_latent(config, gan, grid_count),
