@@ -24,8 +24,8 @@ def test_training_evaluates_mode_coverage_every_n_steps(tmp_path):
                    "train.eval_samples=256")
     result = train_lib.run(config, str(tmp_path / "run"))
     logs = result.history.history  # PeriodicEvaluation adds eval_<metric> to epoch logs
-    assert "eval_modes/modes" in logs and "eval_modes/reverse_kl" in logs
-    assert all(0 <= m <= 8 for m in logs["eval_modes/modes"])
+    assert "eval_modes" in logs and "eval_modes/reverse_kl" in logs
+    assert all(0 <= m <= 8 for m in logs["eval_modes"])
     assert any((tmp_path / "run" / "logs" / "eval").glob("events.out.tfevents*"))
 
 
@@ -40,7 +40,7 @@ def test_periodic_evaluation_history_and_bad_period():
     dataset = tg.make_dataset(data.load_examples("ring8", num_samples=512), 32)
     gan.fit(dataset, steps_per_epoch=7, epochs=1, verbose=0, callbacks=[callback])
     assert [row["step"] for row in callback.history] == [3, 6]
-    assert set(callback.history[0]) == {"step", "modes/modes", "modes/modes_20",
+    assert set(callback.history[0]) == {"step", "modes", "modes/modes_20",
                                         "modes/high_quality", "modes/reverse_kl"}
     with pytest.raises(ValueError, match="every_n_steps must be >= 1"):
         tg.callbacks.PeriodicEvaluation({}, every_n_steps=0)
@@ -75,5 +75,5 @@ def test_evaluate_export_of_a_toy_generator(tmp_path):
     result = train_lib.run(smoke("wgan_gp_ring8.yaml", tmp_path), str(tmp_path / "run"))
     scores = evaluate_export(result.export_path, num_samples=500)
     assert scores["data"] == "ring8"
-    assert set(scores["metrics"]) == {"modes/modes", "modes/modes_20", "modes/high_quality",
+    assert set(scores["metrics"]) == {"modes", "modes/modes_20", "modes/high_quality",
                                       "modes/reverse_kl"}
