@@ -22,7 +22,8 @@ def test_export_reloads_in_a_fresh_process(tmp_path, image_generator):
     assert path == str(tmp_path / "digits" / "1")
     assert os.path.isfile(os.path.join(path, "saved_model.pb"))
     meta = json.loads(open(os.path.join(path, export.METADATA_FILE)).read())
-    assert meta == {"family": "x", "latent_dim": 5, "output": "images"}
+    assert meta == {"family": "x", "latent_dim": 5, "output": "images",
+                    "latent_distribution": "normal"}
     rng = np.random.default_rng(0)
     for batch in (1, 7):
         z = rng.normal(size=(batch, 5)).astype(np.float32)
@@ -74,3 +75,89 @@ def test_failed_export_leaves_no_version(tmp_path, image_generator, monkeypatch)
 def test_bad_export_name(tmp_path, image_generator):
     with pytest.raises(ValueError, match="export.name must be a plain folder name"):
         tg.export_generator(image_generator, str(tmp_path), "a/b")
+
+
+def test_saved_model_cli_lists_both_signatures_and_runs_serving_default(tmp_path,
+                                                                       image_generator):
+    import shutil
+    import subprocess
+    import sys
+
+    path = tg.export_generator(image_generator, str(tmp_path), "cli")
+    cli = shutil.which("saved_model_cli") or os.path.join(os.path.dirname(sys.executable),
+                                                          "saved_model_cli")
+    shown = subprocess.run([cli, "show", "--dir", path, "--all"], capture_output=True,
+                           text=True, timeout=300)
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert "signature_def['serving_default']" in shown.stdout
+    assert "signature_def['generate']" in shown.stdout
+    z = np.zeros((3, 5), np.float32)
+    np.save(tmp_path / "z.npy", z)
+    ran = subprocess.run([cli, "run", "--dir", path, "--tag_set", "serve", "--signature_def",
+                          "serving_default", "--inputs", f"z={tmp_path / 'z.npy'}",
+                          "--outdir", str(tmp_path / "out")], capture_output=True, text=True,
+                         timeout=300)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    images = np.load(tmp_path / "out" / "images.npy")
+    assert images.shape == (3, 8, 8, 3) and images.min() >= 0 and images.max() <= 1
+
+
+def test_generate_signature_is_deterministic_in_its_seed(tmp_path, image_generator):
+    path = tg.export_generator(image_generator, str(tmp_path), "gen",
+                               latent_distribution="uniform")
+    generate = tf.saved_model.load(path).signatures["generate"]
+    a = generate(seed=tf.constant(3, tf.int64), num=tf.constant(4, tf.int32))["images"]
+    b = generate(seed=tf.constant(3, tf.int64), num=tf.constant(4, tf.int32))["images"]
+    c = generate(seed=tf.constant(4, tf.int64), num=tf.constant(4, tf.int32))["images"]
+    assert a.shape == (4, 8, 8, 3)
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert not np.array_equal(a.numpy(), c.numpy())
+    z = export.stateless_latent(3, 4, 5, "uniform").numpy()
+    assert np.abs(z).max() <= 1.0
+    np.testing.assert_allclose(a.numpy(), export.serving_outputs(image_generator, z)["images"],
+                               atol=1e-5)
+
+
+def test_warmup_records_parse_and_match_the_signatures(tmp_path, image_generator):
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    path = tg.export_generator(image_generator, str(tmp_path), "warm")
+    loaded = tf.saved_model.load(path)
+    records = list(tf.data.TFRecordDataset(os.path.join(path, export.WARMUP_FILE)))
+    assert len(records) == 2
+    for record in records:
+        log = prediction_log_pb2.PredictionLog.FromString(record.numpy())
+        request = log.predict_log.request
+        assert request.model_spec.name == "warm"
+        signature = loaded.signatures[request.model_spec.signature_name]
+        inputs = {k: tf.make_ndarray(v) for k, v in request.inputs.items()}
+        assert set(inputs) == set(signature.structured_input_signature[1])
+        outputs = signature(**{k: tf.constant(v) for k, v in inputs.items()})
+        assert outputs["images"].shape[0] == 1
+
+
+def test_rest_and_grpc_requests_run_against_the_saved_model(tmp_path, image_generator):
+    path = tg.export_generator(image_generator, str(tmp_path), "digits")
+    signature = tf.saved_model.load(path).signatures["serving_default"]
+    z = np.random.default_rng(0).normal(size=(2, 5)).astype(np.float32)
+    body = json.loads(json.dumps(export.rest_request_body(z)))  # what curl would send
+    assert body["signature_name"] == "serving_default" and len(body["instances"]) == 2
+    rest = signature(z=tf.constant(body["instances"], tf.float32))["images"].numpy()
+    request = export.predict_request("digits", "serving_default", {"z": z})
+    grpc_z = tf.make_ndarray(request.inputs["z"])
+    grpc = signature(z=tf.constant(grpc_z))["images"].numpy()
+    np.testing.assert_allclose(rest, grpc, atol=1e-6)
+    np.testing.assert_allclose(rest, export.serving_outputs(image_generator, z)["images"],
+                               atol=1e-5)
+
+
+def test_wrong_shapes_and_dtypes_fail_with_a_clear_error(tmp_path, image_generator):
+    path = tg.export_generator(image_generator, str(tmp_path), "strict")
+    signature = tf.saved_model.load(path).signatures["serving_default"]
+    with pytest.raises(Exception, match=r"input z must be float32 \[batch, 5\]"):
+        signature(z=tf.zeros((2, 7), tf.float32))  # latent size is 5
+    with pytest.raises(Exception, match="expected to be a float tensor but is a int32"):
+        signature(z=tf.zeros((2, 5), tf.int32))
+    generate = tf.saved_model.load(path).signatures["generate"]
+    with pytest.raises(Exception, match="generate input num must be >= 0"):
+        generate(seed=tf.constant(1, tf.int64), num=tf.constant(-2, tf.int32))

@@ -6,9 +6,17 @@ the largest already there. The model is written into a hidden temporary folder
 live generator, and only then renamed into place: an interrupted or failed
 export never leaves a version that a server would pick up.
 
-Signature ``serving_default``: input ``z`` float32 ``[None, latent_dim]``;
-output ``images`` float32 NHWC in [0, 1] for image generators, or ``samples``
-float32 ``[None, D]`` in data units for vector generators.
+Signatures:
+
+* ``serving_default``: input ``z`` float32 ``[None, latent_dim]``; output
+  ``images`` float32 NHWC in [0, 1] for image generators, or ``samples``
+  float32 ``[None, D]`` in data units for vector generators.
+* ``generate``: inputs ``seed`` int64 and ``num`` int32 scalars, the same
+  output for ``num`` latent vectors drawn statelessly from ``seed`` (same seed,
+  same samples), so REST clients need not make noise themselves.
+
+``assets.extra/tf_serving_warmup_requests`` holds one PredictionLog per
+signature, so TF Serving runs each graph once before the first real request.
 """
 
 import dataclasses
@@ -22,7 +30,9 @@ import numpy as np
 import tensorflow as tf
 
 SERVING_SIGNATURE = "serving_default"
+GENERATE_SIGNATURE = "generate"
 METADATA_FILE = "tfgan_stable.json"
+WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 
 
 def existing_versions(model_dir):
@@ -57,8 +67,29 @@ def serving_outputs(generator, z):
     return {"samples": samples}
 
 
+def _checked_latent(z, latent_dim):
+    """``z`` after an in-graph check that names the expected shape (served models too)."""
+    check = tf.debugging.assert_equal(
+        tf.shape(z)[1], latent_dim,
+        message=f"serving_default input z must be float32 [batch, {latent_dim}]")
+    with tf.control_dependencies([check]):
+        return tf.identity(z)
+
+
+def stateless_latent(seed, num, latent_dim, distribution="normal"):
+    """``num`` latent vectors drawn deterministically from an int64 ``seed``."""
+    seeds = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
+    check = tf.debugging.assert_non_negative(num, message="generate input num must be >= 0")
+    with tf.control_dependencies([check]):
+        shape = tf.stack([tf.cast(num, tf.int32), latent_dim])
+    if distribution == "uniform":
+        return tf.random.stateless_uniform(shape, seeds, minval=-1.0, maxval=1.0)
+    return tf.random.stateless_normal(shape, seeds)
+
+
 def export_generator(generator, export_dir="saved_models", name="generator",
-                     version=None, metadata=None, verify=True):
+                     version=None, metadata=None, verify=True, latent_distribution="normal",
+                     warmup=True):
     """Exports ``generator`` as a SavedModel for TF Serving; returns the version path.
 
     Args:
@@ -70,6 +101,9 @@ def export_generator(generator, export_dir="saved_models", name="generator",
       metadata: JSON-serialisable dict written to ``tfgan_stable.json`` beside
         the SavedModel (family, resolution, step, config, ...).
       verify: reload the written model and compare it with ``generator``.
+      latent_distribution: ``"normal"`` or ``"uniform"`` (on [-1, 1]), for the
+        ``generate`` signature.
+      warmup: write TF Serving warm-up requests (needs tensorflow-serving-api).
 
     Raises:
       ValueError: bad name or version, version already present, or a reloaded
@@ -94,14 +128,23 @@ def export_generator(generator, export_dir="saved_models", name="generator",
         archive.track(generator)
         archive.add_endpoint(
             name=SERVING_SIGNATURE,
-            fn=lambda z: serving_outputs(generator, z),
+            fn=lambda z: serving_outputs(generator, _checked_latent(z, latent_dim)),
             input_signature=[tf.TensorSpec([None, latent_dim], tf.float32, name="z")],
         )
+        archive.add_endpoint(
+            name=GENERATE_SIGNATURE,
+            fn=lambda seed, num: serving_outputs(
+                generator, stateless_latent(seed, num, latent_dim, latent_distribution)),
+            input_signature=[tf.TensorSpec([], tf.int64, name="seed"),
+                             tf.TensorSpec([], tf.int32, name="num")],
+        )
         archive.write_out(tmp, verbose=False)
-        if metadata is not None:
-            with open(os.path.join(tmp, METADATA_FILE), "w") as f:
-                json.dump({"output": kind, "latent_dim": latent_dim, **metadata}, f,
-                          indent=2, sort_keys=True, default=str)
+        if warmup:
+            write_warmup_requests(tmp, name, latent_dim)
+        with open(os.path.join(tmp, METADATA_FILE), "w") as f:
+            json.dump({"output": kind, "latent_dim": latent_dim,
+                       "latent_distribution": latent_distribution, **(metadata or {})}, f,
+                      indent=2, sort_keys=True, default=str)
         if verify:
             verify_export(tmp, generator)
         os.rename(tmp, final)
@@ -109,6 +152,41 @@ def export_generator(generator, export_dir="saved_models", name="generator",
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
+
+
+def predict_request(model_name, signature, inputs):
+    """A ``tensorflow_serving.apis.predict_pb2.PredictRequest`` (the gRPC message)."""
+    from tensorflow_serving.apis import predict_pb2
+
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = model_name
+    request.model_spec.signature_name = signature
+    for key, value in inputs.items():
+        request.inputs[key].CopyFrom(tf.make_tensor_proto(value))
+    return request
+
+
+def rest_request_body(z):
+    """The JSON body of a TF Serving REST ``:predict`` call for ``serving_default``."""
+    return {"signature_name": SERVING_SIGNATURE, "instances": np.asarray(z).tolist()}
+
+
+def write_warmup_requests(path, model_name, latent_dim):
+    """Writes ``assets.extra/tf_serving_warmup_requests``: one request per signature."""
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    requests = [
+        predict_request(model_name, SERVING_SIGNATURE,
+                        {"z": np.zeros((1, latent_dim), np.float32)}),
+        predict_request(model_name, GENERATE_SIGNATURE,
+                        {"seed": np.int64(0), "num": np.int32(1)}),
+    ]
+    os.makedirs(os.path.join(path, "assets.extra"), exist_ok=True)
+    with tf.io.TFRecordWriter(os.path.join(path, WARMUP_FILE)) as writer:
+        for request in requests:
+            log = prediction_log_pb2.PredictionLog(
+                predict_log=prediction_log_pb2.PredictLog(request=request))
+            writer.write(log.SerializeToString())
 
 
 def verify_export(path, generator, batch_sizes=(1, 3), atol=1e-5):
@@ -131,6 +209,13 @@ def verify_export(path, generator, batch_sizes=(1, 3), atol=1e-5):
                     f"export {path!r}: reloaded output {key!r} differs from the generator "
                     f"(max abs diff {np.abs(got[key].numpy() - value).max():.3g})"
                 )
+    generate = loaded.signatures[GENERATE_SIGNATURE]
+    first = generate(seed=tf.constant(7, tf.int64), num=tf.constant(2, tf.int32))
+    again = generate(seed=tf.constant(7, tf.int64), num=tf.constant(2, tf.int32))
+    for key, value in first.items():
+        if value.shape[0] != 2 or not np.array_equal(value.numpy(), again[key].numpy()):
+            raise ValueError(f"export {path!r}: signature {GENERATE_SIGNATURE!r} is not "
+                             "deterministic in its seed")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -363,14 +363,16 @@ def _export(gan, config, examples, workdir, done):
     }
     generator = gan.final_generator() if config.model.family == "progan" else gan.sampler
     export_path = export_lib.export_generator(generator, config.export.dir, name,
-                                              metadata=metadata)
+                                              metadata=metadata,
+                                              latent_distribution=gan.latent_distribution)
     extra = {}
     if config.model.family == "progan" and config.export.all_resolutions:
         for stage in range(gan.num_stages - 1):
             r = 4 * 2**stage
             extra[f"{r}x{r}"] = export_lib.export_generator(
                 gan.generator_at(stage), config.export.dir, f"{name}_{r}x{r}",
-                metadata={**metadata, "sample_shape": [r, r, examples.shape[-1]]})
+                metadata={**metadata, "sample_shape": [r, r, examples.shape[-1]]},
+                latent_distribution=gan.latent_distribution)
     _write_json(record, {"path": export_path, "generator_steps": done, **extra})
     _log(f"exported the generator to {export_path}")
     return export_path
