@@ -74,3 +74,33 @@ def test_wgan_warmup_counts_generator_steps(tmp_path):
     # warm-up: 100 critic updates per generator update = 2 train steps of 50 each
     assert int(result.model.generator_steps.numpy()) == 3
     assert int(result.model.d_optimizer.iterations.numpy()) == 300
+
+
+class PoisonAtSecondEpoch(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 1:
+            variable = self.model.discriminator.trainable_variables[0]
+            variable.assign(variable * float("nan"))
+
+
+def test_non_finite_loss_stops_with_step_and_loss_and_keeps_the_last_good_state(tmp_path):
+    import json
+
+    import h5py
+    import numpy as np
+
+    from tfgan_stable.callbacks import NonFiniteLossError
+
+    config = smoke("wgan_gp.yaml", tmp_path)
+    (tmp_path / "exports" / "smoke_wgan_gp" / "1").mkdir(parents=True)  # an earlier export
+    with pytest.raises(NonFiniteLossError, match=r"non-finite d_loss \(nan\) at generator step 3"):
+        train_lib.run(config, str(tmp_path / "run"), extra_callbacks=[PoisonAtSecondEpoch()])
+    backup = tmp_path / "run" / "backup"
+    assert json.loads((backup / "training_metadata.json").read_text())["epoch"] == 1
+    with h5py.File(backup / "latest.weights.h5") as f:
+        values = []
+        f.visititems(lambda name, obj: values.append(np.asarray(obj))
+                     if isinstance(obj, h5py.Dataset) else None)
+    assert values and all(np.all(np.isfinite(v)) for v in values if v.dtype.kind == "f")
+    assert sorted(os.listdir(tmp_path / "exports" / "smoke_wgan_gp")) == ["1"]
+    assert not (tmp_path / "run" / "export.json").exists()

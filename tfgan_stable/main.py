@@ -39,12 +39,16 @@ def main(argv):
         print("tfgan-train: error: --workdir is required unless --dry_run", file=sys.stderr)
         return 2
     from tfgan_stable import train_lib
+    from tfgan_stable.callbacks import NonFiniteLossError
 
     try:
         train_lib.run(config, FLAGS.workdir)
     except (ValueError, FileNotFoundError) as e:
         print(f"tfgan-train: error: {e}", file=sys.stderr)
         return 2
+    except NonFiniteLossError as e:
+        print(f"tfgan-train: training failed: {e}", file=sys.stderr)
+        return 1
     return 0
 
 

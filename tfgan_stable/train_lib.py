@@ -214,7 +214,6 @@ def run(config, workdir, extra_callbacks=(), strategy=None):
     reference = (data_lib.sample_mixture(config.data.name, 2000, seed=1)
                  if config.data.name in data_lib.MIXTURE_STD else None)
     common_callbacks = [
-        keras.callbacks.TerminateOnNaN(),
         *evaluation_callbacks(config, examples, tensorboard_dir),
         *family_callbacks(config),  # before TensorBoard: they may add to the logs
         callbacks_lib.SampleGrid(
@@ -246,6 +245,7 @@ def _fit(gan, examples, config, backup_dir, tensorboard_dir, common_callbacks):
     steps_per_epoch = min(config.train.steps_per_epoch, fit_steps)
     epochs = math.ceil(fit_steps / steps_per_epoch)
     callbacks = [
+        callbacks_lib.StopOnNonFiniteLoss(),  # first: raises before the backup is written
         keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=False,
                                          double_checkpoint=True),
         callbacks_lib.StopAtGeneratorStep(config.train.steps),
@@ -316,6 +316,7 @@ def fit_progressive(gan, examples, config, workdir, common_callbacks):
         _log(f"stage {stage}: {resolution}x{resolution}, {stage_images[stage]} images, "
              f"batch {batch_size}")
         callbacks = [
+            callbacks_lib.StopOnNonFiniteLoss(),  # first: raises before the backup is written
             keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=False,
                                              double_checkpoint=True),
             callbacks_lib.ProgressiveGrowing(stage_images[stage]),
