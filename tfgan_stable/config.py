@@ -126,7 +126,6 @@ class TrainConfig:
     steps_per_execution: int = 1
     jit_compile: bool = False
     sample_grid_size: int = 8
-    log_every: int = 20
     verbose: int = 1
     eval_every: int = 0
     eval_samples: int = 2000
@@ -205,7 +204,6 @@ class Config:
             ("train.batch_size", self.train.batch_size, 1),
             ("train.steps_per_execution", self.train.steps_per_execution, 1),
             ("train.sample_grid_size", self.train.sample_grid_size, 1),
-            ("train.log_every", self.train.log_every, 1),
             ("train.eval_every", self.train.eval_every, 0),
             ("train.eval_samples", self.train.eval_samples, 2),
         ]:
