@@ -25,9 +25,12 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 # Benchmarks (CPU minutes each); results land in bench/results/.
+FASHION_MNIST ?= ../shared/data/fashion-mnist
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[test,bench]'
+	$(BIN)/python bench/toy_mixtures.py --out bench/results
 	$(BIN)/python bench/began_gamma.py --out bench/results
+	$(BIN)/python bench/progan_speed.py --data $(FASHION_MNIST) --out bench/results
 
 clean:
 	rm -rf $(VENV) runs *.egg-info

@@ -239,3 +239,16 @@ def test_k_under_mirrored_strategy_uses_global_losses_and_agrees_on_replicas():
     assert 0.0 < max(k_logged) < 1.0  # moved, and not pinned at a clip
     for per_replica, k in zip(local, k_logged):
         assert per_replica == [pytest.approx(k)] * 2
+
+
+def test_began_on_vectors_uses_an_mlp_autoencoder(tmp_path):
+    config = config_lib.load(os.path.join(CONFIGS, "began_ring8.yaml"), [
+        "train.steps=4", "train.steps_per_epoch=2", "train.batch_size=16",
+        "data.num_samples=256", "model.hidden_units=[8, 8]", "export.enabled=false",
+        "train.verbose=0"])
+    result = train_lib.run(config, str(tmp_path / "run"))
+    critic = result.model.discriminator
+    assert critic.output_shape == (None, 2)  # reconstructs its input
+    assert critic.get_layer("bottleneck").units == 8
+    assert critic.get_layer("bottleneck").activation is keras.activations.linear
+    assert int(result.model.generator_steps.numpy()) == 4

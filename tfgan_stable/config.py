@@ -161,7 +161,9 @@ class Config:
         if arch is not None:
             _check_choice("model.architecture", arch, ARCHITECTURES)
             own = OWN_ARCHITECTURE.get(self.model.family)
-            if (own is not None and arch != own) or (
+            # BEGAN on vectors uses an MLP auto-encoder ('mlp').
+            allowed = {own, "mlp"} if self.model.family == "began" else {own}
+            if (own is not None and arch not in allowed) or (
                     own is None and arch in OWN_ARCHITECTURE.values()):
                 raise ValueError(
                     f"model.architecture={arch!r} cannot train model.family="

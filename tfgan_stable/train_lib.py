@@ -26,7 +26,7 @@ from tfgan_stable import callbacks as callbacks_lib
 from tfgan_stable import config as config_lib
 from tfgan_stable import data as data_lib
 from tfgan_stable import export as export_lib
-from tfgan_stable import registry, schedules
+from tfgan_stable import networks, registry, schedules
 
 # Critic normalisation when model.d_normalization is null: WGAN-GP's penalty is
 # per example, so its critic must not use batch norm (Gulrajani 2017, sec. 4).
@@ -55,9 +55,9 @@ def resolve_architecture(config, examples):
     """``model.architecture``, or the family's default for this kind of data."""
     if config.model.architecture is not None:
         return config.model.architecture
-    if config.model.family in config_lib.OWN_ARCHITECTURE:
-        return config_lib.OWN_ARCHITECTURE[config.model.family]
-    return "mlp" if examples.kind == "vector" else "dcgan"
+    if examples.kind == "vector":
+        return "mlp"
+    return config_lib.OWN_ARCHITECTURE.get(config.model.family, "dcgan")
 
 
 def build_networks(config, examples):
@@ -75,8 +75,11 @@ def build_networks(config, examples):
         )
     if architecture == "mlp":
         dim = int(np.prod(examples.shape))
-        return (build_generator(model_cfg.latent_dim, dim, hidden_units=model_cfg.hidden_units),
-                build_discriminator(dim, hidden_units=model_cfg.hidden_units))
+        generator = build_generator(model_cfg.latent_dim, dim, hidden_units=model_cfg.hidden_units)
+        if model_cfg.family == "began":  # an auto-encoder critic
+            return generator, networks.build_mlp_autoencoder(
+                dim, hidden_units=model_cfg.hidden_units, bottleneck=model_cfg.bottleneck)
+        return generator, build_discriminator(dim, hidden_units=model_cfg.hidden_units)
     resolution, _, channels = examples.shape
     if architecture == "progan":
         sizes = dict(fmap_base=model_cfg.fmap_base, fmap_max=model_cfg.max_filters)

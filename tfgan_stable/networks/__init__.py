@@ -7,7 +7,11 @@ from tfgan_stable.networks.began import (
     build_began_generator,
 )
 from tfgan_stable.networks.dcgan import build_dcgan_discriminator, build_dcgan_generator
-from tfgan_stable.networks.mlp import build_mlp_discriminator, build_mlp_generator
+from tfgan_stable.networks.mlp import (
+    build_mlp_autoencoder,
+    build_mlp_discriminator,
+    build_mlp_generator,
+)
 from tfgan_stable.networks.progan import ProgressiveDiscriminator, ProgressiveGenerator
 
 __all__ = [
@@ -19,6 +23,7 @@ __all__ = [
     "build_began_generator",
     "build_dcgan_discriminator",
     "build_dcgan_generator",
+    "build_mlp_autoencoder",
     "build_mlp_discriminator",
     "build_mlp_generator",
 ]

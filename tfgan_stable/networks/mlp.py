@@ -32,3 +32,18 @@ def build_mlp_discriminator(input_dim, hidden_units=(512, 512, 512),
     x = _hidden(samples, hidden_units, activation, "hidden")
     score = layers.Dense(1, dtype="float32", name="score")(x)
     return keras.Model(samples, score, name=name)
+
+
+def build_mlp_autoencoder(input_dim, hidden_units=(512, 512, 512), bottleneck=8,
+                          activation="relu", name="discriminator"):
+    """BEGAN's auto-encoder discriminator for vector data: ``[B, D] -> [B, D]``.
+
+    An MLP encoder to a linear bottleneck and a mirrored MLP decoder with a
+    linear output (Berthelot 2017's structure, fully connected).
+    """
+    samples = keras.Input((input_dim,), name="samples")
+    x = _hidden(samples, hidden_units, activation, "encoder")
+    code = layers.Dense(bottleneck, name="bottleneck")(x)
+    x = _hidden(code, tuple(reversed(hidden_units)), activation, "decoder")
+    reconstruction = layers.Dense(input_dim, dtype="float32", name="reconstruction")(x)
+    return keras.Model(samples, reconstruction, name=name)
