@@ -291,6 +291,12 @@ def load_examples(name, path="", resolution=16, num_samples=100_000, seed=0):
     )
 
 
+def sample_examples(examples, count, seed=0):
+    """Up to ``count`` examples drawn at random (10,000-example shuffle buffer), as NumPy."""
+    batches = examples.dataset.shuffle(10_000, seed=seed).batch(count)
+    return next(iter(batches)).numpy()
+
+
 # -------------------------------------------------------------- pipelines
 def critic_batches(dataset, n_critic):
     """Groups a batched dataset so each element holds ``n_critic`` batches.

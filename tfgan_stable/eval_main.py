@@ -36,6 +36,7 @@ def evaluate_export(model, data=None, data_path="", num_samples=2000, metric_nam
     from tfgan_stable import data as data_lib
     from tfgan_stable import export as export_lib
     from tfgan_stable import metrics
+    from tfgan_stable.gans.base import draw_latent
 
     exported = export_lib.load_exported(model)
     data_name = data or exported.metadata.get("data")
@@ -44,12 +45,9 @@ def evaluate_export(model, data=None, data_path="", num_samples=2000, metric_nam
     shape = exported.metadata.get("sample_shape") or [16]
     examples = data_lib.load_examples(data_name, path=data_path, resolution=int(shape[0]),
                                       num_samples=max(num_samples, 1000), seed=seed + 1)
-    real = next(iter(examples.dataset.shuffle(10_000, seed=seed).batch(num_samples))).numpy()
-    rng = np.random.default_rng(seed)
-    if exported.distribution == "uniform":
-        z = rng.uniform(-1.0, 1.0, (len(real), exported.latent_dim)).astype("float32")
-    else:
-        z = rng.normal(size=(len(real), exported.latent_dim)).astype("float32")
+    real = data_lib.sample_examples(examples, num_samples, seed)
+    z = draw_latent(np.random.default_rng(seed), (len(real), exported.latent_dim),
+                    exported.distribution)
     samples = np.concatenate([exported.generate(z[i:i + 500]) for i in range(0, len(z), 500)])
     if exported.output == "images":
         samples = samples * 2.0 - 1.0  # the export's [0, 1] back to the model's [-1, 1]

@@ -9,6 +9,7 @@ import numpy as np
 
 from tfgan_stable import export as export_lib
 from tfgan_stable.callbacks import image_grid
+from tfgan_stable.gans.base import draw_latent
 
 
 def interpolate_latents(z_start, z_end, num_steps):
@@ -47,13 +48,7 @@ def interpolation_grid(generate, latent_dim, rows=4, num_steps=8, seed=0,
     """
     if rows < 1:
         raise ValueError(f"rows must be >= 1, got {rows}")
-    rng = np.random.default_rng(seed)
-    if distribution == "uniform":
-        ends = rng.uniform(-1.0, 1.0, (2, rows, latent_dim))
-    elif distribution == "normal":
-        ends = rng.normal(size=(2, rows, latent_dim))
-    else:
-        raise ValueError(f"distribution must be 'normal' or 'uniform', got {distribution!r}")
+    ends = draw_latent(np.random.default_rng(seed), (2, rows, latent_dim), distribution)
     z = interpolate_latents(ends[0], ends[1], num_steps)
     images = np.asarray(generate(z.reshape(rows * num_steps, latent_dim)), np.float32)
     if images.ndim != 4:

@@ -162,8 +162,7 @@ def evaluation_callbacks(config, examples, tensorboard_dir):
         return []
     from tfgan_stable import metrics
 
-    real = next(iter(examples.dataset.shuffle(10_000, seed=config.train.seed)
-                     .batch(config.train.eval_samples))).numpy()
+    real = data_lib.sample_examples(examples, config.train.eval_samples, config.train.seed)
     suite = metrics.evaluation_suite(config.data.name, real,
                                      names=config.train.eval_metrics or None,
                                      seed=config.train.seed)

@@ -153,9 +153,7 @@ class GAN(keras.Model):
     @classmethod
     def latent_numpy(cls, rng, count, latent_dim):
         """``count`` latent vectors from the family's distribution, drawn with a NumPy rng."""
-        if cls.latent_distribution == "uniform":
-            return rng.uniform(-1.0, 1.0, (count, latent_dim)).astype("float32")
-        return rng.normal(size=(count, latent_dim)).astype("float32")
+        return draw_latent(rng, (count, latent_dim), cls.latent_distribution)
 
     @property
     def metrics(self):
@@ -312,3 +310,12 @@ def _input_dim(model):
         return model.input_shape[-1]
     except AttributeError:
         return getattr(model, "latent_dim", None)
+
+
+def draw_latent(rng, shape, distribution="normal"):
+    """float32 latent vectors from a NumPy rng: standard normal, or uniform on [-1, 1]."""
+    if distribution == "uniform":
+        return rng.uniform(-1.0, 1.0, shape).astype("float32")
+    if distribution == "normal":
+        return rng.normal(size=shape).astype("float32")
+    raise ValueError(f"latent distribution must be 'normal' or 'uniform', got {distribution!r}")

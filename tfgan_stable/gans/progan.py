@@ -64,9 +64,6 @@ class ProGAN(GAN):
         self.stage_images_seen = keras.Variable(
             0, dtype="int64", trainable=False, name="stage_images_seen",
             aggregation="only_first_replica")
-        self.stage_variable = keras.Variable(
-            generator.stage, dtype="int64", trainable=False, name="stage",
-            aggregation="only_first_replica")
         self._downsample = layers.downsample()
         self._upsample = layers.upsample()
 
@@ -85,7 +82,6 @@ class ProGAN(GAN):
         """Points every network at ``stage`` (restored state keeps its images seen)."""
         for network in self._networks():
             network.set_stage(stage)
-        self.stage_variable.assign(stage)
         self.sample_shape = tuple(self.generator.compute_output_shape((None, self.latent_dim))[1:])
         # Each stage is traced anew: the networks' depth is fixed per trace.
         self.train_function = self.test_function = self.predict_function = None
