@@ -177,7 +177,7 @@ class InterruptAfterFirstEpoch(keras.callbacks.Callback):
 
 
 class KAtStart(keras.callbacks.Callback):
-    def on_train_begin(self, logs=None):  # runs after BackupAndRestore restored the state
+    def on_train_begin(self, logs=None):  # runs after the backup was restored
         self.k_t = float(self.model.k_t.numpy())
 
 

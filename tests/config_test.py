@@ -68,6 +68,12 @@ def test_overrides_are_typed():
      r"cannot train model.family='progan'"),
     ({"model": {"gamma": 0}}, r"model.gamma must be > 0, got 0"),
     ({"optimizer": {"decay_factor": 1.5}}, r"optimizer.decay_factor must be in \(0, 1\)"),
+    ({"train": {"strategy": "horovod"}}, r"train.strategy must be one of .*got 'horovod'"),
+    ({"train": {"devices": ["/gpu:0"]}},
+     r"train.devices applies to train.strategy=mirrored, got train.strategy='default'"),
+    ({"train": {"mixed_precision": "float16"}},
+     r"train.mixed_precision must be one of .*got 'float16'"),
+    ({"train": {"deterministic": "yes"}}, r"train.deterministic must be of type bool"),
 ])
 def test_bad_values_name_the_field(raw, message):
     with pytest.raises(ValueError, match=message):

@@ -36,13 +36,13 @@ def test_pixel_norm_gives_unit_mean_square_per_pixel():
 
 
 def test_minibatch_stddev_on_a_hand_made_batch():
-    # batch of 4, one pixel, 2 channels; group size 2 -> groups {0, 2} and {1, 3}
-    x = np.array([[1.0, 2.0], [0.0, 0.0], [3.0, 6.0], [0.0, 4.0]], "float32").reshape(4, 1, 1, 2)
+    # batch of 4, one pixel, 2 channels; group size 2 -> groups {0, 1} and {2, 3}
+    x = np.array([[1.0, 2.0], [3.0, 6.0], [0.0, 0.0], [0.0, 4.0]], "float32").reshape(4, 1, 1, 2)
     y = layers.MinibatchStdDev(group_size=2, epsilon=0.0)(x).numpy()
     assert y.shape == (4, 1, 1, 3)
     np.testing.assert_array_equal(y[..., :2], x)  # the features pass through
-    # group {0, 2}: std of (1, 3) = 1, of (2, 6) = 2 -> 1.5; group {1, 3}: 0 and 2 -> 1.0
-    np.testing.assert_allclose(y[:, 0, 0, 2], [1.5, 1.0, 1.5, 1.0], rtol=1e-6)
+    # group {0, 1}: std of (1, 3) = 1, of (2, 6) = 2 -> 1.5; group {2, 3}: 0 and 2 -> 1.0
+    np.testing.assert_allclose(y[:, 0, 0, 2], [1.5, 1.5, 1.0, 1.0], rtol=1e-6)
 
 
 def test_minibatch_stddev_uses_the_whole_batch_when_not_divisible():

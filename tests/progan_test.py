@@ -168,7 +168,7 @@ class InterruptMidTransition(keras.callbacks.Callback):
 
 
 class StateAtStart(keras.callbacks.Callback):
-    def on_train_begin(self, logs=None):  # after BackupAndRestore restored the state
+    def on_train_begin(self, logs=None):  # after the backup was restored
         if not hasattr(self, "state"):
             self.state = (self.model.stage, float(self.model.generator.alpha.numpy()),
                           int(self.model.stage_images_seen.numpy()),

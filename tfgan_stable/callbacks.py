@@ -199,6 +199,10 @@ class BeganEquilibrium(keras.callbacks.Callback):
                              f"{type(self.model).__name__}")
         self._assign("gamma", self._gamma)
         self._assign("lambda_k", self._lambda_k)
+        if hasattr(self.model, "m_global_best"):  # restored with the model's state
+            best = float(keras.ops.convert_to_numpy(self.model.m_global_best))
+            self.best = None if np.isinf(best) else best
+            self.wait = int(keras.ops.convert_to_numpy(self.model.epochs_without_improvement))
 
     def _optimizers(self):
         return [self.model.d_optimizer, self.model.g_optimizer]
@@ -215,6 +219,9 @@ class BeganEquilibrium(keras.callbacks.Callback):
                     lr = to_float(optimizer.learning_rate)
                     optimizer.learning_rate = max(lr * self.decay_factor, self.min_learning_rate)
                 self.wait = 0
+            if hasattr(self.model, "m_global_best"):
+                self.model.m_global_best.assign(self.best)
+                self.model.epochs_without_improvement.assign(self.wait)
         learning_rate = to_float(self.model.g_optimizer.learning_rate)
         logs["learning_rate"] = learning_rate
         self.history.append((
@@ -334,7 +341,7 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
     Checks every logged value at each batch end; on a NaN or infinity it stops
     ``fit`` and, at the end of that epoch, raises :class:`NonFiniteLossError`
     naming the generator step and the loss. Put it *before*
-    ``BackupAndRestore`` so the raise comes before the backup would be
+    :class:`Backup` so the raise comes before the backup would be
     overwritten with non-finite weights (``TerminateOnNaN`` stops, but lets
     the epoch's backup be written).
     """
@@ -362,3 +369,39 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
             raise NonFiniteLossError(
                 f"non-finite {name} ({value}) at generator step {step}; training stopped, "
                 "the last backup and any earlier export are untouched")
+
+
+class Backup(keras.callbacks.Callback):
+    """Saves the whole training state at every epoch end, atomically.
+
+    The state is everything ``model.save_weights`` writes: both networks, the
+    EMA generator, both optimizers, the latent noise's seed state and the
+    family's variables (k_t, alpha, images seen, the train-step count). It is
+    written to a temporary file and renamed over ``<backup_dir>/state.weights.h5``,
+    so a kill at any moment leaves the previous epoch's state intact.
+    :func:`restore` loads it before ``fit``; the train-step count it holds
+    tells where the data and the epochs resume (see ``train_lib``).
+    Put :class:`StopOnNonFiniteLoss` before it.
+    """
+
+    FILENAME = "state.weights.h5"
+
+    def __init__(self, backup_dir):
+        super().__init__()
+        self.backup_dir = backup_dir
+
+    def on_epoch_end(self, epoch, logs=None):
+        os.makedirs(self.backup_dir, exist_ok=True)
+        path = os.path.join(self.backup_dir, self.FILENAME)
+        partial = os.path.join(self.backup_dir, ".partial." + self.FILENAME)
+        self.model.save_weights(partial)
+        os.replace(partial, path)
+
+    @classmethod
+    def restore(cls, model, backup_dir):
+        """Loads the last backup into ``model``; returns False when there is none."""
+        path = os.path.join(backup_dir, cls.FILENAME)
+        if not os.path.exists(path):
+            return False
+        model.load_weights(path)
+        return True

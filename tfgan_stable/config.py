@@ -22,6 +22,8 @@ ARCHITECTURES = ("began", "dcgan", "mlp", "progan")
 # Families that need an architecture of their own (and that no other family can use).
 OWN_ARCHITECTURE = {"began": "began", "progan": "progan"}
 NORMALIZATIONS = ("batch", "layer", "none")
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+MIXED_PRECISION_POLICIES = ("mixed_float16", "mixed_bfloat16")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,6 +119,13 @@ class TrainConfig:
       eval_every: score samples with ``tfgan_stable.metrics`` every this many
         generator steps (0: off); ``eval_samples`` samples, ``eval_metrics``
         names (empty: the ones that fit the data). Logged to TensorBoard.
+      strategy: ``default`` (one device), ``mirrored`` (all local GPUs, or
+        ``devices``), ``multi_worker`` (``MultiWorkerMirroredStrategy``, the
+        cluster from ``TF_CONFIG``) or ``tpu`` (the TPU named by ``tpu``).
+      mixed_precision: null, ``mixed_float16`` (dynamic loss scaling) or
+        ``mixed_bfloat16``; variables, losses and penalties stay float32.
+      deterministic: enable TensorFlow's op determinism (reproducible reruns
+        and resumes, somewhat slower).
     """
 
     steps: int = 2000
@@ -130,6 +139,11 @@ class TrainConfig:
     eval_every: int = 0
     eval_samples: int = 2000
     eval_metrics: Sequence[str] = ()
+    strategy: str = "default"
+    devices: Sequence[str] = ()
+    tpu: str = ""
+    mixed_precision: Optional[str] = None
+    deterministic: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -242,6 +256,13 @@ class Config:
                 f"({self.train.steps_per_epoch}) must be multiples of "
                 f"train.steps_per_execution ({spe})"
             )
+        _check_choice("train.strategy", self.train.strategy, STRATEGIES)
+        if self.train.devices and self.train.strategy != "mirrored":
+            raise ValueError(f"train.devices applies to train.strategy=mirrored, "
+                             f"got train.strategy={self.train.strategy!r}")
+        if self.train.mixed_precision is not None:
+            _check_choice("train.mixed_precision", self.train.mixed_precision,
+                          MIXED_PRECISION_POLICIES)
         if self.train.verbose not in (0, 1, 2):
             raise ValueError(f"train.verbose must be 0, 1 or 2, got {self.train.verbose}")
         return self

@@ -38,6 +38,7 @@ MIXTURE_STD = {"ring8": 0.02, "grid25": 0.05}
 BUILTIN_SOURCES = ("digits", "fashion_mnist", "grid25", "ring8", "stacked_digits")
 PREFIXED_SOURCES = ("tfds:", "folder:", "npy:")
 CACHE_LIMIT_BYTES = 2 * 1024**3  # cache decoded sources up to this size in memory
+IN_MEMORY_BYTES = 256 * 1024**2  # hold sources up to this size as one tensor
 
 
 @dataclasses.dataclass(frozen=True)
@@ -320,15 +321,24 @@ def critic_batches(dataset, n_critic):
     return dataset.batch(n_critic, drop_remainder=True).map(batch_major)
 
 
-def make_dataset(examples, batch_size, n_critic=1, seed=0, shuffle_buffer=10_000):
+def make_dataset(examples, batch_size, n_critic=1, seed=0, shuffle_buffer=10_000, start=0):
     """The infinite training pipeline for a GAN.
+
+    A source that fits in memory (up to ``IN_MEMORY_BYTES``, with a known
+    size) is held as one tensor and read in a fresh random permutation per
+    pass, made by ``tf.random.experimental.index_shuffle`` from ``(seed,
+    pass)``: the order does not depend on how many iterators Keras or a
+    distribution strategy creates, and element ``start`` is reached without
+    reading the ones before it (an exact resume). Larger sources stream
+    through a shuffle buffer; there ``start`` skips elements.
 
     Args:
       examples: an :class:`Examples` or a ``tf.data.Dataset`` of single examples.
       batch_size: the global batch size (Keras splits it over replicas).
       n_critic: real batches per element (see :func:`critic_batches`).
       seed: shuffle seed.
-      shuffle_buffer: shuffle buffer size.
+      shuffle_buffer: shuffle buffer size of a streamed source.
+      start: elements (train steps) to leave out at the beginning.
 
     Returns:
       A repeated, shuffled ``tf.data.Dataset`` with elements of shape
@@ -337,17 +347,53 @@ def make_dataset(examples, batch_size, n_critic=1, seed=0, shuffle_buffer=10_000
     if batch_size < 1:
         raise ValueError(f"train.batch_size must be >= 1, got {batch_size}")
     dataset = examples.dataset if isinstance(examples, Examples) else examples
-    num = examples.num_examples if isinstance(examples, Examples) else None
+    num = examples.num_examples if isinstance(examples, Examples) else _known_size(dataset)
     if num == 0:
-        raise ValueError(f"data.name={examples.name!r} has no examples")
+        raise ValueError(f"data.name={getattr(examples, 'name', 'dataset')!r} has no examples")
     if num is not None and num < batch_size:
         raise ValueError(
             f"train.batch_size={batch_size} is larger than the {num} examples of the data"
         )
-    if num is not None:
-        shape = examples.shape
-        if num * int(np.prod(shape)) * 4 <= CACHE_LIMIT_BYTES:
+    first_example = int(start) * batch_size * n_critic
+    if num is not None and num * _example_bytes(dataset) <= IN_MEMORY_BYTES:
+        batches = _permuted_batches(dataset, num, batch_size, seed, first_example)
+    else:
+        if num is not None and num * _example_bytes(dataset) <= CACHE_LIMIT_BYTES:
             dataset = dataset.cache()  # decode / resize once, then only re-shuffle
-    dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.repeat().batch(batch_size, drop_remainder=True)
-    return critic_batches(dataset, n_critic).prefetch(tf.data.AUTOTUNE)
+        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+        batches = dataset.repeat().skip(first_example).batch(batch_size, drop_remainder=True)
+    return critic_batches(batches, n_critic).prefetch(tf.data.AUTOTUNE)
+
+
+def _known_size(dataset):
+    size = int(dataset.cardinality())
+    return size if size >= 0 else None
+
+
+def _example_bytes(dataset):
+    spec = dataset.element_spec
+    if not isinstance(spec, tf.TensorSpec) or not spec.shape.is_fully_defined():
+        return float("inf")
+    return int(np.prod(spec.shape)) * spec.dtype.size
+
+
+def _permuted_batches(dataset, num, batch_size, seed, first_example):
+    """Batches of a permutation per pass over an in-memory source, from ``first_example``."""
+    data = tf.constant(dataset.batch(num).get_single_element())
+    seed = int(seed)
+
+    def gather(positions):  # global example positions -> one batch
+        passes, index = positions // num, positions % num
+        last = tf.fill(tf.shape(index), tf.constant(num - 1, tf.int64))
+
+        def permuted(pass_index):
+            return tf.random.experimental.index_shuffle(
+                index, tf.stack([tf.constant(seed, tf.int64), pass_index]), last)
+
+        # batch_size <= num: a batch spans at most two passes
+        shuffled = tf.where(tf.equal(passes, passes[0]), permuted(passes[0]),
+                            permuted(passes[0] + 1))
+        return tf.gather(data, shuffled)
+
+    positions = tf.data.Dataset.counter(first_example).batch(batch_size)
+    return positions.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

@@ -102,7 +102,10 @@ class PixelNorm(keras.layers.Layer):
 class MinibatchStdDev(keras.layers.Layer):
     """Appends one feature map: the average standard deviation within a group (sec. 3).
 
-    The batch is split into groups of ``group_size`` examples; for each group
+    The batch is split into groups of ``group_size`` consecutive examples
+    (the paper's code takes every M-th example instead; consecutive groups keep
+    a replica's share of the global batch made of whole groups, so N replicas
+    compute what one device does); for each group
     the standard deviation of every feature at every position is computed over
     the group, averaged to one number, and broadcast as an extra channel to
     the group's examples. When the batch size is not divisible by
@@ -122,10 +125,10 @@ class MinibatchStdDev(keras.layers.Layer):
                           ops.minimum(self.group_size, batch), batch)
         height, width, channels = inputs.shape[1], inputs.shape[2], inputs.shape[3]
         x = ops.cast(inputs, "float32")
-        grouped = ops.reshape(x, (group, -1, height, width, channels))  # [G, M, H, W, C]
-        variance = ops.mean(ops.square(grouped - ops.mean(grouped, axis=0, keepdims=True)), axis=0)
+        grouped = ops.reshape(x, (-1, group, height, width, channels))  # [M, G, H, W, C]
+        variance = ops.mean(ops.square(grouped - ops.mean(grouped, axis=1, keepdims=True)), axis=1)
         stddev = ops.mean(ops.sqrt(variance + self.epsilon), axis=[1, 2, 3])  # [M]
-        per_example = ops.tile(stddev, (group,))  # example i belongs to group i % M
+        per_example = ops.repeat(stddev, group)  # example i belongs to group i // G
         feature = ops.broadcast_to(ops.reshape(per_example, (-1, 1, 1, 1)),
                                    (batch, height, width, 1))
         return ops.concatenate([inputs, ops.cast(feature, inputs.dtype)], axis=-1)

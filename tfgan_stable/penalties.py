@@ -7,18 +7,25 @@ Reference: Gulrajani et al. 2017, "Improved Training of Wasserstein GANs"
 import keras
 from keras import ops
 
+from tfgan_stable import distribute
+
 
 def random_interpolates(real, fake, seed=None):
     """Points on straight lines between real and fake samples.
 
     One ``alpha ~ U[0, 1]`` per example (Algorithm 1, line 4), broadcast over
-    all other axes.
+    all other axes. Under a strategy each replica takes its rows of one draw
+    for the global batch (:func:`tfgan_stable.distribute.replica_slice`).
 
     Returns:
       ``(interpolates, alpha)`` where ``alpha`` has shape ``[batch, 1, ...]``.
     """
-    shape = (ops.shape(real)[0],) + (1,) * (len(real.shape) - 1)
-    alpha = keras.random.uniform(shape, 0.0, 1.0, dtype=real.dtype, seed=seed)
+    ones = (1,) * (len(real.shape) - 1)
+    alpha = distribute.replica_slice(
+        lambda count: keras.random.uniform((count,) + ones, 0.0, 1.0, dtype="float32",
+                                           seed=seed),
+        ops.shape(real)[0])
+    alpha = ops.cast(alpha, real.dtype)
     return real + alpha * (fake - real), alpha
 
 
@@ -36,15 +43,17 @@ def gradient_penalty(critic, real, fake, seed=None, epsilon=1e-10, training=True
       training: passed to the critic.
 
     Returns:
-      ``(penalty, mean_gradient_norm)``, both scalars.
+      ``(penalty, mean_gradient_norm)``, both float32 scalars (also under a
+      mixed-precision policy).
     """
     import tensorflow as tf  # the penalty needs a nested tape: TF backend only
 
+    real, fake = ops.cast(real, "float32"), ops.cast(fake, "float32")
     interpolates, _ = random_interpolates(real, fake, seed)
     with tf.GradientTape() as tape:
         tape.watch(interpolates)
-        scores = critic(interpolates, training=training)
-    grads = tape.gradient(scores, interpolates)
+        scores = ops.cast(critic(interpolates, training=training), "float32")
+    grads = ops.cast(tape.gradient(scores, interpolates), "float32")
     axes = list(range(1, len(grads.shape)))
     norms = ops.sqrt(ops.sum(ops.square(grads), axis=axes) + epsilon)
     return ops.mean(ops.square(norms - 1.0)), ops.mean(norms)

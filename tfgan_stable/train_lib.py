@@ -6,7 +6,7 @@ imported and tested; the binary only parses flags.
 A workdir holds one run::
 
     <workdir>/config.yaml        the resolved config
-    <workdir>/backup/            keras.callbacks.BackupAndRestore (resume state)
+    <workdir>/backup/            the training state at the last epoch end (resume)
     <workdir>/samples/           PNG sample grids, one per epoch
     <workdir>/logs/              TensorBoard scalars and sample images
     <workdir>/export.json        where the finished run was exported
@@ -26,7 +26,7 @@ from tfgan_stable import callbacks as callbacks_lib
 from tfgan_stable import config as config_lib
 from tfgan_stable import data as data_lib
 from tfgan_stable import export as export_lib
-from tfgan_stable import networks, registry, schedules
+from tfgan_stable import distribute, networks, registry, schedules
 
 # Critic normalisation when model.d_normalization is null: WGAN-GP's penalty is
 # per example, so its critic must not use batch norm (Gulrajani 2017, sec. 4).
@@ -181,19 +181,36 @@ def run(config, workdir, extra_callbacks=(), strategy=None):
 
     Rerunning with the same workdir resumes from the last backup; a finished
     run is not trained or exported again. ProGAN runs one ``fit`` per
-    resolution (see :func:`fit_progressive`).
+    resolution (see :func:`fit_progressive`). In a multi-worker cluster every
+    worker runs this with the same arguments; the chief owns ``workdir`` and
+    the export, the other workers keep theirs in
+    ``<workdir>/workers/<task>/``.
 
     Args:
       config: a validated :class:`tfgan_stable.config.Config`.
       workdir: the run folder (created if needed).
       extra_callbacks: more Keras callbacks for ``fit``.
-      strategy: a ``tf.distribute.Strategy``; default: the current one.
+      strategy: a ``tf.distribute.Strategy``; default: the one ``train.strategy``
+        names.
 
     Returns:
       A :class:`RunResult`.
     """
     config = config.validate()
-    strategy = strategy or tf.distribute.get_strategy()
+    train_cfg = config.train
+    if train_cfg.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    strategy = strategy or distribute.make_strategy(train_cfg.strategy, train_cfg.devices,
+                                                    train_cfg.tpu)
+    if not distribute.is_chief(strategy):
+        workdir = os.path.join(workdir, "workers", distribute.worker_name(strategy))
+        config = dataclasses.replace(config, export=dataclasses.replace(
+            config.export, dir=os.path.join(workdir, "export")))
+    with distribute.mixed_precision(train_cfg.mixed_precision):
+        return _run(config, workdir, extra_callbacks, strategy)
+
+
+def _run(config, workdir, extra_callbacks, strategy):
     keras.utils.set_random_seed(config.train.seed)
     # Load the data before writing anything: a bad source leaves no trace.
     examples = data_lib.load_examples(
@@ -215,9 +232,10 @@ def run(config, workdir, extra_callbacks=(), strategy=None):
                   else 1024)
     reference = (data_lib.sample_mixture(config.data.name, 2000, seed=1)
                  if config.data.name in data_lib.MIXTURE_STD else None)
+    # Callbacks that change the training state run before the backup is written.
+    state_callbacks = family_callbacks(config)
     common_callbacks = [
         *evaluation_callbacks(config, examples, tensorboard_dir),
-        *family_callbacks(config),  # before TensorBoard: they may add to the logs
         callbacks_lib.SampleGrid(
             samples_dir, _fixed_latent(config, gan, grid_count),
             tensorboard_dir=os.path.join(tensorboard_dir, "samples"), reference=reference),
@@ -225,10 +243,10 @@ def run(config, workdir, extra_callbacks=(), strategy=None):
     ]
     if config.model.family == "progan":
         history, initial_epoch = fit_progressive(gan, examples, config, workdir,
-                                                 common_callbacks)
+                                                 state_callbacks, common_callbacks)
     else:
         history, initial_epoch = _fit(gan, examples, config, backup_dir, tensorboard_dir,
-                                      common_callbacks)
+                                      state_callbacks, common_callbacks)
     done = int(keras.ops.convert_to_numpy(gan.generator_steps))
     _log(f"trained {done} generator steps; sample grids in {samples_dir}, "
          f"TensorBoard logs in {tensorboard_dir}")
@@ -237,25 +255,36 @@ def run(config, workdir, extra_callbacks=(), strategy=None):
                      initial_epoch, resumed)
 
 
-def _fit(gan, examples, config, backup_dir, tensorboard_dir, common_callbacks):
-    """One ``fit`` for ``train.steps`` generator steps; returns (history, initial epoch)."""
+def _fit(gan, examples, config, backup_dir, tensorboard_dir, state_callbacks,
+         common_callbacks):
+    """One ``fit`` for ``train.steps`` generator steps; returns (history, initial epoch).
+
+    A backup in ``backup_dir`` is loaded first; its train-step count gives the
+    epoch to continue from and the data element to continue at, so a resumed
+    run sees the batches an uninterrupted one would have seen.
+    """
+    callbacks_lib.Backup.restore(gan, backup_dir)
+    start = int(keras.ops.convert_to_numpy(gan.train_steps))
     dataset = data_lib.make_dataset(
         examples, config.train.batch_size, n_critic=gan.n_critic, seed=config.train.seed,
-        shuffle_buffer=config.data.shuffle_buffer,
+        shuffle_buffer=config.data.shuffle_buffer, start=start,
     )
     fit_steps = train_steps_for(config, gan.n_critic)
     steps_per_epoch = min(config.train.steps_per_epoch, fit_steps)
     epochs = math.ceil(fit_steps / steps_per_epoch)
     callbacks = [
         callbacks_lib.StopOnNonFiniteLoss(),  # first: raises before the backup is written
-        keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=False,
-                                         double_checkpoint=True),
         callbacks_lib.StopAtGeneratorStep(config.train.steps),
-        keras.callbacks.TensorBoard(tensorboard_dir, update_freq="epoch", write_graph=False),
+        *state_callbacks,
+        callbacks_lib.Backup(backup_dir),
         *common_callbacks,
+        # last: sees what the others added to the logs
+        keras.callbacks.TensorBoard(tensorboard_dir, update_freq="epoch", write_graph=False),
     ]
-    history = gan.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                      callbacks=callbacks, verbose=config.train.verbose, shuffle=False)
+    initial_epoch = start // steps_per_epoch
+    history = gan.fit(dataset, epochs=epochs, initial_epoch=initial_epoch,
+                      steps_per_epoch=steps_per_epoch, callbacks=callbacks,
+                      verbose=config.train.verbose, shuffle=False)
     done = int(keras.ops.convert_to_numpy(gan.generator_steps))
     if done < config.train.steps:
         raise RuntimeError(
@@ -263,21 +292,21 @@ def _fit(gan, examples, config, backup_dir, tensorboard_dir, common_callbacks):
             f"{config.train.steps} (non-finite loss or a callback stopped it); "
             "nothing was exported, the last good backup is in " + backup_dir
         )
-    return history, (history.epoch[0] if history.epoch else epochs)
+    return history, initial_epoch
 
 
 def progan_batch_size(config, stage):
     return config.model.batch_sizes[stage] if config.model.batch_sizes else config.train.batch_size
 
 
-def fit_progressive(gan, examples, config, workdir, common_callbacks):
+def fit_progressive(gan, examples, config, workdir, state_callbacks, common_callbacks):
     """Grows a ProGAN from 4x4 to the data's resolution, one ``fit`` per stage.
 
     Each stage shows ``stable_images`` (4x4) or ``transition_images +
     stable_images`` images at its own batch size, on real images average-pooled
     to its resolution. A finished stage leaves ``progress/stage_<s>.weights.h5``
     (the whole state: weights, EMA, optimizers, images seen); a stage in
-    progress keeps a ``BackupAndRestore`` folder ``backup/stage_<s>``. A rerun
+    progress keeps a :class:`~tfgan_stable.callbacks.Backup` in ``backup/stage_<s>``. A rerun
     loads the last finished stage and resumes the next one mid-way, alpha and
     stage included.
 
@@ -300,18 +329,18 @@ def fit_progressive(gan, examples, config, workdir, common_callbacks):
     for stage in range(first, gan.num_stages):
         resolution = 4 * 2**stage
         backup_dir = os.path.join(workdir, "backup", f"stage_{stage}")
-        if os.path.exists(backup_dir):
-            gan.set_stage(stage)  # BackupAndRestore restores alpha, images seen, optimizers
-        else:
-            gan.start_stage(stage, reset_optimizers=model_cfg.reset_optimizers)
+        gan.start_stage(stage, reset_optimizers=model_cfg.reset_optimizers)
+        # A backup restores alpha, images seen, optimizers and EMA mid-stage.
+        callbacks_lib.Backup.restore(gan, backup_dir)
         batch_size = progan_batch_size(config, stage)
+        start = int(keras.ops.convert_to_numpy(gan.stage_images_seen)) // batch_size
         stage_examples = dataclasses.replace(
             examples, shape=(resolution, resolution, examples.shape[-1]),
             dataset=examples.dataset.map(
                 lambda image, r=resolution: tf.image.resize(image, (r, r), method="area")),
         )
         dataset = data_lib.make_dataset(stage_examples, batch_size, seed=config.train.seed + stage,
-                                        shuffle_buffer=config.data.shuffle_buffer)
+                                        shuffle_buffer=config.data.shuffle_buffer, start=start)
         steps = math.ceil(stage_images[stage] / batch_size)
         steps_per_epoch = min(config.train.steps_per_epoch, steps)
         epochs = math.ceil(steps / steps_per_epoch)
@@ -319,19 +348,17 @@ def fit_progressive(gan, examples, config, workdir, common_callbacks):
              f"batch {batch_size}")
         callbacks = [
             callbacks_lib.StopOnNonFiniteLoss(),  # first: raises before the backup is written
-            keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=False,
-                                             double_checkpoint=True),
             callbacks_lib.ProgressiveGrowing(stage_images[stage]),
+            *state_callbacks,
+            callbacks_lib.Backup(backup_dir),
+            *common_callbacks,
             keras.callbacks.TensorBoard(os.path.join(workdir, "logs", f"stage_{stage}"),
                                         update_freq="epoch", write_graph=False),
-            *common_callbacks,
         ]
-        # BackupAndRestore leaves the epoch it restored on the model and Keras
-        # keeps it for the next fit; each stage counts its epochs from 0.
-        gan._initial_epoch = None
-        history = gan.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                          callbacks=callbacks, verbose=config.train.verbose, shuffle=False)
-        initial_epoch = history.epoch[0] if history.epoch else epochs
+        initial_epoch = start // steps_per_epoch
+        history = gan.fit(dataset, epochs=epochs, initial_epoch=initial_epoch,
+                          steps_per_epoch=steps_per_epoch, callbacks=callbacks,
+                          verbose=config.train.verbose, shuffle=False)
         seen = int(keras.ops.convert_to_numpy(gan.stage_images_seen))
         if seen < stage_images[stage]:
             raise RuntimeError(

@@ -81,6 +81,11 @@ class GAN(keras.Model):
             0, dtype="int64", trainable=False, name="generator_steps",
             aggregation="only_first_replica",
         )
+        # Keras train steps run so far: where a resumed run's data continues.
+        self.train_steps = keras.Variable(
+            0, dtype="int64", trainable=False, name="train_steps",
+            aggregation="only_first_replica",
+        )
         self.generator_ema = None
         if g_ema_decay is not None:
             self.generator_ema = clone_network(generator)
@@ -94,13 +99,21 @@ class GAN(keras.Model):
         """Sets the two optimizers (the family's published defaults if omitted).
 
         Both are built on their variables right away, which keeps them usable
-        under ``tf.distribute`` strategies (create the GAN in the scope).
+        under ``tf.distribute`` strategies (create the GAN in the scope). Under
+        the ``mixed_float16`` policy both are wrapped in a
+        ``keras.optimizers.LossScaleOptimizer``.
         """
         kwargs.setdefault("optimizer", None)
         super().compile(**kwargs)
         defaults = self.default_optimizers()
         self.d_optimizer = keras.optimizers.get(d_optimizer) if d_optimizer else defaults[0]
         self.g_optimizer = keras.optimizers.get(g_optimizer) if g_optimizer else defaults[1]
+        if keras.mixed_precision.global_policy().name == "mixed_float16":
+            # Dynamic loss scaling, as Keras' own compile adds under this policy.
+            self.d_optimizer, self.g_optimizer = (
+                optimizer if isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+                else keras.optimizers.LossScaleOptimizer(optimizer)
+                for optimizer in (self.d_optimizer, self.g_optimizer))
         if self.d_optimizer is self.g_optimizer:
             raise ValueError(
                 "d_optimizer and g_optimizer must be two optimizer instances, got the same one"
@@ -143,12 +156,19 @@ class GAN(keras.Model):
         return self.sampler(z, training=training)
 
     def sample_latent(self, batch_size):
-        """Draws ``[batch_size, latent_dim]`` noise from ``latent_distribution``."""
-        shape = (batch_size, self.latent_dim)
-        if self.latent_distribution == "uniform":
-            return keras.random.uniform(shape, -1.0, 1.0, seed=self.seed_generator,
-                                        dtype="float32")
-        return keras.random.normal(shape, seed=self.seed_generator, dtype="float32")
+        """Draws ``[batch_size, latent_dim]`` noise from ``latent_distribution``.
+
+        ``batch_size`` is the per-replica batch under a strategy.
+        """
+        def draw(count):
+            shape = (count, self.latent_dim)
+            if self.latent_distribution == "uniform":
+                return keras.random.uniform(shape, -1.0, 1.0, seed=self.seed_generator,
+                                            dtype="float32")
+            return keras.random.normal(shape, seed=self.seed_generator, dtype="float32")
+
+        # Under a strategy each replica keeps its rows of one global draw.
+        return distribute.replica_slice(draw, batch_size)
 
     @classmethod
     def latent_numpy(cls, rng, count, latent_dim):
@@ -225,7 +245,21 @@ class GAN(keras.Model):
             self._generator_step(batch_size)
         else:
             tf.cond(due, lambda: self._generator_step(batch_size), lambda: None)
-        return {tracker.name: tracker.result() for tracker in self.loss_trackers}
+        self.train_steps.assign_add(1)
+        return self.step_logs()
+
+    def step_logs(self, **extra):
+        """The train step's logs: every tracker's result plus ``extra`` values.
+
+        Under ``MultiWorkerMirroredStrategy`` Keras reduces step outputs with
+        ``axis=0``, which a scalar lacks; there each value is given shape [1]
+        (the reduction returns it as a scalar again).
+        """
+        logs = {tracker.name: tracker.result() for tracker in self.loss_trackers}
+        logs.update(extra)
+        if distribute.in_multi_worker_mode():
+            logs = {name: ops.reshape(value, (1,)) for name, value in logs.items()}
+        return logs
 
     def _track(self, values):
         trackers = {tracker.name: tracker for tracker in self.loss_trackers}
@@ -234,10 +268,10 @@ class GAN(keras.Model):
 
     def _critic_step(self, real):
         batch_size = ops.shape(real)[0]
-        fake = self.generator(self.sample_latent(batch_size), training=True)
+        fake = float32(self.generator(self.sample_latent(batch_size), training=True))
         with tf.GradientTape() as tape:
-            real_output = self.discriminator(real, training=True)
-            fake_output = self.discriminator(fake, training=True)
+            real_output = float32(self.discriminator(real, training=True))
+            fake_output = float32(self.discriminator(fake, training=True))
             loss, extras = self.discriminator_loss(real, fake, real_output, fake_output)
             scaled = distribute.scale_loss(loss, self.d_optimizer)
         variables = self.discriminator.trainable_variables
@@ -248,7 +282,7 @@ class GAN(keras.Model):
     def _generator_step(self, batch_size):
         with tf.GradientTape() as tape:
             fake = self.generator(self.sample_latent(batch_size), training=True)
-            fake_output = self.discriminator(fake, training=True)
+            fake_output = float32(self.discriminator(fake, training=True))
             loss, extras = self.generator_loss(fake_output)
             scaled = distribute.scale_loss(loss, self.g_optimizer)
         variables = self.generator.trainable_variables
@@ -269,6 +303,21 @@ class GAN(keras.Model):
                 ema.assign(weight)
 
     # ---------------------------------------------------- serialisation
+    NOISE_STATE_KEY = "noise_seed_state"
+
+    def save_own_variables(self, store):
+        """Also saves the latent noise's seed state (Keras leaves a model's out),
+        so that a run resumed from its weights draws the noise it would have drawn."""
+        super().save_own_variables(store)
+        store[self.NOISE_STATE_KEY] = ops.convert_to_numpy(self.seed_generator.state)
+
+    def load_own_variables(self, store):
+        keys = list(store.keys())
+        if self.NOISE_STATE_KEY in keys:
+            self.seed_generator.state.assign(store[self.NOISE_STATE_KEY])
+            store = {key: store[key] for key in keys if key != self.NOISE_STATE_KEY}
+        super().load_own_variables(store)
+
     def get_config(self):
         return {
             "generator": keras.saving.serialize_keras_object(self.generator),
@@ -286,6 +335,11 @@ class GAN(keras.Model):
         for part in ("generator", "discriminator"):
             config[part] = keras.saving.deserialize_keras_object(config[part])
         return cls(**config)
+
+
+def float32(tensor):
+    """Network outputs under a mixed-precision policy, cast for losses and penalties."""
+    return ops.cast(tensor, "float32")
 
 
 def apply_gradients(optimizer, gradients, variables):

@@ -5,7 +5,7 @@ import tensorflow as tf
 from keras import ops
 
 from tfgan_stable import distribute, schedules
-from tfgan_stable.gans.base import GAN, apply_gradients
+from tfgan_stable.gans.base import GAN, apply_gradients, float32
 
 
 @keras.saving.register_keras_serializable(package="tfgan_stable")
@@ -73,10 +73,15 @@ class BEGAN(GAN):
         self.k_t = state(k_initial, "k_t")
         self.gamma = state(gamma, "gamma")
         self.lambda_k = state(lambda_k, "lambda_k")
+        # The learning-rate decay's plateau state (BeganEquilibrium), kept with
+        # the model so that a resumed run decays when the uninterrupted one would.
+        self.m_global_best = state(float("inf"), "m_global_best")
+        self.epochs_without_improvement = state(0, "epochs_without_improvement")
 
     def reconstruction_loss(self, samples, training=True):
         """``L(v) = mean |v - D(v)|^eta`` over the batch (eq. 1)."""
-        error = ops.abs(samples - self.discriminator(samples, training=training))
+        samples = float32(samples)
+        error = ops.abs(samples - float32(self.discriminator(samples, training=training)))
         if self.reconstruction_norm == 2:
             error = ops.square(error)
         return ops.mean(error)
@@ -103,6 +108,7 @@ class BEGAN(GAN):
         apply_gradients(self.g_optimizer, g_grads, g_variables)
         self._update_ema()
         self.generator_steps.assign_add(1)
+        self.train_steps.assign_add(1)
 
         # The controller sees the losses of the whole global batch.
         loss_real = distribute.mean_over_replicas(loss_real)
@@ -115,9 +121,7 @@ class BEGAN(GAN):
             "loss_fake": loss_fake, "m_global": m_global,
             "balance": self.gamma * loss_real - loss_fake,
         })
-        logs = {tracker.name: tracker.result() for tracker in self.loss_trackers}
-        logs["k_t"] = ops.convert_to_tensor(self.k_t)
-        return logs
+        return self.step_logs(k_t=ops.convert_to_tensor(self.k_t))
 
     def get_config(self):
         return {

@@ -66,6 +66,8 @@ class ProGAN(GAN):
             aggregation="only_first_replica")
         self._downsample = layers.downsample()
         self._upsample = layers.upsample()
+        # Built now: under a strategy Keras traces an unbuilt model symbolically first.
+        self._upsample.build((None, None, None, generator.channels))
 
     @property
     def stage(self):
@@ -101,7 +103,7 @@ class ProGAN(GAN):
         """Blends real images with their half-resolution version, as the generator is."""
         if self.stage == 0:
             return real
-        low = self._upsample(self._downsample(real))
+        low = ops.cast(self._upsample(self._downsample(real)), real.dtype)
         return low + (real - low) * ops.cast(alpha, real.dtype)
 
     def discriminator_loss(self, real, fake, real_output, fake_output):
@@ -128,9 +130,8 @@ class ProGAN(GAN):
         self._generator_step(ops.shape(real)[0])
         global_batch = ops.cast(ops.shape(real)[0], "int64") * distribute.num_replicas()
         self.stage_images_seen.assign_add(global_batch)
-        logs = {tracker.name: tracker.result() for tracker in self.loss_trackers}
-        logs["alpha"] = alpha
-        return logs
+        self.train_steps.assign_add(1)
+        return self.step_logs(alpha=alpha)
 
     def final_generator(self):
         """A functional model of the (EMA) generator at its full resolution, alpha 1."""

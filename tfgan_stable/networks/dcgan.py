@@ -21,7 +21,8 @@ def _check_resolution(resolution):
 
 def _normalization(kind, name):
     if kind == "batch":
-        return layers.BatchNormalization(name=name)
+        # Statistics over the global batch under a strategy, as on one device.
+        return layers.BatchNormalization(synchronized=True, name=name)
     if kind == "layer":
         return layers.LayerNormalization(axis=[-3, -2, -1], name=name)
     if kind in ("none", None):

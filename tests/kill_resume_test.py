@@ -1,0 +1,122 @@
+"""SIGKILL at a random moment, rerun the same command: the same final weights.
+
+Each family's smoke config runs three times as ``tfgan-train`` with op
+determinism: once through, once killed with SIGKILL at a random point after
+its first backup, and that second run again with the same command. The rerun
+resumes from the backup and must end with every saved value (networks, EMA,
+optimizer slots, noise seed state, k_t, alpha, images seen) equal to the
+uninterrupted run's.
+"""
+
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+from concurrent import futures
+
+import h5py
+import numpy as np
+import pytest
+
+from conftest import CONFIGS, REPO
+
+RUNS = {  # family: (smoke config, overrides, the file holding the final state)
+    "wgan_gp": ("wgan_gp.yaml", ["train.steps=24", "train.steps_per_epoch=1"],
+                "backup/state.weights.h5"),
+    "began": ("began.yaml", ["train.steps=24", "train.steps_per_epoch=1"],
+              "backup/state.weights.h5"),
+    "progan": ("progan.yaml", ["model.transition_images=48", "model.stable_images=48",
+                               "train.steps_per_epoch=1"],
+               "progress/stage_2.weights.h5"),
+}
+
+
+def _command(family, workdir):
+    name, overrides, _ = RUNS[family]
+    overrides = [*overrides, "train.deterministic=true", "export.enabled=false",
+                 "train.verbose=2"]
+    return [sys.executable, "-m", "tfgan_stable.main",
+            f"--config={os.path.join(CONFIGS, 'smoke', name)}", f"--workdir={workdir}",
+            *[f"--override={o}" for o in overrides]]
+
+
+def _env():
+    return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+
+
+def _first_backup_time(workdir, process, timeout=300):
+    """Seconds until a backup file appears in ``workdir`` (the process still running)."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        for root, _, files in os.walk(os.path.join(workdir, "backup")):
+            if "state.weights.h5" in files:
+                return time.monotonic()
+        if process.poll() is not None:
+            raise AssertionError(f"the run ended before its first backup: "
+                                 f"{process.stdout.read()[-3000:]}")
+        time.sleep(0.02)
+    raise AssertionError("no backup within the timeout")
+
+
+def _kill_and_resume(family, tmp_path, rng):
+    through = tmp_path / f"{family}_through"
+    process = subprocess.Popen(_command(family, through), cwd=REPO, env=_env(), text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    first = _first_backup_time(through, process)
+    output = process.communicate(timeout=600)[0]
+    assert process.returncode == 0, output[-3000:]
+    duration = time.monotonic() - first
+
+    # On a busy machine a run can finish before the chosen moment; then the
+    # kill is tried again in a fresh workdir, earlier.
+    for attempt in range(3):
+        killed = tmp_path / f"{family}_killed_{attempt}"
+        process = subprocess.Popen(_command(family, killed), cwd=REPO, env=_env(), text=True,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        _first_backup_time(killed, process)
+        delay = rng.uniform(0.05, 0.5) * duration / 2**attempt
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        partial = process.communicate(timeout=60)[0]
+        if process.returncode == -signal.SIGKILL:
+            break
+    assert process.returncode == -signal.SIGKILL, f"ended before the kill: {partial[-2000:]}"
+
+    rerun = subprocess.run(_command(family, killed), cwd=REPO, env=_env(), text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
+    assert rerun.returncode == 0, rerun.stdout[-3000:]
+    return killed, delay, rerun.stdout
+
+
+def _values(path):
+    values = {}
+    with h5py.File(path) as f:
+        f.visititems(lambda name, obj: values.__setitem__(name, np.asarray(obj))
+                     if isinstance(obj, h5py.Dataset) else None)
+    return values
+
+
+@pytest.fixture(scope="module")
+def kill_runs(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("kill")
+    rng = random.Random()  # a different moment each time the suite runs
+    with futures.ThreadPoolExecutor(len(RUNS)) as pool:
+        jobs = {family: pool.submit(_kill_and_resume, family, tmp_path, rng) for family in RUNS}
+        return tmp_path, {family: job.result() for family, job in jobs.items()}
+
+
+@pytest.mark.parametrize("family", sorted(RUNS))
+def test_killed_run_resumes_to_the_weights_of_an_uninterrupted_run(kill_runs, family):
+    tmp_path, results = kill_runs
+    killed, delay, rerun_output = results[family]
+    assert "resuming from the backup" in rerun_output
+    assert re.search(r"Epoch \d+/\d+", rerun_output), "the rerun had nothing left to train"
+    state = RUNS[family][2]
+    through = _values(tmp_path / f"{family}_through" / state)
+    resumed = _values(killed / state)
+    assert through.keys() == resumed.keys() and len(through) > 10
+    different = [name for name in through if not np.array_equal(through[name], resumed[name])]
+    assert not different, f"killed after {delay:.2f}s; differs: {different[:5]}"
