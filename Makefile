@@ -31,6 +31,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/toy_mixtures.py --out bench/results
 	$(BIN)/python bench/began_gamma.py --out bench/results
 	$(BIN)/python bench/progan_speed.py --data $(FASHION_MNIST) --out bench/results
+	$(BIN)/python bench/stacked_digits.py --out bench/results
+	$(BIN)/python bench/wasserstein_estimate.py --out bench/results
+	$(BIN)/python bench/train_step_speed.py --out bench/results
 
 clean:
 	rm -rf $(VENV) runs *.egg-info

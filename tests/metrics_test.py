@@ -58,6 +58,24 @@ def test_swd_is_zero_for_identical_sets_and_grows_with_the_difference():
     assert list(small["levels"]) == [16]  # 8x8 images are up-sampled to 16x16
 
 
+def test_wasserstein_1_hand_computed():
+    a = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]])
+    # a translation moves every point by its length: W1 = |shift| = 5
+    assert metrics.wasserstein_1(a, a + [3.0, 4.0]) == pytest.approx(5.0)
+    # a permutation of the same points costs nothing
+    assert metrics.wasserstein_1(a, a[::-1]) == pytest.approx(0.0)
+    # one point moved by 3, the best plan leaves the others: 3 / 3 points
+    b = a.copy()
+    b[2] = [0.0, 5.0]
+    assert metrics.wasserstein_1(a, b) == pytest.approx(1.0)
+    # in 1-D, W1 is the mean gap between the sorted samples
+    x, y = np.random.default_rng(0).normal(size=(2, 50, 1))
+    expected = np.abs(np.sort(x[:, 0]) - np.sort(y[:, 0])).mean()
+    assert metrics.wasserstein_1(x, y) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="wasserstein_1 needs two"):
+        metrics.wasserstein_1(a, a[:2])
+
+
 def test_mode_coverage_hand_computed():
     centers = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
     samples = np.array([

@@ -6,6 +6,11 @@
   of the ProGAN paper (Karras 2018, arXiv 1710.10196, sec. 5 and appendix D):
   sliced Wasserstein distances between 7x7 neighbourhoods drawn from the
   Laplacian pyramids of real and generated images. Needs no pretrained network.
+* :func:`wasserstein_1`: the exact empirical earth mover's distance between
+  point sets, the quantity a WGAN critic estimates (Arjovsky 2017).
+* :func:`mode_coverage` and :func:`stacked_mode_count`: modes captured on
+  mixtures and stacked digits (VEEGAN, PacGAN); :func:`frechet_distance` and
+  :func:`kernel_distance` on features of any Keras model (FID, KID).
 """
 
 import numpy as np
@@ -137,6 +142,30 @@ def sliced_wasserstein_distance(real, fake, min_resolution=16, nhood_size=7,
                                  np.random.default_rng(seed + 1 + index))
         levels[resolution >> index] = swd * 1e3
     return {"levels": levels, "average": float(np.mean(list(levels.values())))}
+
+
+def wasserstein_1(a, b):
+    """Exact empirical Wasserstein-1 (earth mover's) distance between two point sets.
+
+    For equally sized sets ``[N, D]`` with uniform weights the optimal
+    transport plan is a permutation (Birkhoff-von Neumann), found here by
+    optimal assignment on the Euclidean cost matrix; W1 is the mean matched
+    distance. The distance WGAN's critic estimates up to a constant factor
+    (Arjovsky 2017, eq. 1-3), so it checks the critic's estimate on small
+    (toy, 2-D) samples; cost grows as O(N^3), about a second at N = 2,000.
+
+    Returns:
+      A float.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.ndim != 2 or a.shape != b.shape:
+        raise ValueError(f"wasserstein_1 needs two [N, D] sets of one shape, got {a.shape} "
+                         f"and {b.shape}")
+    cost = np.linalg.norm(a[:, None, :] - b[None, :, :], axis=-1)
+    rows, cols = linear_sum_assignment(cost)
+    return float(cost[rows, cols].mean())
 
 
 # ---------------------------------------------------------------- mixtures

@@ -1,0 +1,147 @@
+"""Mode collapse on stacked digits (1,000 modes), every family side by side.
+
+The offline counterpart of Stacked MNIST (Srivastava 2017, VEEGAN; Lin 2018,
+PacGAN): three random bundled digits as the R, G, B channels of a 16x16
+image, so 10^3 = 1,000 modes. Each family trains from its
+``configs/<family>_digits.yaml`` on ``data.name=stacked_digits`` for the same
+budget of generator steps at the same batch (ProGAN: the same number of
+images, split evenly over its 4x4 stable phase and each resolution's fade-in
+and stable phase). DCGAN, WGAN and WGAN-GP share the DCGAN networks; BEGAN
+and ProGAN need their own. Then 26,000 samples per run are read channel by
+channel with ``tfgan_stable.metrics.train_digit_classifier`` (a small CNN
+trained here on the bundled digits) and scored with
+``metrics.stacked_mode_count``: modes with at least one sample, and the KL of
+the mode histogram to uniform. Real stacked digits, scored the same way, give
+the ceiling the classifier allows.
+
+    python bench/stacked_digits.py --steps 2000 --seeds 0 1 --out bench/results
+
+Writes ``stacked_digits.json``, ``stacked_digits.md`` and
+``stacked_digits.png`` (samples of the first seed, one row per family).
+"""
+
+import argparse
+import json
+import os
+import tempfile
+import time
+
+import numpy as np
+
+import tfgan_stable  # noqa: F401  (Keras on TensorFlow)
+import keras
+
+from tfgan_stable import callbacks, data, metrics, train_lib
+from tfgan_stable import config as config_lib
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FAMILIES = ("dcgan", "wgan", "wgan_gp", "began", "progan")
+# Published Stacked MNIST anchors (DESIGN.md): modes of 1000 / KL to uniform.
+ANCHORS = [("DCGAN (VEEGAN paper)", "99", "3.40"), ("VEEGAN", "150", "2.95"),
+           ("PacDCGAN2", "1000", "0.06"), ("WGAN-GP (GDPP paper)", "995", "0.148")]
+
+
+def family_config(family, seed, args):
+    overrides = [
+        "data.name=stacked_digits", f"data.num_samples={args.num_examples}",
+        f"train.batch_size={args.batch_size}", f"train.seed={seed}",
+        "export.enabled=false", "train.verbose=0",
+    ]
+    if family == "progan":
+        # 4x4 stable, then a fade-in and a stable phase per resolution: 5 phases to 16x16
+        phase = args.steps * args.batch_size // 5
+        overrides += [f"model.transition_images={phase}", f"model.stable_images={phase}",
+                      f"model.batch_sizes={[args.batch_size] * 3}",
+                      f"train.steps_per_epoch={max(1, args.steps // 10)}"]
+    else:
+        overrides += [f"train.steps={args.steps}",
+                      f"train.steps_per_epoch={max(1, args.steps // 10)}"]
+    return config_lib.load(os.path.join(REPO, "configs", f"{family}_digits.yaml"), overrides)
+
+
+def generate(gan, count, seed, batch=1000):
+    z = gan.latent_numpy(np.random.default_rng(seed), count, gan.latent_dim)
+    generator = gan.final_generator() if hasattr(gan, "final_generator") else gan
+    return np.concatenate([np.clip(keras.ops.convert_to_numpy(generator(z[i:i + batch])),
+                                   -1.0, 1.0) for i in range(0, count, batch)])
+
+
+def run_one(family, seed, classifier, args):
+    keras.backend.clear_session()
+    config = family_config(family, seed, args)
+    workdir = tempfile.mkdtemp(prefix=f"stacked_{family}_{seed}_")
+    start = time.perf_counter()
+    result = train_lib.run(config, workdir)
+    seconds = time.perf_counter() - start
+    samples = generate(result.model, args.samples, 1000 + seed)
+    score = metrics.stacked_mode_count(samples, classifier)
+    return {"modes": score["modes"], "reverse_kl": score["reverse_kl"],
+            "generator_steps": int(keras.ops.convert_to_numpy(result.model.generator_steps)),
+            "seconds": seconds}, samples[:16]
+
+
+def summarise(rows, key, digits=2):
+    values = np.array([row[key] for row in rows], np.float64)
+    return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=2000, help="generator steps")
+    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--families", nargs="+", default=list(FAMILIES))
+    parser.add_argument("--samples", type=int, default=26_000)
+    parser.add_argument("--num_examples", type=int, default=60_000,
+                        help="stacked training images (drawn from the 1,797 bundled digits)")
+    parser.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+
+    classifier, accuracy = metrics.train_digit_classifier(seed=0)
+    real, _ = data.stacked_digits(args.samples, resolution=16, seed=99)
+    ceiling = metrics.stacked_mode_count(real, classifier)
+    print(f"classifier held-out accuracy {accuracy:.3f}; real stacked digits: "
+          f"{json.dumps(ceiling)}", flush=True)
+
+    results, rows_of_samples = {}, []
+    for family in args.families:
+        rows = []
+        for seed in args.seeds:
+            row, samples = run_one(family, seed, classifier, args)
+            rows.append(row)
+            print(f"{family} seed {seed}: {json.dumps(row)}", flush=True)
+            if seed == args.seeds[0]:
+                rows_of_samples.append(samples)
+        results[family] = rows
+
+    with open(os.path.join(args.out, "stacked_digits.json"), "w") as f:
+        json.dump({"steps": args.steps, "batch_size": args.batch_size, "seeds": args.seeds,
+                   "samples": args.samples, "classifier_accuracy": accuracy,
+                   "real": ceiling, "runs": results}, f, indent=2)
+    lines = [
+        f"{args.steps:,} generator steps at batch {args.batch_size} (ProGAN: the same "
+        f"{args.steps * args.batch_size:,} images), seeds {args.seeds}; {args.samples:,} "
+        f"samples per run; mean ± std over seeds. Digit classifier held-out accuracy "
+        f"{accuracy:.3f}.", "",
+        "| family | modes (of 1000) | KL to uniform | seconds per run |",
+        "|---|---|---|---|",
+    ]
+    for family in args.families:
+        rows = results[family]
+        lines.append(f"| {family} | {summarise(rows, 'modes', 1)} | "
+                     f"{summarise(rows, 'reverse_kl')} | {summarise(rows, 'seconds', 0)} |")
+    lines.append(f"| *real stacked digits (the classifier's ceiling)* | {ceiling['modes']} | "
+                 f"{ceiling['reverse_kl']:.2f} | |")
+    for name, modes, kl in ANCHORS:
+        lines.append(f"| *{name}, Stacked MNIST (published)* | {modes} | {kl} | |")
+    with open(os.path.join(args.out, "stacked_digits.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    grid = np.concatenate([callbacks.image_grid(samples, columns=16)
+                           for samples in rows_of_samples], axis=0)
+    callbacks.save_png(grid, os.path.join(args.out, "stacked_digits.png"))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
