@@ -139,7 +139,7 @@ def main():
         f.write("\n".join(lines) + "\n")
     grid = np.concatenate([callbacks.image_grid(samples, columns=16)
                            for samples in rows_of_samples], axis=0)
-    callbacks.save_png(grid, os.path.join(args.out, "stacked_digits.png"))
+    callbacks.save_png(grid, os.path.join(args.out, "stacked_digits.png"), min_side=768)
     print("\n".join(lines))
 
 
