@@ -75,11 +75,7 @@ def to_digits_features(images):
 
 
 def evaluate(gan, classifier, real, num_samples=2000, seed=0):
-    rng = np.random.default_rng(seed)
-    z = gan.latent_numpy(rng, num_samples, gan.latent_dim)
-    samples = np.concatenate([keras.ops.convert_to_numpy(gan(z[i:i + 500]))
-                              for i in range(0, num_samples, 500)])
-    samples = np.clip(samples, -1.0, 1.0)
+    samples = np.clip(gan.generate_numpy(num_samples, seed, batch_size=500), -1.0, 1.0)
     probabilities = classifier.predict_proba(to_digits_features(samples))
     histogram = np.bincount(probabilities.argmax(1), minlength=10) / num_samples
     nonzero = histogram[histogram > 0]

@@ -59,13 +59,6 @@ def family_config(family, seed, args):
     return config_lib.load(os.path.join(REPO, "configs", f"{family}_digits.yaml"), overrides)
 
 
-def generate(gan, count, seed, batch=1000):
-    z = gan.latent_numpy(np.random.default_rng(seed), count, gan.latent_dim)
-    generator = gan.final_generator() if hasattr(gan, "final_generator") else gan
-    return np.concatenate([np.clip(keras.ops.convert_to_numpy(generator(z[i:i + batch])),
-                                   -1.0, 1.0) for i in range(0, count, batch)])
-
-
 def run_one(family, seed, classifier, args):
     keras.backend.clear_session()
     config = family_config(family, seed, args)
@@ -73,7 +66,8 @@ def run_one(family, seed, classifier, args):
     start = time.perf_counter()
     result = train_lib.run(config, workdir)
     seconds = time.perf_counter() - start
-    samples = generate(result.model, args.samples, 1000 + seed)
+    samples = result.model.generate_numpy(args.samples, seed=1000 + seed, batch_size=1000)
+    samples = np.clip(samples, -1.0, 1.0)
     score = metrics.stacked_mode_count(samples, classifier)
     return {"modes": score["modes"], "reverse_kl": score["reverse_kl"],
             "generator_steps": int(keras.ops.convert_to_numpy(result.model.generator_steps)),

@@ -48,8 +48,7 @@ def run_one(family, dataset, seed, steps):
     result = train_lib.run(config, workdir)
     seconds = time.perf_counter() - start
     gan = result.model
-    z = gan.latent_numpy(np.random.default_rng(1000 + seed), 2500, gan.latent_dim)
-    samples = keras.ops.convert_to_numpy(gan(z))
+    samples = gan.generate_numpy(2500, seed=1000 + seed, batch_size=2500)
     centers, std = data.mixture_centers(dataset), data.MIXTURE_STD[dataset]
     score = metrics.mode_coverage(samples, centers, std)
     strict = metrics.mode_coverage(samples, centers, std, min_count=20)

@@ -55,20 +55,14 @@ def family_estimate(gan, family, real, fake):
     return float(keras.ops.convert_to_numpy(losses.wasserstein_estimate(real_out, fake_out)))
 
 
-def ranks(values):
-    order = np.argsort(values, kind="stable")
-    result = np.empty(len(values))
-    result[order] = np.arange(len(values))
-    return result
-
-
 def correlations(estimates, distances):
-    estimates, distances = np.asarray(estimates), np.asarray(distances)
+    """(Pearson, Spearman) of the two curves; NaN when either is constant."""
+    from scipy import stats
+
     if np.std(estimates) == 0 or np.std(distances) == 0:
         return float("nan"), float("nan")
-    pearson = float(np.corrcoef(estimates, distances)[0, 1])
-    spearman = float(np.corrcoef(ranks(estimates), ranks(distances))[0, 1])
-    return pearson, spearman
+    return (float(stats.pearsonr(estimates, distances)[0]),
+            float(stats.spearmanr(estimates, distances)[0]))
 
 
 def run_one(family, dataset, seed, args):

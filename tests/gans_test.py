@@ -77,6 +77,15 @@ def test_call_returns_samples_and_config_round_trips(family):
     np.testing.assert_allclose(keras.ops.convert_to_numpy(restored(z)), samples, atol=1e-6)
 
 
+def test_generate_numpy_draws_from_the_seed_in_batches():
+    gan = build("began")  # z ~ U[-1, 1]
+    samples = gan.generate_numpy(5, seed=3, batch_size=2)
+    z = gan.latent_numpy(np.random.default_rng(3), 5, gan.latent_dim)
+    assert samples.shape == (5, 8, 8, 1) and np.abs(z).max() <= 1.0
+    np.testing.assert_allclose(samples, keras.ops.convert_to_numpy(gan(z)), atol=1e-6)
+    assert not np.allclose(gan.generate_numpy(5, seed=4), samples)
+
+
 def test_paper_defaults():
     assert tg.DCGAN.default_n_critic == 1
     assert tg.WGAN.default_n_critic == 5 and tg.WGANGP.default_n_critic == 5

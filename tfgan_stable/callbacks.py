@@ -290,17 +290,11 @@ class PeriodicEvaluation(keras.callbacks.Callback):
         self.batch_size = batch_size
         self.history, self._writer, self._last_step, self._latest = [], None, None, {}
 
-    def _samples(self):
-        rng = np.random.default_rng(self.seed)
-        z = self.model.latent_numpy(rng, self.num_samples, self.model.latent_dim)
-        return np.concatenate([keras.ops.convert_to_numpy(self.model(z[i:i + self.batch_size]))
-                               for i in range(0, len(z), self.batch_size)])
-
     def evaluate_now(self):
         from tfgan_stable import metrics
 
         step = int(keras.ops.convert_to_numpy(self.model.generator_steps))
-        samples = self._samples()
+        samples = self.model.generate_numpy(self.num_samples, self.seed, self.batch_size)
         if samples.ndim == 4:
             samples = np.clip(samples, -1.0, 1.0)
         results = metrics.evaluate(self.suite, samples)
@@ -371,6 +365,18 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
                 "the last backup and any earlier export are untouched")
 
 
+def save_weights_atomically(model, path):
+    """``model.save_weights(path)`` through a temporary file renamed over ``path``.
+
+    A kill at any moment leaves either the previous file or the new one whole.
+    """
+    folder, name = os.path.split(path)
+    os.makedirs(folder or ".", exist_ok=True)
+    partial = os.path.join(folder, ".partial." + name)
+    model.save_weights(partial)
+    os.replace(partial, path)
+
+
 class Backup(keras.callbacks.Callback):
     """Saves the whole training state at every epoch end, atomically.
 
@@ -391,11 +397,7 @@ class Backup(keras.callbacks.Callback):
         self.backup_dir = backup_dir
 
     def on_epoch_end(self, epoch, logs=None):
-        os.makedirs(self.backup_dir, exist_ok=True)
-        path = os.path.join(self.backup_dir, self.FILENAME)
-        partial = os.path.join(self.backup_dir, ".partial." + self.FILENAME)
-        self.model.save_weights(partial)
-        os.replace(partial, path)
+        save_weights_atomically(self.model, os.path.join(self.backup_dir, self.FILENAME))
 
     @classmethod
     def restore(cls, model, backup_dir):

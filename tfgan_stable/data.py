@@ -355,10 +355,11 @@ def make_dataset(examples, batch_size, n_critic=1, seed=0, shuffle_buffer=10_000
             f"train.batch_size={batch_size} is larger than the {num} examples of the data"
         )
     first_example = int(start) * batch_size * n_critic
-    if num is not None and num * _example_bytes(dataset) <= IN_MEMORY_BYTES:
+    size_bytes = float("inf") if num is None else num * _example_bytes(dataset)
+    if size_bytes <= IN_MEMORY_BYTES:
         batches = _permuted_batches(dataset, num, batch_size, seed, first_example)
     else:
-        if num is not None and num * _example_bytes(dataset) <= CACHE_LIMIT_BYTES:
+        if size_bytes <= CACHE_LIMIT_BYTES:
             dataset = dataset.cache()  # decode / resize once, then only re-shuffle
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
         batches = dataset.repeat().skip(first_example).batch(batch_size, drop_remainder=True)

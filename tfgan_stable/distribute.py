@@ -16,6 +16,8 @@ import os
 import keras
 import tensorflow as tf
 
+from tfgan_stable.config import STRATEGIES
+
 
 def num_replicas():
     """Replicas of the strategy in scope (1 outside any strategy)."""
@@ -107,8 +109,7 @@ def make_strategy(name="default", devices=(), tpu=""):
             raise RuntimeError(f"train.strategy=tpu: no TPU found at train.tpu={tpu!r} "
                                f"({error})") from None
         return tf.distribute.TPUStrategy(resolver)
-    raise ValueError(f"train.strategy must be one of default, mirrored, multi_worker, tpu; "
-                     f"got {name!r}")
+    raise ValueError(f"train.strategy must be one of {', '.join(STRATEGIES)}; got {name!r}")
 
 
 def is_chief(strategy):

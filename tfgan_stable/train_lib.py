@@ -365,9 +365,8 @@ def fit_progressive(gan, examples, config, workdir, state_callbacks, common_call
                 f"stage {stage} stopped after {seen} of {stage_images[stage]} images "
                 "(non-finite loss or a callback stopped it); nothing was exported, the "
                 f"last good backup is in {backup_dir}")
-        checkpoint = os.path.join(progress_dir, f"stage_{stage}.weights.h5")
-        gan.save_weights(checkpoint + ".tmp.weights.h5")
-        os.replace(checkpoint + ".tmp.weights.h5", checkpoint)
+        callbacks_lib.save_weights_atomically(
+            gan, os.path.join(progress_dir, f"stage_{stage}.weights.h5"))
     return history, initial_epoch
 
 

@@ -10,6 +10,7 @@ arXiv 1806.04498) used for sampling and export.
 """
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -175,6 +176,16 @@ class GAN(keras.Model):
         """``count`` latent vectors from the family's distribution, drawn with a NumPy rng."""
         return draw_latent(rng, (count, latent_dim), cls.latent_distribution)
 
+    def generate_numpy(self, count, seed=0, batch_size=500):
+        """``count`` samples as NumPy, for latent vectors from ``numpy`` rng ``seed``.
+
+        Generated ``batch_size`` at a time by :attr:`sampler` (the EMA copy
+        when enabled); the same seed gives the same latent vectors.
+        """
+        z = self.latent_numpy(np.random.default_rng(seed), count, self.latent_dim)
+        return np.concatenate([ops.convert_to_numpy(self(z[i:i + batch_size]))
+                               for i in range(0, count, batch_size)])
+
     @property
     def metrics(self):
         return list(self.loss_trackers)
@@ -245,16 +256,19 @@ class GAN(keras.Model):
             self._generator_step(batch_size)
         else:
             tf.cond(due, lambda: self._generator_step(batch_size), lambda: None)
-        self.train_steps.assign_add(1)
-        return self.step_logs()
+        return self.finish_step()
 
-    def step_logs(self, **extra):
-        """The train step's logs: every tracker's result plus ``extra`` values.
+    def finish_step(self, **extra):
+        """Counts the train step; returns its logs: every tracker's result plus ``extra``.
+
+        Every family's ``train_step`` ends with it, so ``train_steps`` (where a
+        resumed run's data continues) counts the same in all of them.
 
         Under ``MultiWorkerMirroredStrategy`` Keras reduces step outputs with
         ``axis=0``, which a scalar lacks; there each value is given shape [1]
         (the reduction returns it as a scalar again).
         """
+        self.train_steps.assign_add(1)
         logs = {tracker.name: tracker.result() for tracker in self.loss_trackers}
         logs.update(extra)
         if distribute.in_multi_worker_mode():

@@ -108,7 +108,6 @@ class BEGAN(GAN):
         apply_gradients(self.g_optimizer, g_grads, g_variables)
         self._update_ema()
         self.generator_steps.assign_add(1)
-        self.train_steps.assign_add(1)
 
         # The controller sees the losses of the whole global batch.
         loss_real = distribute.mean_over_replicas(loss_real)
@@ -121,7 +120,7 @@ class BEGAN(GAN):
             "loss_fake": loss_fake, "m_global": m_global,
             "balance": self.gamma * loss_real - loss_fake,
         })
-        return self.step_logs(k_t=ops.convert_to_tensor(self.k_t))
+        return self.finish_step(k_t=ops.convert_to_tensor(self.k_t))
 
     def get_config(self):
         return {

@@ -130,8 +130,7 @@ class ProGAN(GAN):
         self._generator_step(ops.shape(real)[0])
         global_batch = ops.cast(ops.shape(real)[0], "int64") * distribute.num_replicas()
         self.stage_images_seen.assign_add(global_batch)
-        self.train_steps.assign_add(1)
-        return self.step_logs(alpha=alpha)
+        return self.finish_step(alpha=alpha)
 
     def final_generator(self):
         """A functional model of the (EMA) generator at its full resolution, alpha 1."""
