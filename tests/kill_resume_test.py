@@ -2,7 +2,7 @@
 
 Each family's smoke config runs three times as ``tfgan-train`` with op
 determinism: once through, once killed with SIGKILL at a random point after
-its first backup, and that second run again with the same command. The rerun
+its first backup (in a random epoch), and that second run again with the same command. The rerun
 resumes from the backup and must end with every saved value (networks, EMA,
 optimizer slots, noise seed state, k_t, alpha, images seen) equal to the
 uninterrupted run's.
@@ -47,48 +47,44 @@ def _env():
     return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
 
 
-def _first_backup_time(workdir, process, timeout=300):
-    """Seconds until a backup file appears in ``workdir`` (the process still running)."""
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        for root, _, files in os.walk(os.path.join(workdir, "backup")):
-            if "state.weights.h5" in files:
-                return time.monotonic()
-        if process.poll() is not None:
-            raise AssertionError(f"the run ended before its first backup: "
-                                 f"{process.stdout.read()[-3000:]}")
-        time.sleep(0.02)
-    raise AssertionError("no backup within the timeout")
+EPOCH = re.compile(r"^Epoch \d+/\d+", re.MULTILINE)
+
+
+def _kill_during_epoch(process, epoch, rng):
+    """SIGKILLs ``process`` at a random moment of its ``epoch``-th epoch (counted over
+    all its fits), by reading its ``Epoch k/n`` lines: a moment in the training, not
+    on the clock, so a slower or faster machine moves it nowhere else."""
+    seen, output = 0, []
+    for line in process.stdout:
+        output.append(line)
+        seen += bool(EPOCH.match(line))
+        if seen == epoch:
+            break
+    time.sleep(rng.uniform(0.0, 0.1))  # somewhere inside that epoch (or at its end)
+    process.send_signal(signal.SIGKILL)
+    output.append(process.communicate(timeout=60)[0])
+    return "".join(output)
 
 
 def _kill_and_resume(family, tmp_path, rng):
-    through = tmp_path / f"{family}_through"
-    process = subprocess.Popen(_command(family, through), cwd=REPO, env=_env(), text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    first = _first_backup_time(through, process)
-    output = process.communicate(timeout=600)[0]
-    assert process.returncode == 0, output[-3000:]
-    duration = time.monotonic() - first
+    through, killed = tmp_path / f"{family}_through", tmp_path / f"{family}_killed"
+    run = subprocess.run(_command(family, through), cwd=REPO, env=_env(), text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:]
+    epochs = len(EPOCH.findall(run.stdout))
+    assert epochs >= 8, run.stdout[-3000:]
 
-    # On a busy machine a run can finish before the chosen moment; then the
-    # kill is tried again in a fresh workdir, earlier.
-    for attempt in range(3):
-        killed = tmp_path / f"{family}_killed_{attempt}"
-        process = subprocess.Popen(_command(family, killed), cwd=REPO, env=_env(), text=True,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        _first_backup_time(killed, process)
-        delay = rng.uniform(0.05, 0.5) * duration / 2**attempt
-        time.sleep(delay)
-        process.send_signal(signal.SIGKILL)
-        partial = process.communicate(timeout=60)[0]
-        if process.returncode == -signal.SIGKILL:
-            break
+    # after the first epoch's backup, before the last third of the run
+    epoch = rng.randint(2, 2 * epochs // 3)
+    process = subprocess.Popen(_command(family, killed), cwd=REPO, env=_env(), text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    partial = _kill_during_epoch(process, epoch, rng)
     assert process.returncode == -signal.SIGKILL, f"ended before the kill: {partial[-2000:]}"
 
     rerun = subprocess.run(_command(family, killed), cwd=REPO, env=_env(), text=True,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
     assert rerun.returncode == 0, rerun.stdout[-3000:]
-    return killed, delay, rerun.stdout
+    return killed, f"in epoch {epoch} of {epochs}", rerun.stdout
 
 
 def _values(path):
@@ -111,7 +107,7 @@ def kill_runs(tmp_path_factory):
 @pytest.mark.parametrize("family", sorted(RUNS))
 def test_killed_run_resumes_to_the_weights_of_an_uninterrupted_run(kill_runs, family):
     tmp_path, results = kill_runs
-    killed, delay, rerun_output = results[family]
+    killed, moment, rerun_output = results[family]
     assert "resuming from the backup" in rerun_output
     assert re.search(r"Epoch \d+/\d+", rerun_output), "the rerun had nothing left to train"
     state = RUNS[family][2]
@@ -119,4 +115,4 @@ def test_killed_run_resumes_to_the_weights_of_an_uninterrupted_run(kill_runs, fa
     resumed = _values(killed / state)
     assert through.keys() == resumed.keys() and len(through) > 10
     different = [name for name in through if not np.array_equal(through[name], resumed[name])]
-    assert not different, f"killed after {delay:.2f}s; differs: {different[:5]}"
+    assert not different, f"killed {moment}; differs: {different[:5]}"
