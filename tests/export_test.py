@@ -23,7 +23,7 @@ def test_export_reloads_in_a_fresh_process(tmp_path, image_generator):
     assert os.path.isfile(os.path.join(path, "saved_model.pb"))
     meta = json.loads(open(os.path.join(path, export.METADATA_FILE)).read())
     assert meta == {"family": "x", "latent_dim": 5, "output": "images",
-                    "latent_distribution": "normal"}
+                    "latent_distribution": "normal", "max_batch": 1024}
     rng = np.random.default_rng(0)
     for batch in (1, 7):
         z = rng.normal(size=(batch, 5)).astype(np.float32)

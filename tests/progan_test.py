@@ -1,6 +1,5 @@
 """ProGAN: growth schedule, fade-in equivalences, shapes, growing run, resume, export."""
 
-import json
 import os
 
 import keras
@@ -13,6 +12,7 @@ import tfgan_stable as tg
 from conftest import CONFIGS
 from tfgan_stable import config as config_lib
 from tfgan_stable import layers, schedules, train_lib
+from tfgan_stable import workdir as workdir_lib
 from tfgan_stable.gans.progan import reset_optimizer_state
 from tfgan_stable.networks.progan import feature_maps
 
@@ -144,10 +144,11 @@ def test_smoke_config_grows_4_8_16_and_exports_the_final_resolution(tmp_path):
     assert gan.stage == 2 and float(gan.generator.alpha.numpy()) == 1.0
     # batch sizes 8, 8, 4 -> 2 + 4 + 8 generator steps
     assert int(gan.generator_steps.numpy()) == 14
-    record = json.loads((tmp_path / "run" / "export.json").read_text())
+    record = workdir_lib.read_export_record(str(tmp_path / "run"))
     z = tf.constant(np.zeros((2, 8), np.float32))
+    paths = {"path": record["path"], **record["resolutions"]}
     for key, resolution in (("path", 16), ("4x4", 4), ("8x8", 8)):
-        out = tf.saved_model.load(record[key]).signatures["serving_default"](z=z)["images"]
+        out = tf.saved_model.load(paths[key]).signatures["serving_default"](z=z)["images"]
         assert out.shape == (2, resolution, resolution, 1)
     expected = (gan.final_generator()(z).numpy() + 1) / 2
     final = tf.saved_model.load(record["path"]).signatures["serving_default"](z=z)["images"]

@@ -6,28 +6,49 @@ builders, the ``WeightClip`` constraint, data helpers, strategies and mixed
 precision, the exact-resume ``Backup`` callback and the SavedModel export.
 """
 
-from tfgan_stable import _backend  # noqa: F401  (selects Keras' TensorFlow backend)
-from tfgan_stable.callbacks import Backup, BeganEquilibrium, ProgressiveGrowing, SampleGrid
-from tfgan_stable.constraints import WeightClip
-from tfgan_stable.distribute import make_strategy, mixed_precision
-from tfgan_stable.data import critic_batches, load_examples, make_dataset
-from tfgan_stable.export import export_generator
-from tfgan_stable.gans import BEGAN, DCGAN, GAN, WGAN, WGANGP, ProGAN
-from tfgan_stable.networks import (
-    ProgressiveDiscriminator,
-    ProgressiveGenerator,
-    build_began_discriminator,
-    build_began_generator,
-    build_dcgan_discriminator,
-    build_dcgan_generator,
-    build_mlp_discriminator,
-    build_mlp_generator,
-)
+import importlib
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+# Public name -> the module that defines it. Imported on first use, so that the
+# binaries can set up TensorFlow's logging before TensorFlow is imported.
+_EXPORTS = {
+    "Backup": "callbacks", "BeganEquilibrium": "callbacks",
+    "ProgressiveGrowing": "callbacks", "SampleGrid": "callbacks",
+    "WeightClip": "constraints",
+    "make_strategy": "distribute", "mixed_precision": "distribute",
+    "critic_batches": "data", "load_examples": "data", "make_dataset": "data",
+    "export_generator": "export",
+    "BEGAN": "gans", "DCGAN": "gans", "GAN": "gans", "WGAN": "gans", "WGANGP": "gans",
+    "ProGAN": "gans",
+    "ProgressiveDiscriminator": "networks", "ProgressiveGenerator": "networks",
+    "build_began_discriminator": "networks", "build_began_generator": "networks",
+    "build_dcgan_discriminator": "networks", "build_dcgan_generator": "networks",
+    "build_mlp_discriminator": "networks", "build_mlp_generator": "networks",
+    "ConfigError": "errors", "MissingPathError": "errors",
+}
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'tfgan_stable' has no attribute {name!r}")
+    importlib.import_module("tfgan_stable._backend")  # checks Keras' backend first
+    value = getattr(importlib.import_module(f"tfgan_stable.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_EXPORTS))
+
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BEGAN",
+    "ConfigError",
+    "MissingPathError",
     "Backup",
     "BeganEquilibrium",
     "DCGAN",

@@ -17,6 +17,8 @@ from typing import Any, Mapping, Optional, Sequence
 
 import yaml
 
+from tfgan_stable.errors import ConfigError, MissingPathError
+
 FAMILIES = ("began", "dcgan", "progan", "wgan", "wgan_gp")
 ARCHITECTURES = ("began", "dcgan", "mlp", "progan")
 # Families that need an architecture of their own (and that no other family can use).
@@ -24,6 +26,7 @@ OWN_ARCHITECTURE = {"began": "began", "progan": "progan"}
 NORMALIZATIONS = ("batch", "layer", "none")
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 MIXED_PRECISION_POLICIES = ("mixed_float16", "mixed_bfloat16")
+CHANNELS = ("auto", 1, 3)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,6 +39,9 @@ class DataConfig:
       path: directory of Fashion-MNIST IDX files (empty: Debian's
         ``/usr/share/datasets/fashion-mnist`` if present, else TFDS).
       resolution: image side length, a power of two >= 4 (images only).
+      channels: 1 (grayscale), 3 (RGB) or ``auto``: images are converted to
+        this many channels; ``auto`` keeps a source's own count, or for a
+        folder of mixed images takes the most common one (and says so).
       num_samples: how many points to draw for the toy mixtures.
       shuffle_buffer: size of the tf.data shuffle buffer.
     """
@@ -43,6 +49,7 @@ class DataConfig:
     name: str = "digits"
     path: str = ""
     resolution: int = 16
+    channels: Any = "auto"
     num_samples: int = 100_000
     shuffle_buffer: int = 10_000
 
@@ -151,13 +158,16 @@ class ExportConfig:
     """SavedModel export in TF Serving's ``<dir>/<name>/<version>/`` layout.
 
     ``all_resolutions`` (ProGAN): also export every intermediate resolution as
-    ``<name>_<r>x<r>``.
+    ``<name>_<r>x<r>``. ``max_batch``: the largest batch (``z`` rows, or
+    ``generate``'s ``num``) the export serves; larger requests fail with an
+    error naming the bound.
     """
 
     enabled: bool = True
     dir: str = "saved_models"
     name: str = ""
     all_resolutions: bool = False
+    max_batch: int = 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -179,34 +189,37 @@ class Config:
             allowed = {own, "mlp"} if self.model.family == "began" else {own}
             if (own is not None and arch not in allowed) or (
                     own is None and arch in OWN_ARCHITECTURE.values()):
-                raise ValueError(
+                raise ConfigError(
                     f"model.architecture={arch!r} cannot train model.family="
                     f"{self.model.family!r}: BEGAN and ProGAN need their own architectures "
                     "('began', 'progan'), which the other families cannot use"
                 )
         if self.model.gamma <= 0:
-            raise ValueError(f"model.gamma must be > 0, got {self.model.gamma}")
+            raise ConfigError(f"model.gamma must be > 0, got {self.model.gamma}")
         if self.model.lambda_k < 0:
-            raise ValueError(f"model.lambda_k must be >= 0, got {self.model.lambda_k}")
+            raise ConfigError(f"model.lambda_k must be >= 0, got {self.model.lambda_k}")
         if self.model.reconstruction_norm not in (1, 2):
-            raise ValueError(
+            raise ConfigError(
                 f"model.reconstruction_norm must be 1 or 2, got {self.model.reconstruction_norm}")
         if self.model.family == "began" and self.model.n_critic not in (None, 1):
-            raise ValueError(f"model.n_critic must be 1 for BEGAN, got {self.model.n_critic}")
+            raise ConfigError(f"model.n_critic must be 1 for BEGAN, got {self.model.n_critic}")
         if self.model.family == "progan":
             self._validate_progan()
         opt = self.optimizer
         if opt.decay_patience is not None and opt.decay_patience < 1:
-            raise ValueError(f"optimizer.decay_patience must be >= 1 or null, "
+            raise ConfigError(f"optimizer.decay_patience must be >= 1 or null, "
                              f"got {opt.decay_patience}")
         if not 0.0 < opt.decay_factor < 1.0:
-            raise ValueError(f"optimizer.decay_factor must be in (0, 1), got {opt.decay_factor}")
+            raise ConfigError(f"optimizer.decay_factor must be in (0, 1), got {opt.decay_factor}")
         _check_choice("model.g_normalization", self.model.g_normalization, NORMALIZATIONS)
         if self.model.d_normalization is not None:
             _check_choice("model.d_normalization", self.model.d_normalization, NORMALIZATIONS)
+        if self.data.channels not in CHANNELS:
+            raise ConfigError(f"data.channels must be one of {list(CHANNELS)}, "
+                              f"got {self.data.channels!r}")
         res = self.data.resolution
         if res < 4 or res & (res - 1):
-            raise ValueError(f"data.resolution must be a power of two >= 4, got {res}")
+            raise ConfigError(f"data.resolution must be a power of two >= 4, got {res}")
         for field, value, low in [
             ("data.num_samples", self.data.num_samples, 1),
             ("data.shuffle_buffer", self.data.shuffle_buffer, 1),
@@ -222,65 +235,69 @@ class Config:
             ("train.sample_grid_size", self.train.sample_grid_size, 1),
             ("train.eval_every", self.train.eval_every, 0),
             ("train.eval_samples", self.train.eval_samples, 2),
+            ("export.max_batch", self.export.max_batch, 1),
         ]:
             if value < low:
-                raise ValueError(f"{field} must be >= {low}, got {value}")
+                raise ConfigError(f"{field} must be >= {low}, got {value}")
         if self.model.n_critic is not None and self.model.n_critic < 1:
-            raise ValueError(f"model.n_critic must be >= 1, got {self.model.n_critic}")
+            raise ConfigError(f"model.n_critic must be >= 1, got {self.model.n_critic}")
         if not self.model.hidden_units or min(self.model.hidden_units) < 1:
-            raise ValueError(
+            raise ConfigError(
                 f"model.hidden_units must be a non-empty list of positive ints, "
                 f"got {list(self.model.hidden_units)}"
             )
         if self.model.clip_value <= 0:
-            raise ValueError(f"model.clip_value must be > 0, got {self.model.clip_value}")
+            raise ConfigError(f"model.clip_value must be > 0, got {self.model.clip_value}")
         if self.model.gp_weight < 0:
-            raise ValueError(f"model.gp_weight must be >= 0, got {self.model.gp_weight}")
+            raise ConfigError(f"model.gp_weight must be >= 0, got {self.model.gp_weight}")
         decay = self.model.g_ema_decay
         if decay is not None and not 0.0 < decay < 1.0:
-            raise ValueError(f"model.g_ema_decay must be in (0, 1) or null, got {decay}")
+            raise ConfigError(f"model.g_ema_decay must be in (0, 1) or null, got {decay}")
         if self.model.warmup and self.model.family != "wgan":
-            raise ValueError(
+            raise ConfigError(
                 f"model.warmup is WGAN's critic warm-up; it needs model.family=wgan, "
                 f"got {self.model.family!r}"
             )
         if self.model.warmup and self.train.steps_per_execution != 1:
-            raise ValueError(
+            raise ConfigError(
                 "model.warmup needs train.steps_per_execution=1 (generator steps are "
                 f"counted between executions), got {self.train.steps_per_execution}"
             )
         spe = self.train.steps_per_execution
         if self.train.steps_per_epoch % spe or self.train.steps % spe:
-            raise ValueError(
+            raise ConfigError(
                 f"train.steps ({self.train.steps}) and train.steps_per_epoch "
                 f"({self.train.steps_per_epoch}) must be multiples of "
                 f"train.steps_per_execution ({spe})"
             )
         _check_choice("train.strategy", self.train.strategy, STRATEGIES)
         if self.train.devices and self.train.strategy != "mirrored":
-            raise ValueError(f"train.devices applies to train.strategy=mirrored, "
+            raise ConfigError(f"train.devices applies to train.strategy=mirrored, "
                              f"got train.strategy={self.train.strategy!r}")
         if self.train.mixed_precision is not None:
             _check_choice("train.mixed_precision", self.train.mixed_precision,
                           MIXED_PRECISION_POLICIES)
+        name = self.export.name
+        if name and ("/" in name or os.sep in name or name.startswith(".")):
+            raise ConfigError(f"export.name must be a plain folder name, got {name!r}")
         if self.train.verbose not in (0, 1, 2):
-            raise ValueError(f"train.verbose must be 0, 1 or 2, got {self.train.verbose}")
+            raise ConfigError(f"train.verbose must be 0, 1 or 2, got {self.train.verbose}")
         return self
 
     def _validate_progan(self):
         model = self.model
         stages = self.data.resolution.bit_length() - 2  # 4x4 -> 1 stage, 8x8 -> 2, ...
         if model.batch_sizes and len(model.batch_sizes) != stages:
-            raise ValueError(
+            raise ConfigError(
                 f"model.batch_sizes needs one batch size per resolution from 4x4 to "
                 f"{self.data.resolution} ({stages} values), got {list(model.batch_sizes)}")
         if model.batch_sizes and min(model.batch_sizes) < 1:
-            raise ValueError(f"model.batch_sizes must be positive, got {list(model.batch_sizes)}")
+            raise ConfigError(f"model.batch_sizes must be positive, got {list(model.batch_sizes)}")
         for field in ("transition_images", "stable_images", "fmap_base", "mbstd_group_size"):
             if getattr(model, field) < 1:
-                raise ValueError(f"model.{field} must be >= 1, got {getattr(model, field)}")
+                raise ConfigError(f"model.{field} must be >= 1, got {getattr(model, field)}")
         if model.n_critic not in (None, 1):
-            raise ValueError(f"model.n_critic must be 1 for ProGAN, got {model.n_critic}")
+            raise ConfigError(f"model.n_critic must be 1 for ProGAN, got {model.n_critic}")
 
     def to_dict(self) -> dict:
         return _to_plain(dataclasses.asdict(self))
@@ -291,7 +308,7 @@ class Config:
 
 def _check_choice(field: str, value: str, choices: Sequence[str]) -> None:
     if value not in choices:
-        raise ValueError(f"{field} must be one of {list(choices)}, got {value!r}")
+        raise ConfigError(f"{field} must be one of {list(choices)}, got {value!r}")
 
 
 def _to_plain(value: Any) -> Any:
@@ -330,7 +347,7 @@ def _coerce(field: str, value: Any, annotation: Any) -> Any:
     elif annotation is Any:
         return value
     type_name = getattr(annotation, "__name__", str(annotation))
-    raise ValueError(
+    raise ConfigError(
         f"{field} must be of type {type_name}, got {value!r} ({type(value).__name__})"
     )
 
@@ -340,28 +357,41 @@ def _section_types() -> dict:
     return {f.name: hints[f.name] for f in dataclasses.fields(Config)}
 
 
-def _unknown_key(field: str, key: str, valid: Sequence[str]) -> ValueError:
+def _unknown_key(field: str, key: str, valid: Sequence[str]) -> ConfigError:
     close = difflib.get_close_matches(key, valid, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
-    return ValueError(f"unknown config key {field!r}{hint} valid keys: {sorted(valid)}")
+    return ConfigError(f"unknown config key {field!r}{hint} valid keys: {sorted(valid)}")
+
+
+def check_sections(raw: Any, source: str = "config") -> None:
+    """Raises ConfigError unless ``raw`` is a mapping of section names to mappings."""
+    if raw is None:
+        return
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{source} must be a mapping of sections (data:, model:, ...), "
+                          f"got {type(raw).__name__} {_short(raw)}")
+    for section, values in raw.items():
+        if values is not None and not isinstance(values, Mapping):
+            raise ConfigError(f"{source}: section {section!r} must be a mapping of keys, "
+                              f"got {type(values).__name__} {_short(values)}")
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def from_dict(raw: Mapping[str, Any]) -> Config:
     """Builds a validated Config from nested mappings; unknown keys are errors."""
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, Mapping):
-        raise ValueError(f"config must be a mapping of sections, got {type(raw).__name__}")
+    check_sections(raw)
+    raw = raw or {}
     sections = _section_types()
     kwargs = {}
     for section, values in raw.items():
         if section not in sections:
             raise _unknown_key(str(section), str(section), list(sections))
         cls = sections[section]
-        if values is None:
-            values = {}
-        if not isinstance(values, Mapping):
-            raise ValueError(f"config section {section!r} must be a mapping, got {values!r}")
+        values = values or {}
         hints = typing.get_type_hints(cls)
         field_names = [f.name for f in dataclasses.fields(cls)]
         fields = {}
@@ -376,12 +406,16 @@ def from_dict(raw: Mapping[str, Any]) -> Config:
 def parse_override(binding: str) -> tuple[str, str, Any]:
     """Splits ``section.key=value``; the value is parsed as YAML (``1e-4``, ``[1, 2]``)."""
     if "=" not in binding:
-        raise ValueError(f"override {binding!r} must look like section.key=value")
+        raise ConfigError(f"override {binding!r} must look like section.key=value")
     path, text = binding.split("=", 1)
     parts = path.strip().split(".")
     if len(parts) != 2 or not all(parts):
-        raise ValueError(f"override key {path!r} must look like section.key")
-    value = yaml.safe_load(text) if text.strip() else ""
+        raise ConfigError(f"override key {path!r} must look like section.key")
+    try:
+        value = yaml.safe_load(text) if text.strip() else ""
+    except yaml.YAMLError as e:
+        problem = str(getattr(e, "problem", None) or e).strip()
+        raise ConfigError(f"override {binding!r}: the value is not valid YAML ({problem})") from None
     # YAML reads "1e-4" as a string; numbers written that way are meant as floats.
     if isinstance(value, str):
         try:
@@ -393,6 +427,7 @@ def parse_override(binding: str) -> tuple[str, str, Any]:
 
 def apply_overrides(raw: Mapping[str, Any], overrides: Sequence[str]) -> dict:
     """Returns a copy of ``raw`` with each ``section.key=value`` binding applied."""
+    check_sections(raw)
     merged = {k: dict(v or {}) for k, v in (raw or {}).items()}
     for binding in overrides:
         section, key, value = parse_override(binding)
@@ -403,13 +438,18 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Sequence[str]) -> dict:
 def load(path: str, overrides: Sequence[str] = ()) -> Config:
     """Loads a YAML config file, applies overrides and validates the result."""
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"config file not found: {path!r}")
+        raise MissingPathError(f"config file not found: {path!r}")
     with open(path) as f:
         try:
             raw = yaml.safe_load(f)
         except yaml.YAMLError as e:
-            raise ValueError(f"config file {path!r} is not valid YAML: {e}") from e
-    return from_dict(apply_overrides(raw or {}, overrides))
+            raise ConfigError(f"config file {path!r} is not valid YAML: "
+                              f"{' '.join(str(e).split())}") from None
+    if raw is None:
+        raise ConfigError(f"config file {path!r} is empty; start from one in configs/ "
+                          "(an empty file would silently train the defaults)")
+    check_sections(raw, f"config file {path!r}")
+    return from_dict(apply_overrides(raw, overrides))
 
 
 def save(config: Config, path: str) -> None:

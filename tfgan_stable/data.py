@@ -32,6 +32,9 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
+from tfgan_stable import log
+from tfgan_stable.errors import ConfigError, MissingPathError
+
 DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 MIXTURE_STD = {"ring8": 0.02, "grid25": 0.05}
@@ -69,7 +72,7 @@ def mixture_centers(name):
     if name == "grid25":
         axis = np.array([-4.0, -2.0, 0.0, 2.0, 4.0])
         return np.array([(x, y) for x in axis for y in axis], dtype=np.float32)
-    raise ValueError(f"unknown toy mixture {name!r}; valid: {sorted(MIXTURE_STD)}")
+    raise ConfigError(f"unknown toy mixture {name!r}; valid: {sorted(MIXTURE_STD)}")
 
 
 def sample_mixture(name, num_samples, seed=0):
@@ -86,22 +89,36 @@ def stacked_digits(num_samples, resolution=16, seed=0):
 
     The mode of an image is ``100 * d_red + 10 * d_green + d_blue``.
     """
+    examples, modes = _stacked_digit_examples(num_samples, resolution, seed)
+    images = examples.dataset.batch(max(num_samples, 1)).get_single_element().numpy()
+    return images, modes
+
+
+def _stacked_digit_examples(num_samples, resolution, seed):
+    """Stacked digits made one image at a time in the pipeline, and their modes."""
     from sklearn.datasets import load_digits
 
     digits = load_digits()
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, len(digits.images), size=(num_samples, 3))
-    channels = digits.images.astype(np.float32)[picks] / 16.0  # [N, 3, 8, 8]
-    images = np.transpose(channels, (0, 2, 3, 1))
-    images = _images_to_model_range(images, resolution).numpy()
     labels = digits.target[picks]
-    return images, labels[:, 0] * 100 + labels[:, 1] * 10 + labels[:, 2]
+    modes = labels[:, 0] * 100 + labels[:, 1] * 10 + labels[:, 2]
+    planes = tf.constant(digits.images.astype(np.float32) / 16.0)  # [1797, 8, 8] in [0, 1]
+
+    def stack(pick):  # three digit indices -> [8, 8, 3]
+        return tf.transpose(tf.gather(planes, pick), [1, 2, 0])
+
+    dataset = tf.data.Dataset.from_tensor_slices(picks).map(
+        lambda pick: _images_to_model_range(stack(pick), resolution),
+        num_parallel_calls=tf.data.AUTOTUNE)
+    return (Examples(dataset, "image", (resolution, resolution, 3), num_samples,
+                     "stacked_digits"), modes)
 
 
 # ---------------------------------------------------------------- images
 def _power_of_two(resolution):
     if resolution < 4 or resolution & (resolution - 1):
-        raise ValueError(f"data.resolution must be a power of two >= 4, got {resolution}")
+        raise ConfigError(f"data.resolution must be a power of two >= 4, got {resolution}")
 
 
 def _images_to_model_range(images, resolution):
@@ -120,30 +137,100 @@ def _center_crop_square(images):
     return images[..., top:top + side, left:left + side, :]
 
 
+def _convert_channels(image, channels):
+    """``[H, W, C]`` with C in 1..4 (gray, gray + alpha, RGB, RGBA) -> ``channels`` (1 or 3).
+
+    Alpha is dropped; gray becomes RGB by repetition, RGB becomes gray by
+    luminance. Works on run-time channel counts (a folder of mixed files).
+    """
+    count = image.shape[-1]
+    if count is not None:  # known when the graph is built
+        image = image[..., :3 if count >= 3 else 1]
+        if channels == 3 and image.shape[-1] == 1:
+            return tf.tile(image, [1, 1, 3])
+        if channels == 1 and image.shape[-1] == 3:
+            return tf.image.rgb_to_grayscale(image)
+        return image
+    count = tf.shape(image)[-1]
+    image = image[..., :tf.where(count >= 3, 3, 1)]
+    if channels == 3:
+        image = tf.cond(tf.shape(image)[-1] == 1, lambda: tf.tile(image, [1, 1, 3]),
+                        lambda: image)
+    else:
+        image = tf.cond(tf.shape(image)[-1] == 3, lambda: tf.image.rgb_to_grayscale(image),
+                        lambda: image)
+    image.set_shape([None, None, channels])
+    return image
+
+
+def _effective_channels(count):
+    """What ``data.channels=auto`` keeps of an image with ``count`` channels."""
+    return 1 if count <= 2 else 3
+
+
 def _array_images(array, source):
-    """uint8 [0, 255] or float [0, 1] arrays, ``[N, H, W(, C)]`` -> float [0, 1] NHWC."""
+    """uint8 [0, 255] or float [0, 1] arrays, ``[N, H, W(, C)]`` -> NHWC, checked.
+
+    The values are checked here, once: NaN or infinity, and floats outside [0, 1].
+    """
     array = np.asarray(array)
     if array.ndim == 3:
         array = array[..., None]
     if array.ndim != 4:
-        raise ValueError(f"data.name={source!r}: images must be [N, H, W] or [N, H, W, C], "
-                         f"got shape {array.shape}")
+        raise ConfigError(f"data.name={source!r}: images must be [N, H, W] or [N, H, W, C], "
+                          f"got shape {array.shape}")
+    if array.shape[-1] not in (1, 2, 3, 4):
+        raise ConfigError(f"data.name={source!r}: images need 1 to 4 channels (gray, gray + "
+                          f"alpha, RGB, RGBA), got shape {array.shape}")
     if array.dtype == np.uint8:
-        return array.astype(np.float32) / 255.0
+        return array
     array = array.astype(np.float32)
-    low, high = float(array.min()), float(array.max())
+    _check_finite(array, source)
+    low, high = (float(array.min()), float(array.max())) if array.size else (0.0, 0.0)
     if low < 0.0 or high > 1.0:
-        raise ValueError(f"data.name={source!r}: float images must lie in [0, 1], "
-                         f"got values in [{low}, {high}]; store uint8 or rescale")
+        raise ConfigError(f"data.name={source!r}: float images must lie in [0, 1], "
+                          f"got values in [{low}, {high}]; store uint8 or rescale")
     return array
 
 
-def _from_image_array(array, resolution, name):
+def _check_finite(array, source):
+    bad = ~np.isfinite(array)
+    count = int(bad.sum())
+    if count:
+        first = int(np.argmax(bad.reshape(len(array), -1).any(axis=1)))
+        raise ConfigError(
+            f"data.name={source!r}: {count} values are NaN or infinite, the first in example "
+            f"{first}; drop or repair those examples (e.g. numpy.nan_to_num)")
+
+
+def _announce_non_square(source, non_square, total):
+    if non_square:
+        log.info(f"data.name={source!r}: {non_square} of {total} images are not square; "
+                 "centre-cropping them to squares")
+
+
+def _from_image_array(array, resolution, name, channels="auto"):
+    """Examples from a checked ``[N, H, W, C]`` array, resized one image at a time.
+
+    Only the array itself is held in memory; each image is scaled, converted,
+    cropped and resized in the pipeline, so the resolution costs memory per
+    batch, not per data set.
+    """
     if len(array) == 0:
-        raise ValueError(f"data.name={name!r} has no examples")
-    images = _images_to_model_range(array, resolution).numpy()
-    return Examples(tf.data.Dataset.from_tensor_slices(images), "image",
-                    tuple(images.shape[1:]), len(images), name)
+        raise ConfigError(f"data.name={name!r} has no examples")
+    height, width, count = array.shape[1:]
+    if height != width:
+        _announce_non_square(name, len(array), len(array))
+    target = _effective_channels(count) if channels == "auto" else channels
+    scale = 1.0 / 255.0 if array.dtype == np.uint8 else 1.0
+
+    def prepare(image):
+        image = _convert_channels(tf.cast(image, tf.float32) * scale, target)
+        return _images_to_model_range(image, resolution)
+
+    dataset = tf.data.Dataset.from_tensor_slices(array).map(
+        prepare, num_parallel_calls=tf.data.AUTOTUNE)
+    return Examples(dataset, "image", (resolution, resolution, target), len(array), name)
 
 
 def read_idx(path):
@@ -152,15 +239,15 @@ def read_idx(path):
     with opener(path, "rb") as f:
         data = f.read()
     if len(data) < 4 or data[0] != 0 or data[1] != 0:
-        raise ValueError(f"{path!r} is not an IDX file (bad magic number)")
+        raise ConfigError(f"{path!r} is not an IDX file (bad magic number)")
     dtype_code, ndim = data[2], data[3]
     dtypes = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
     if dtype_code not in dtypes:
-        raise ValueError(f"{path!r}: unknown IDX data type 0x{dtype_code:02x}")
+        raise ConfigError(f"{path!r}: unknown IDX data type 0x{dtype_code:02x}")
     shape = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
     array = np.frombuffer(data, dtype=dtypes[dtype_code], offset=4 + 4 * ndim)
     if array.size != int(np.prod(shape)):
-        raise ValueError(f"{path!r}: header says shape {shape}, file holds {array.size} values")
+        raise ConfigError(f"{path!r}: header says shape {shape}, file holds {array.size} values")
     return array.reshape(shape).astype(dtypes[dtype_code][1:])
 
 
@@ -172,37 +259,39 @@ def _find_idx(folder, stem):
     return None
 
 
-def _fashion_mnist(path, resolution):
+def _fashion_mnist(path, resolution, channels="auto"):
     folder = path or (DEBIAN_FASHION_MNIST if os.path.isdir(DEBIAN_FASHION_MNIST) else "")
     if folder:
         if not os.path.isdir(folder):
-            raise FileNotFoundError(f"data.path={folder!r} does not exist")
+            raise MissingPathError(f"data.path={folder!r} does not exist")
         images_file = _find_idx(folder, "train-images-idx3-ubyte")
         if images_file is None:
-            raise FileNotFoundError(
+            raise MissingPathError(
                 f"data.path={folder!r} holds no train-images-idx3-ubyte[.gz] file"
             )
-        return _from_image_array(_array_images(read_idx(images_file), "fashion_mnist"), resolution,
-                                "fashion_mnist")
-    return _tfds_images("fashion_mnist", resolution)
+        return _from_image_array(_array_images(read_idx(images_file), "fashion_mnist"),
+                                 resolution, "fashion_mnist", channels)
+    return _tfds_images("fashion_mnist", resolution, channels)
 
 
-def _tfds_images(dataset_name, resolution):
+def _tfds_images(dataset_name, resolution, channels="auto"):
     import tensorflow_datasets as tfds
 
     try:
         builder = tfds.builder(dataset_name)
     except Exception as e:  # tfds raises its own DatasetNotFoundError
-        raise ValueError(f"data.name='tfds:{dataset_name}': {e}") from e
+        raise ConfigError(f"data.name='tfds:{dataset_name}': {e}") from e
     builder.download_and_prepare()
     dataset = builder.as_dataset(split="train", shuffle_files=True)
     features = builder.info.features
     if "image" not in features:
-        raise ValueError(f"data.name='tfds:{dataset_name}' has no 'image' feature; "
-                         f"features: {sorted(features.keys())}")
-    channels = features["image"].shape[-1] or 3
+        raise ConfigError(f"data.name='tfds:{dataset_name}' has no 'image' feature; "
+                          f"features: {sorted(features.keys())}")
+    if channels == "auto":
+        channels = _effective_channels(features["image"].shape[-1] or 3)
     dataset = dataset.map(
-        lambda ex: _images_to_model_range(tf.cast(ex["image"], tf.float32) / 255.0, resolution),
+        lambda ex: _images_to_model_range(
+            _convert_channels(tf.cast(ex["image"], tf.float32) / 255.0, channels), resolution),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
     try:
@@ -213,80 +302,133 @@ def _tfds_images(dataset_name, resolution):
                     f"tfds:{dataset_name}")
 
 
-def _folder_images(folder, resolution):
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"data.name='folder:{folder}': no such folder")
-    files = sorted(
+def _image_files(folder):
+    return sorted(
         os.path.join(root, name)
         for root, _, names in os.walk(folder)
         for name in names
         if name.lower().endswith(IMAGE_EXTENSIONS)
     )
+
+
+def _image_header(path):
+    """``(height, width, channels)`` of an image file, decoding all of it; ConfigError if not."""
+    try:
+        image = tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
+    except (tf.errors.OpError, OSError) as error:
+        reason = getattr(error, "message", None) or str(error)
+        reason = reason.strip().splitlines()[0] if reason.strip() else type(error).__name__
+        raise ConfigError(f"image file {path!r} cannot be decoded: {reason}") from None
+    return tuple(int(d) for d in image.shape)
+
+
+def scan_images(files):
+    """Decodes every file (on all cores); returns their ``(height, width, channels)``.
+
+    Raises:
+      ConfigError: naming the first file that does not decode, and why.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return list(pool.map(_image_header, files))
+
+
+def _folder_images(folder, resolution, channels="auto"):
+    source = f"folder:{folder}"
+    if not os.path.isdir(folder):
+        raise MissingPathError(f"data.name={source!r}: no such folder")
+    files = _image_files(folder)
     if not files:
-        raise ValueError(f"data.name='folder:{folder}' holds no image files "
-                         f"({', '.join(IMAGE_EXTENSIONS)})")
-    first = tf.io.decode_image(tf.io.read_file(files[0]), expand_animations=False)
-    channels = int(first.shape[-1])
+        raise ConfigError(f"data.name={source!r} holds no image files "
+                          f"({', '.join(IMAGE_EXTENSIONS)})")
+    if len(files) > 10_000:
+        log.info(f"data.name={source!r}: checking that all {len(files)} images decode")
+    headers = scan_images(files)
+    counts = {}
+    for _, _, count in headers:
+        effective = _effective_channels(count)
+        counts[effective] = counts.get(effective, 0) + 1
+    if channels == "auto":
+        channels = max(sorted(counts, reverse=True), key=counts.get)  # a tie goes to RGB
+        if len(counts) > 1:
+            found = " and ".join(f"{n} with {c} channel{'s' * (c > 1)}"
+                                 for c, n in sorted(counts.items()))
+            log.info(f"data.name={source!r}: mixed images ({found}); converting all to "
+                     f"{channels} channel{'s' * (channels > 1)} (data.channels=auto; set "
+                     "data.channels to choose)")
+    _announce_non_square(source, sum(h != w for h, w, _ in headers), len(files))
 
     def load(path):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=channels,
-                                   expand_animations=False)
-        image.set_shape((None, None, channels))
-        return _images_to_model_range(tf.cast(image, tf.float32) / 255.0, resolution)
+        image = tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
+        image = _convert_channels(tf.cast(image, tf.float32) / 255.0, channels)
+        return _images_to_model_range(image, resolution)
 
     dataset = tf.data.Dataset.from_tensor_slices(files).map(
         load, num_parallel_calls=tf.data.AUTOTUNE)
-    return Examples(dataset, "image", (resolution, resolution, channels), len(files),
-                    f"folder:{folder}")
+    return Examples(dataset, "image", (resolution, resolution, channels), len(files), source)
 
 
-def _npy(path, resolution):
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"data.name='npy:{path}': no such file")
-    array = np.load(path, allow_pickle=False)
+def _npy(path, resolution, channels="auto"):
     name = f"npy:{path}"
+    if not os.path.isfile(path):
+        raise MissingPathError(f"data.name={name!r}: no such file")
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as error:
+        raise ConfigError(f"data.name={name!r} is not a NumPy .npy array ({error})") from None
     if array.ndim == 2:
         if len(array) == 0:
-            raise ValueError(f"data.name={name!r} has no examples")
+            raise ConfigError(f"data.name={name!r} has no examples")
+        if not np.issubdtype(array.dtype, np.number):
+            raise ConfigError(f"data.name={name!r}: vectors must be numbers, got {array.dtype}")
         vectors = array.astype(np.float32)
+        _check_finite(vectors, name)
         return Examples(tf.data.Dataset.from_tensor_slices(vectors), "vector",
                         (vectors.shape[1],), len(vectors), name)
-    return _from_image_array(_array_images(array, name), resolution, name)
+    return _from_image_array(_array_images(array, name), resolution, name, channels)
 
 
-def load_examples(name, path="", resolution=16, num_samples=100_000, seed=0):
+def load_examples(name, path="", resolution=16, num_samples=100_000, seed=0, channels="auto"):
     """Loads the data source ``name`` (see the module docstring).
 
+    Every example is checked before this returns (a folder's files all
+    decode, arrays hold finite values); images are resized one at a time in
+    the pipeline. ``channels``: 1, 3 or ``"auto"`` (see ``DataConfig``).
+
     Raises:
-      ValueError: unknown name, empty source, bad resolution or bad values.
-      FileNotFoundError: a path that does not exist.
+      ConfigError: unknown name, empty source, bad resolution or bad values.
+      MissingPathError: a path that does not exist (also a FileNotFoundError).
     """
+    if channels not in ("auto", 1, 3):
+        raise ConfigError(f"data.channels must be 'auto', 1 or 3, got {channels!r}")
     if name in ("ring8", "grid25"):
         if num_samples < 1:
-            raise ValueError(f"data.num_samples must be >= 1, got {num_samples}")
+            raise ConfigError(f"data.num_samples must be >= 1, got {num_samples}")
         points = sample_mixture(name, num_samples, seed)
         return Examples(tf.data.Dataset.from_tensor_slices(points), "vector", (2,),
                         num_samples, name)
     _power_of_two(resolution)
     if name == "stacked_digits":
-        images, _ = stacked_digits(num_samples, resolution, seed)
-        return Examples(tf.data.Dataset.from_tensor_slices(images), "image",
-                        tuple(images.shape[1:]), num_samples, name)
+        if channels == 1:
+            raise ConfigError("data.name='stacked_digits' needs 3 channels (one digit each), "
+                              "got data.channels=1")
+        return _stacked_digit_examples(num_samples, resolution, seed)[0]
     if name == "digits":
         from sklearn.datasets import load_digits
 
         images = load_digits().images.astype(np.float32) / 16.0
-        return _from_image_array(images[..., None], resolution, "digits")
+        return _from_image_array(images[..., None], resolution, "digits", channels)
     if name == "fashion_mnist":
-        return _fashion_mnist(path, resolution)
+        return _fashion_mnist(path, resolution, channels)
     for prefix, loader in (("tfds:", _tfds_images), ("folder:", _folder_images),
                            ("npy:", _npy)):
         if name.startswith(prefix):
             argument = name[len(prefix):]
             if not argument:
-                raise ValueError(f"data.name={name!r} needs a value after {prefix!r}")
-            return loader(argument, resolution)
-    raise ValueError(
+                raise ConfigError(f"data.name={name!r} needs a value after {prefix!r}")
+            return loader(argument, resolution, channels)
+    raise ConfigError(
         f"unknown data.name {name!r}; valid: {list(BUILTIN_SOURCES)} or a name starting "
         f"with one of {list(PREFIXED_SOURCES)}"
     )
@@ -310,7 +452,7 @@ def critic_batches(dataset, n_critic):
     is returned as it is.
     """
     if n_critic < 1:
-        raise ValueError(f"n_critic must be >= 1, got {n_critic}")
+        raise ConfigError(f"n_critic must be >= 1, got {n_critic}")
     if n_critic == 1:
         return dataset
 
@@ -345,13 +487,13 @@ def make_dataset(examples, batch_size, n_critic=1, seed=0, shuffle_buffer=10_000
       ``[batch_size, n_critic, ...]`` (``[batch_size, ...]`` when n_critic is 1).
     """
     if batch_size < 1:
-        raise ValueError(f"train.batch_size must be >= 1, got {batch_size}")
+        raise ConfigError(f"train.batch_size must be >= 1, got {batch_size}")
     dataset = examples.dataset if isinstance(examples, Examples) else examples
     num = examples.num_examples if isinstance(examples, Examples) else _known_size(dataset)
     if num == 0:
-        raise ValueError(f"data.name={getattr(examples, 'name', 'dataset')!r} has no examples")
+        raise ConfigError(f"data.name={getattr(examples, 'name', 'dataset')!r} has no examples")
     if num is not None and num < batch_size:
-        raise ValueError(
+        raise ConfigError(
             f"train.batch_size={batch_size} is larger than the {num} examples of the data"
         )
     first_example = int(start) * batch_size * n_critic

@@ -17,6 +17,7 @@ import keras
 import tensorflow as tf
 
 from tfgan_stable.config import STRATEGIES
+from tfgan_stable.errors import ConfigError
 
 
 def num_replicas():
@@ -97,7 +98,7 @@ def make_strategy(name="default", devices=(), tpu=""):
             try:
                 json.loads(cluster)
             except ValueError as error:
-                raise ValueError(f"train.strategy=multi_worker: TF_CONFIG is not valid JSON "
+                raise ConfigError(f"train.strategy=multi_worker: TF_CONFIG is not valid JSON "
                                  f"({error})") from None
         return tf.distribute.MultiWorkerMirroredStrategy()
     if name == "tpu":
@@ -109,7 +110,7 @@ def make_strategy(name="default", devices=(), tpu=""):
             raise RuntimeError(f"train.strategy=tpu: no TPU found at train.tpu={tpu!r} "
                                f"({error})") from None
         return tf.distribute.TPUStrategy(resolver)
-    raise ValueError(f"train.strategy must be one of {', '.join(STRATEGIES)}; got {name!r}")
+    raise ConfigError(f"train.strategy must be one of {', '.join(STRATEGIES)}; got {name!r}")
 
 
 def is_chief(strategy):

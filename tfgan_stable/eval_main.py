@@ -13,19 +13,24 @@ import json
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow C++ INFO/WARNING off
+from tfgan_stable import cli
 
-from absl import app, flags, logging  # noqa: E402
+cli.quiet_tensorflow()  # before anything imports TensorFlow
+
+from absl import flags  # noqa: E402
 
 FLAGS = flags.FLAGS
+REQUIRED_FLAGS = ("model",)
 flags.DEFINE_string("model", None, "SavedModel version folder, model folder or workdir.")
 flags.DEFINE_string("data", None, "data.name to compare with (default: the export's).")
 flags.DEFINE_string("data_path", "", "data.path (Fashion-MNIST IDX folder).")
-flags.DEFINE_integer("num_samples", 2000, "Generated and real samples to compare.")
+flags.DEFINE_integer("num_samples", 2000, "Generated and real samples to compare (2..50000).",
+                     lower_bound=2, upper_bound=50_000)
 flags.DEFINE_list("metrics", [], "Metric names (default: those that fit the data).")
 flags.DEFINE_string("inception_weights", None, "Local InceptionV3 weights for FID / KID.")
 flags.DEFINE_string("output", None, "Also write the JSON here.")
-flags.DEFINE_integer("seed", 0, "Seed of the latent vectors and the metrics.")
+flags.DEFINE_integer("seed", 0, "Seed of the latent vectors and the metrics (>= 0).",
+                     lower_bound=0)
 
 
 def evaluate_export(model, data=None, data_path="", num_samples=2000, metric_names=(),
@@ -34,6 +39,7 @@ def evaluate_export(model, data=None, data_path="", num_samples=2000, metric_nam
     import numpy as np
 
     from tfgan_stable import data as data_lib
+    from tfgan_stable.errors import ConfigError
     from tfgan_stable import export as export_lib
     from tfgan_stable import metrics
     from tfgan_stable.gans.base import draw_latent
@@ -41,7 +47,7 @@ def evaluate_export(model, data=None, data_path="", num_samples=2000, metric_nam
     exported = export_lib.load_exported(model)
     data_name = data or exported.metadata.get("data")
     if not data_name:
-        raise ValueError("--data is needed: the export records no data source")
+        raise ConfigError("--data is needed: the export records no data source")
     shape = exported.metadata.get("sample_shape") or [16]
     examples = data_lib.load_examples(data_name, path=data_path, resolution=int(shape[0]),
                                       num_samples=max(num_samples, 1000), seed=seed + 1)
@@ -52,7 +58,7 @@ def evaluate_export(model, data=None, data_path="", num_samples=2000, metric_nam
     if exported.output == "images":
         samples = samples * 2.0 - 1.0  # the export's [0, 1] back to the model's [-1, 1]
     if samples.shape[1:] != real.shape[1:]:
-        raise ValueError(f"generated samples {samples.shape[1:]} and data {data_name!r} "
+        raise ConfigError(f"generated samples {samples.shape[1:]} and data {data_name!r} "
                          f"{real.shape[1:]} differ in shape")
     suite = metrics.evaluation_suite(data_name, real, names=metric_names or None,
                                      inception_weights=inception_weights, seed=seed)
@@ -61,21 +67,13 @@ def evaluate_export(model, data=None, data_path="", num_samples=2000, metric_nam
             "metrics": metrics.evaluate(suite, samples)}
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    if not FLAGS["verbosity"].present:
-        logging.set_verbosity(logging.WARNING)
-    try:
-        result = evaluate_export(FLAGS.model, FLAGS.data, FLAGS.data_path, FLAGS.num_samples,
-                                 FLAGS.metrics, FLAGS.inception_weights, FLAGS.seed)
-    except (ValueError, FileNotFoundError) as e:
-        print(f"tfgan-eval: error: {e}", file=sys.stderr)
-        return 2
+def evaluate():
+    result = evaluate_export(FLAGS.model, FLAGS.data, FLAGS.data_path, FLAGS.num_samples,
+                             FLAGS.metrics, FLAGS.inception_weights, FLAGS.seed)
     text = json.dumps(result, indent=2, sort_keys=True)
     print(text)
     if FLAGS.output:
-        tmp = FLAGS.output + ".tmp"
+        tmp = f"{FLAGS.output}.tmp-{os.getpid()}"
         with open(tmp, "w") as f:
             f.write(text + "\n")
         os.replace(tmp, FLAGS.output)
@@ -84,8 +82,7 @@ def main(argv):
 
 def run():
     """Console-script entry point."""
-    flags.mark_flag_as_required("model")
-    app.run(main)
+    cli.run("tfgan-eval", sys.modules[__name__], evaluate)
 
 
 if __name__ == "__main__":

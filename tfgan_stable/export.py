@@ -20,18 +20,24 @@ signature, so TF Serving runs each graph once before the first real request.
 """
 
 import dataclasses
+import errno
 import json
 import os
 import shutil
+import tempfile
 from typing import Callable
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgan_stable import workdir as workdir_lib
+from tfgan_stable.errors import ConfigError, MissingPathError
+
 SERVING_SIGNATURE = "serving_default"
 GENERATE_SIGNATURE = "generate"
 METADATA_FILE = "tfgan_stable.json"
+DEFAULT_MAX_BATCH = 1024
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 
 
@@ -67,29 +73,63 @@ def serving_outputs(generator, z):
     return {"samples": samples}
 
 
-def _checked_latent(z, latent_dim):
-    """``z`` after an in-graph check that names the expected shape (served models too)."""
-    check = tf.debugging.assert_equal(
-        tf.shape(z)[1], latent_dim,
-        message=f"serving_default input z must be float32 [batch, {latent_dim}]")
-    with tf.control_dependencies([check]):
+def _checked_latent(z, latent_dim, max_batch):
+    """``z`` after in-graph checks of its shape and batch size (served models too).
+
+    The checks use the run-time shape: TF Serving and a loaded signature can be
+    fed tensors that the signature's static shape does not describe.
+    """
+    shape = tf.shape(z)
+    padded = tf.concat([shape, [-1, -1]], 0)  # rank-safe: a rank-1 z has no padded[1]
+    shape_ok = tf.logical_and(tf.equal(tf.size(shape), 2), tf.equal(padded[1], latent_dim))
+    check_shape = tf.debugging.Assert(
+        shape_ok, [f"serving_default input z must be float32 [batch, {latent_dim}]; got shape",
+                   shape])
+    with tf.control_dependencies([check_shape]):
+        check_batch = tf.debugging.Assert(
+            padded[0] <= max_batch, [_batch_message("serving_default batch", max_batch), shape])
+    with tf.control_dependencies([check_batch]):
         return tf.identity(z)
 
 
-def stateless_latent(seed, num, latent_dim, distribution="normal"):
+def _batch_message(what, max_batch):
+    return (f"{what} must be <= {max_batch} (export.max_batch); split the request or "
+            "export again with a larger export.max_batch; got")
+
+
+def stateless_latent(seed, num, latent_dim, distribution="normal", max_batch=None):
     """``num`` latent vectors drawn deterministically from an int64 ``seed``."""
     seeds = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
-    check = tf.debugging.assert_non_negative(num, message="generate input num must be >= 0")
-    with tf.control_dependencies([check]):
+    checks = [tf.debugging.assert_non_negative(num, message="generate input num must be >= 0")]
+    if max_batch is not None:
+        checks.append(tf.debugging.Assert(num <= max_batch,
+                                          [_batch_message("generate input num", max_batch), num]))
+    with tf.control_dependencies(checks):
         shape = tf.stack([tf.cast(num, tf.int32), latent_dim])
     if distribution == "uniform":
         return tf.random.stateless_uniform(shape, seeds, minval=-1.0, maxval=1.0)
     return tf.random.stateless_normal(shape, seeds)
 
 
+def _serve(generator, z):
+    """:func:`serving_outputs`, with an empty batch answered without running the network.
+
+    Some CPU kernels return the wrong channel count for a batch of 0, so an
+    empty request gets an empty output of the generator's own shape.
+    """
+    sample_shape = list(generator.output_shape[1:])
+
+    def empty():
+        return tf.zeros([0, *sample_shape], tf.float32)
+
+    key = "images" if _output_kind(generator) == "images" else "samples"
+    out = tf.cond(tf.shape(z)[0] > 0, lambda: serving_outputs(generator, z)[key], empty)
+    return {key: tf.ensure_shape(out, [None, *sample_shape])}
+
+
 def export_generator(generator, export_dir="saved_models", name="generator",
                      version=None, metadata=None, verify=True, latent_distribution="normal",
-                     warmup=True):
+                     warmup=True, max_batch=DEFAULT_MAX_BATCH):
     """Exports ``generator`` as a SavedModel for TF Serving; returns the version path.
 
     Args:
@@ -104,37 +144,41 @@ def export_generator(generator, export_dir="saved_models", name="generator",
       latent_distribution: ``"normal"`` or ``"uniform"`` (on [-1, 1]), for the
         ``generate`` signature.
       warmup: write TF Serving warm-up requests (needs tensorflow-serving-api).
+      max_batch: the largest batch either signature serves; a larger request
+        fails in the graph with a message naming the bound (memory grows with
+        the batch, so an unbounded request could exhaust the server).
 
     Raises:
       ValueError: bad name or version, version already present, or a reloaded
         model that disagrees with the generator (nothing is published then).
     """
     if not name or "/" in name or name.startswith("."):
-        raise ValueError(f"export.name must be a plain folder name, got {name!r}")
+        raise ConfigError(f"export.name must be a plain folder name, got {name!r}")
+    if max_batch < 1:
+        raise ConfigError(f"export.max_batch must be >= 1, got {max_batch}")
     kind = _output_kind(generator)
     latent_dim = generator.input_shape[-1]
     model_dir = os.path.join(export_dir, name)
-    version = next_version(model_dir) if version is None else int(version)
-    if version < 1:
-        raise ValueError(f"export version must be >= 1, got {version}")
-    final = os.path.join(model_dir, str(version))
-    if os.path.exists(final):
-        raise ValueError(f"export version {final!r} already exists; not overwriting it")
+    if version is not None and int(version) < 1:
+        raise ConfigError(f"export version must be >= 1, got {version}")
+    if version is not None and os.path.exists(os.path.join(model_dir, str(int(version)))):
+        raise ConfigError(f"export version {os.path.join(model_dir, str(int(version)))!r} "
+                          "already exists; not overwriting it")
     os.makedirs(model_dir, exist_ok=True)
-    tmp = os.path.join(model_dir, f".tmp-{version}-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = tempfile.mkdtemp(prefix=".tmp-", dir=model_dir)  # hidden: not a version yet
+    os.chmod(tmp, 0o755)  # mkdtemp's 0o700 would hide it from a server run as another user
     try:
         archive = keras.export.ExportArchive()
         archive.track(generator)
         archive.add_endpoint(
             name=SERVING_SIGNATURE,
-            fn=lambda z: serving_outputs(generator, _checked_latent(z, latent_dim)),
+            fn=lambda z: _serve(generator, _checked_latent(z, latent_dim, max_batch)),
             input_signature=[tf.TensorSpec([None, latent_dim], tf.float32, name="z")],
         )
         archive.add_endpoint(
             name=GENERATE_SIGNATURE,
-            fn=lambda seed, num: serving_outputs(
-                generator, stateless_latent(seed, num, latent_dim, latent_distribution)),
+            fn=lambda seed, num: _serve(generator, stateless_latent(
+                seed, num, latent_dim, latent_distribution, max_batch)),
             input_signature=[tf.TensorSpec([], tf.int64, name="seed"),
                              tf.TensorSpec([], tf.int32, name="num")],
         )
@@ -142,16 +186,35 @@ def export_generator(generator, export_dir="saved_models", name="generator",
         if warmup:
             write_warmup_requests(tmp, name, latent_dim)
         with open(os.path.join(tmp, METADATA_FILE), "w") as f:
-            json.dump({"output": kind, "latent_dim": latent_dim,
+            json.dump({"output": kind, "latent_dim": latent_dim, "max_batch": max_batch,
                        "latent_distribution": latent_distribution, **(metadata or {})}, f,
                       indent=2, sort_keys=True, default=str)
         if verify:
             verify_export(tmp, generator)
-        os.rename(tmp, final)
+        return _publish(tmp, model_dir, version)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return final
+
+
+def _publish(tmp, model_dir, version):
+    """Renames ``tmp`` to the next free version folder; returns its path.
+
+    ``rename`` onto an existing non-empty folder fails, so two exports racing
+    for one version number cannot both take it: the loser takes the next one.
+    """
+    while True:
+        final = os.path.join(model_dir, str(next_version(model_dir) if version is None
+                                            else int(version)))
+        try:
+            if os.path.exists(final) and version is not None:
+                raise ConfigError(f"export version {final!r} already exists; "
+                                  "not overwriting it")
+            os.rename(tmp, final)
+            return final
+        except OSError as error:
+            if version is not None or error.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
 
 
 def predict_request(model_name, signature, inputs):
@@ -241,19 +304,18 @@ def load_exported(source):
       FileNotFoundError: no SavedModel there.
     """
     path = source
-    record = os.path.join(source, "export.json")
-    if os.path.isfile(record):
-        with open(record) as f:
-            path = json.load(f)["path"]
+    record = workdir_lib.read_export_record(source) if os.path.isdir(source) else {}
+    if record:
+        path = record["path"]
     elif os.path.isdir(source) and not os.path.isfile(os.path.join(source, "saved_model.pb")):
         versions = existing_versions(source)
         if not versions:
-            raise FileNotFoundError(
+            raise MissingPathError(
                 f"{source!r} is neither a SavedModel, a model folder with versions, "
                 "nor a workdir with export.json")
         path = os.path.join(source, str(versions[-1]))
     if not os.path.isfile(os.path.join(path, "saved_model.pb")):
-        raise FileNotFoundError(f"no SavedModel at {path!r}")
+        raise MissingPathError(f"no SavedModel at {path!r}")
     signature = tf.saved_model.load(path).signatures[SERVING_SIGNATURE]
     latent_dim = int(signature.structured_input_signature[1]["z"].shape[-1])
     output = next(iter(signature.structured_outputs))

@@ -11,33 +11,30 @@ vectors drawn from the distribution the model was trained with.
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow C++ INFO/WARNING off
+from tfgan_stable import cli
 
-from absl import app, flags, logging  # noqa: E402
+cli.quiet_tensorflow()  # before anything imports TensorFlow
+
+from absl import flags  # noqa: E402
 
 FLAGS = flags.FLAGS
+REQUIRED_FLAGS = ("model",)
 flags.DEFINE_string("model", None, "SavedModel version folder, model folder or workdir.")
 flags.DEFINE_string("output", "interpolation.png", "Where to write the PNG grid.")
-flags.DEFINE_integer("rows", 4, "Number of interpolations (grid rows).")
-flags.DEFINE_integer("steps", 8, "Images per interpolation, end points included.")
-flags.DEFINE_integer("seed", 0, "Seed of the end points.")
+flags.DEFINE_integer("rows", 4, "Number of interpolations, grid rows (1..64).",
+                     lower_bound=1, upper_bound=64)
+flags.DEFINE_integer("steps", 8, "Images per interpolation, end points included (2..64).",
+                     lower_bound=2, upper_bound=64)
+flags.DEFINE_integer("seed", 0, "Seed of the end points (>= 0).", lower_bound=0)
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    if not FLAGS["verbosity"].present:
-        logging.set_verbosity(logging.WARNING)
+def interpolate():
     from tfgan_stable import callbacks, interpolation
 
-    try:
-        generate, latent_dim, distribution, path = interpolation.load_exported(FLAGS.model)
-        grid, _ = interpolation.interpolation_grid(
-            generate, latent_dim, rows=FLAGS.rows, num_steps=FLAGS.steps, seed=FLAGS.seed,
-            distribution=distribution)
-    except (ValueError, FileNotFoundError) as e:
-        print(f"tfgan-interpolate: error: {e}", file=sys.stderr)
-        return 2
+    generate, latent_dim, distribution, path = interpolation.load_exported(FLAGS.model)
+    grid, _ = interpolation.interpolation_grid(
+        generate, latent_dim, rows=FLAGS.rows, num_steps=FLAGS.steps, seed=FLAGS.seed,
+        distribution=distribution)
     os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
     callbacks.save_png(grid, FLAGS.output)
     print(f"[tfgan_stable] wrote {FLAGS.rows}x{FLAGS.steps} interpolations from {path} "
@@ -47,8 +44,7 @@ def main(argv):
 
 def run():
     """Console-script entry point."""
-    flags.mark_flag_as_required("model")
-    app.run(main)
+    cli.run("tfgan-interpolate", sys.modules[__name__], interpolate)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import numpy as np
 
 from tfgan_stable import export as export_lib
 from tfgan_stable.callbacks import image_grid
+from tfgan_stable.errors import ConfigError
 from tfgan_stable.gans.base import draw_latent
 
 
@@ -72,6 +73,6 @@ def load_exported(source):
     """
     exported = export_lib.load_exported(source)
     if exported.output != "images":
-        raise ValueError(f"{exported.path!r} is not an image generator "
+        raise ConfigError(f"{exported.path!r} is not an image generator "
                          f"(output {exported.output!r})")
     return exported.generate, exported.latent_dim, exported.distribution, exported.path

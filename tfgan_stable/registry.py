@@ -1,6 +1,7 @@
 """Name -> class / builder lookups used by configs; unknown names list the valid ones."""
 
 from tfgan_stable import gans, networks
+from tfgan_stable.errors import ConfigError
 
 GAN_FAMILIES = {
     "began": gans.BEGAN,
@@ -21,7 +22,7 @@ ARCHITECTURES = {
 
 def _lookup(table, kind, name):
     if name not in table:
-        raise ValueError(f"unknown {kind} {name!r}; valid: {sorted(table)}")
+        raise ConfigError(f"unknown {kind} {name!r}; valid: {sorted(table)}")
     return table[name]
 
 

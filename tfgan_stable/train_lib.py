@@ -9,11 +9,13 @@ A workdir holds one run::
     <workdir>/backup/            the training state at the last epoch end (resume)
     <workdir>/samples/           PNG sample grids, one per epoch
     <workdir>/logs/              TensorBoard scalars and sample images
-    <workdir>/export.json        where the finished run was exported
+    <workdir>/export.json        the newest export and the steps it holds
+    <workdir>/.lock              held by the process training in the workdir
+
+(see :mod:`tfgan_stable.workdir`).
 """
 
 import dataclasses
-import json
 import math
 import os
 from typing import Optional
@@ -26,7 +28,9 @@ from tfgan_stable import callbacks as callbacks_lib
 from tfgan_stable import config as config_lib
 from tfgan_stable import data as data_lib
 from tfgan_stable import export as export_lib
-from tfgan_stable import distribute, networks, registry, schedules
+from tfgan_stable import distribute, log, memory, networks, registry, schedules
+from tfgan_stable import workdir as workdir_lib
+from tfgan_stable.errors import ConfigError
 
 # Critic normalisation when model.d_normalization is null: WGAN-GP's penalty is
 # per example, so its critic must not use batch norm (Gulrajani 2017, sec. 4).
@@ -47,10 +51,6 @@ class RunResult:
     resumed: bool
 
 
-def _log(message):
-    print(f"[tfgan_stable] {message}", flush=True)
-
-
 def resolve_architecture(config, examples):
     """``model.architecture``, or the family's default for this kind of data."""
     if config.model.architecture is not None:
@@ -68,7 +68,7 @@ def build_networks(config, examples):
     needs = "vector" if architecture == "mlp" else "image"
     if examples.kind != needs:
         other = "mlp" if needs == "image" else "dcgan"
-        raise ValueError(
+        raise ConfigError(
             f"model.architecture={architecture!r} needs {needs} data, but data.name="
             f"{examples.name!r} gives {examples.kind}s of shape {examples.shape}; "
             f"use model.architecture={other}"
@@ -179,11 +179,16 @@ def _fixed_latent(config, gan, count):
 def run(config, workdir, extra_callbacks=(), strategy=None):
     """Trains the GAN ``config`` describes in ``workdir`` and exports it.
 
-    Rerunning with the same workdir resumes from the last backup; a finished
-    run is not trained or exported again. ProGAN runs one ``fit`` per
-    resolution (see :func:`fit_progressive`). In a multi-worker cluster every
-    worker runs this with the same arguments; the chief owns ``workdir`` and
-    the export, the other workers keep theirs in
+    Rerunning with the same workdir resumes from the last backup; a rerun
+    with ``train.steps`` raised trains on and exports a new version, and a
+    finished, exported run is neither trained nor exported again. A workdir
+    belongs to one run: a config that differs in a key that shapes the weights
+    is refused (see :mod:`tfgan_stable.workdir`), as is a workdir another
+    process is training in. Everything that can be checked (folders writable,
+    data decodable and finite, memory) is checked before anything is written.
+    ProGAN runs one ``fit`` per resolution (see :func:`fit_progressive`). In a
+    multi-worker cluster every worker runs this with the same arguments; the
+    chief owns ``workdir`` and the export, the other workers keep theirs in
     ``<workdir>/workers/<task>/``.
 
     Args:
@@ -195,6 +200,9 @@ def run(config, workdir, extra_callbacks=(), strategy=None):
 
     Returns:
       A :class:`RunResult`.
+
+    Raises:
+      ConfigError: a user error, found before anything was written.
     """
     config = config.validate()
     train_cfg = config.train
@@ -206,28 +214,50 @@ def run(config, workdir, extra_callbacks=(), strategy=None):
         workdir = os.path.join(workdir, "workers", distribute.worker_name(strategy))
         config = dataclasses.replace(config, export=dataclasses.replace(
             config.export, dir=os.path.join(workdir, "export")))
+    workdir_lib.check(config.to_dict(), workdir,
+                      config.export.dir if config.export.enabled else None)
     with distribute.mixed_precision(train_cfg.mixed_precision):
         return _run(config, workdir, extra_callbacks, strategy)
 
 
+def largest_batch_size(config):
+    """The largest real batch a train step of this config uses."""
+    if config.model.family == "progan" and config.model.batch_sizes:
+        return max(config.model.batch_sizes)
+    return config.train.batch_size
+
+
 def _run(config, workdir, extra_callbacks, strategy):
     keras.utils.set_random_seed(config.train.seed)
-    # Load the data before writing anything: a bad source leaves no trace.
+    # Load and check the data before writing anything: a bad source leaves no trace.
     examples = data_lib.load_examples(
         config.data.name, path=config.data.path, resolution=config.data.resolution,
         num_samples=config.data.num_samples, seed=config.train.seed,
+        channels=config.data.channels,
     )
     with strategy.scope():
         gan = build_gan(config, examples)
+    if config.model.family == "progan":
+        gan.set_stage(gan.num_stages - 1)  # the largest stage (fit_progressive picks the first)
+    memory.check_fits(
+        gan.generator, gan.discriminator, largest_batch_size(config), gan.latent_dim,
+        examples.shape,
+        f"data.resolution={config.data.resolution} ({examples.name}, shape "
+        f"{list(examples.shape)}) with a batch of {largest_batch_size(config)}")
 
-    os.makedirs(workdir, exist_ok=True)
-    config_lib.save(config, os.path.join(workdir, "config.yaml"))
+    with workdir_lib.Lock(workdir):
+        workdir_lib.check_fingerprint(config.to_dict(), workdir)  # again, under the lock
+        config_lib.save(config, os.path.join(workdir, workdir_lib.CONFIG_FILE))
+        return _train_and_export(gan, examples, config, workdir, extra_callbacks)
+
+
+def _train_and_export(gan, examples, config, workdir, extra_callbacks):
     backup_dir = os.path.join(workdir, "backup")
     samples_dir = os.path.join(workdir, "samples")
     tensorboard_dir = os.path.join(workdir, "logs")
     resumed = os.path.exists(backup_dir)
     if resumed:
-        _log(f"resuming from the backup in {backup_dir}")
+        log.info(f"resuming from the backup in {backup_dir}")
     grid_count = (config.train.sample_grid_size ** 2 if examples.kind == "image"
                   else 1024)
     reference = (data_lib.sample_mixture(config.data.name, 2000, seed=1)
@@ -248,8 +278,8 @@ def _run(config, workdir, extra_callbacks, strategy):
         history, initial_epoch = _fit(gan, examples, config, backup_dir, tensorboard_dir,
                                       state_callbacks, common_callbacks)
     done = int(keras.ops.convert_to_numpy(gan.generator_steps))
-    _log(f"trained {done} generator steps; sample grids in {samples_dir}, "
-         f"TensorBoard logs in {tensorboard_dir}")
+    log.info(f"trained {done} generator steps; sample grids in {samples_dir}, "
+             f"TensorBoard logs in {tensorboard_dir}")
     export_path = _export(gan, config, examples, workdir, done)
     return RunResult(gan, history, workdir, export_path, samples_dir, tensorboard_dir,
                      initial_epoch, resumed)
@@ -344,7 +374,7 @@ def fit_progressive(gan, examples, config, workdir, state_callbacks, common_call
         steps = math.ceil(stage_images[stage] / batch_size)
         steps_per_epoch = min(config.train.steps_per_epoch, steps)
         epochs = math.ceil(steps / steps_per_epoch)
-        _log(f"stage {stage}: {resolution}x{resolution}, {stage_images[stage]} images, "
+        log.info(f"stage {stage}: {resolution}x{resolution}, {stage_images[stage]} images, "
              f"batch {batch_size}")
         callbacks = [
             callbacks_lib.StopOnNonFiniteLoss(),  # first: raises before the backup is written
@@ -371,15 +401,20 @@ def fit_progressive(gan, examples, config, workdir, state_callbacks, common_call
 
 
 def _export(gan, config, examples, workdir, done):
-    """Exports the finished run once; returns the version path (None if disabled)."""
+    """Exports the trained state unless the newest export already holds it.
+
+    Returns the version path (None when export is disabled).
+    """
     if not config.export.enabled:
         return None
-    record = os.path.join(workdir, "export.json")
-    previous = _read_json(record).get("path")
-    if previous and os.path.isdir(previous):
-        _log(f"already exported to {previous}; not exporting again")
-        return previous
     name = default_export_name(config)
+    model_dir = os.path.join(config.export.dir, name)
+    record = workdir_lib.read_export_record(workdir)
+    if (record and record.get("generator_steps") == done and os.path.isdir(record["path"])
+            and _same_path(os.path.dirname(record["path"]), model_dir)):
+        log.info(f"{record['path']} already holds these {done} generator steps; "
+                 "not exporting again")
+        return record["path"]
     metadata = {
         "family": config.model.family,
         "data": config.data.name,
@@ -391,31 +426,21 @@ def _export(gan, config, examples, workdir, done):
         "config": config.to_dict(),
     }
     generator = gan.final_generator() if config.model.family == "progan" else gan.sampler
+    options = dict(latent_distribution=gan.latent_distribution,
+                   max_batch=config.export.max_batch)
     export_path = export_lib.export_generator(generator, config.export.dir, name,
-                                              metadata=metadata,
-                                              latent_distribution=gan.latent_distribution)
-    extra = {}
+                                              metadata=metadata, **options)
+    resolutions = {}
     if config.model.family == "progan" and config.export.all_resolutions:
         for stage in range(gan.num_stages - 1):
             r = 4 * 2**stage
-            extra[f"{r}x{r}"] = export_lib.export_generator(
+            resolutions[f"{r}x{r}"] = export_lib.export_generator(
                 gan.generator_at(stage), config.export.dir, f"{name}_{r}x{r}",
-                metadata={**metadata, "sample_shape": [r, r, examples.shape[-1]]},
-                latent_distribution=gan.latent_distribution)
-    _write_json(record, {"path": export_path, "generator_steps": done, **extra})
-    _log(f"exported the generator to {export_path}")
+                metadata={**metadata, "sample_shape": [r, r, examples.shape[-1]]}, **options)
+    workdir_lib.write_export_record(workdir, export_path, done, resolutions)
+    log.info(f"exported the generator to {export_path}")
     return export_path
 
 
-def _read_json(path):
-    if not os.path.exists(path):
-        return {}
-    with open(path) as f:
-        return json.load(f)
-
-
-def _write_json(path, value):
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(value, f, indent=2)
-    os.replace(tmp, path)
+def _same_path(a, b):
+    return os.path.realpath(a) == os.path.realpath(b)

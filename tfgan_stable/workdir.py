@@ -1,0 +1,220 @@
+"""A run's folder: it belongs to one run, one process trains in it at a time.
+
+    <workdir>/config.yaml   the resolved config; the part of it that shapes the
+                            trained weights is the run's fingerprint
+    <workdir>/.lock         locked (``flock``) by the process training in the
+                            workdir and holding its pid; the kernel drops the
+                            lock when that process ends, SIGKILL included
+    <workdir>/export.json   the newest export: its path relative to the workdir
+                            and the generator steps it holds
+
+Everything here checks before it writes: :func:`check` reads only, so a
+rerun refused for a changed config, a held lock or an unwritable folder
+leaves the workdir as it was.
+"""
+
+import errno
+import fcntl
+import json
+import os
+import tempfile
+
+import yaml
+
+from tfgan_stable.errors import ConfigError
+
+CONFIG_FILE = "config.yaml"
+LOCK_FILE = ".lock"
+EXPORT_RECORD = "export.json"
+
+# Config keys that do not change what the trained weights are: how long to
+# train, where the data and exports live, what is logged and how the steps are
+# executed. A rerun may change these; every other key is the fingerprint.
+FREE_KEYS = frozenset({
+    "data.path",
+    "train.steps", "train.verbose", "train.sample_grid_size", "train.eval_every",
+    "train.eval_samples", "train.eval_metrics", "train.steps_per_execution",
+    "train.jit_compile", "train.strategy", "train.devices", "train.tpu",
+    "train.deterministic",
+})
+FREE_SECTIONS = frozenset({"export"})
+
+
+def fingerprint(config_dict):
+    """``{"section.key": value}`` of everything in a config dict that shapes the weights."""
+    return {
+        f"{section}.{key}": value
+        for section, values in config_dict.items() if section not in FREE_SECTIONS
+        for key, value in (values or {}).items() if f"{section}.{key}" not in FREE_KEYS
+    }
+
+
+def fingerprint_differences(stored, current):
+    """``["key: stored -> current", ...]`` for the weight-shaping keys that differ.
+
+    Keys that only one side has (a key added to the library since the workdir
+    was written) are not differences.
+    """
+    old, new = fingerprint(stored), fingerprint(current)
+    return [f"{key}: {old[key]!r} -> {new[key]!r}"
+            for key in sorted(set(old) & set(new)) if old[key] != new[key]]
+
+
+def check_writable(path, field):
+    """Raises ConfigError unless ``path`` is, or can be created as, a writable folder."""
+    path = os.path.abspath(path)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ConfigError(f"{field}={path!r} is a file, not a folder")
+    existing = path
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise ConfigError(f"{field}={path!r} cannot be created: {existing!r} is a file")
+    try:  # os.access alone is wrong for root and on read-only mounts
+        with tempfile.TemporaryFile(dir=existing, prefix=".tfgan-write-probe-"):
+            pass
+    except OSError as error:
+        reason = os.strerror(error.errno) if error.errno else str(error)
+        where = "" if existing == path else f" (its parent {existing!r})"
+        raise ConfigError(f"{field}={path!r} is not writable{where}: {reason}") from None
+
+
+def check_fingerprint(config_dict, workdir):
+    """Raises ConfigError if ``workdir`` holds a run whose weights another config shaped."""
+    path = os.path.join(workdir, CONFIG_FILE)
+    if not os.path.isfile(path):
+        return
+    try:
+        with open(path) as f:
+            stored = yaml.safe_load(f)
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigError(f"workdir {workdir!r}: its {CONFIG_FILE} is unreadable ({error}); "
+                          "use a new workdir") from None
+    if not isinstance(stored, dict):
+        raise ConfigError(f"workdir {workdir!r}: its {CONFIG_FILE} is not a config; "
+                          "use a new workdir")
+    differences = fingerprint_differences(stored, config_dict)
+    if differences:
+        raise ConfigError(
+            f"workdir {workdir!r} holds a run trained with another config "
+            f"({'; '.join(differences)}); these keys shape the weights, so use a new "
+            f"workdir (or rerun with {path})")
+
+
+def lock_holder(workdir):
+    """The pid holding ``workdir``'s lock, or None when nobody holds it (reads only)."""
+    path = os.path.join(workdir, LOCK_FILE)
+    if not os.path.isfile(path):
+        return None
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError as error:
+            if error.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise
+            return _read_pid(fd)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def _read_pid(fd):
+    os.lseek(fd, 0, os.SEEK_SET)
+    text = os.read(fd, 64).decode(errors="replace").strip()
+    return text or "unknown"
+
+
+def _in_use(workdir, holder):
+    return ConfigError(f"workdir {workdir!r} is in use by process {holder} (another training "
+                       "run); wait for it to end or use another workdir")
+
+
+def check(config_dict, workdir, export_dir=None):
+    """Every workdir check that reads only: writable folders, same run, not in use."""
+    check_writable(workdir, "workdir")
+    if export_dir is not None:
+        check_writable(export_dir, "export.dir")
+    check_fingerprint(config_dict, workdir)
+    holder = lock_holder(workdir)
+    if holder is not None:
+        raise _in_use(workdir, holder)
+
+
+class Lock:
+    """The workdir's lock, held for the life of a run (a context manager).
+
+    ``flock`` on ``<workdir>/.lock``: a second process fails at once with the
+    holder's pid, and the kernel releases the lock when its holder dies.
+    """
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self._fd = None
+
+    def __enter__(self):
+        os.makedirs(self.workdir, exist_ok=True)
+        fd = os.open(os.path.join(self.workdir, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            holder = _read_pid(fd)
+            os.close(fd)
+            if error.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise _in_use(self.workdir, holder) from None
+            raise
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc):
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+        return False
+
+
+def read_export_record(workdir):
+    """``export.json`` with its paths joined to the workdir ({} if there is none).
+
+    ``{"path": newest version folder, "generator_steps": int, "resolutions":
+    {"4x4": path, ...}}`` (``resolutions``: ProGAN's ``export.all_resolutions``).
+    Paths are stored relative to the workdir, so the record holds wherever the
+    workdir is read from (an absolute path stays as it is).
+    """
+    path = os.path.join(workdir, EXPORT_RECORD)
+    if not os.path.isfile(path):
+        return {}
+    with open(path) as f:
+        record = json.load(f)
+
+    def resolve(value):
+        return os.path.normpath(os.path.join(workdir, value))
+
+    record["path"] = resolve(record["path"])
+    record["resolutions"] = {key: resolve(value)
+                             for key, value in record.get("resolutions", {}).items()}
+    return record
+
+
+def write_export_record(workdir, export_path, generator_steps, resolutions=None):
+    """Writes ``export.json`` atomically (see :func:`read_export_record`)."""
+    def relative(path):
+        return os.path.relpath(os.path.abspath(path), os.path.abspath(workdir))
+
+    write_json_atomically(os.path.join(workdir, EXPORT_RECORD), {
+        "path": relative(export_path),
+        "generator_steps": int(generator_steps),
+        "resolutions": {key: relative(value) for key, value in (resolutions or {}).items()},
+    })
+
+
+def write_json_atomically(path, value):
+    """Writes JSON to a temporary file beside ``path``, then renames it over ``path``."""
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w") as f:
+        json.dump(value, f, indent=2)
+    os.replace(tmp, path)
