@@ -140,3 +140,73 @@ def test_tfds_source_runs_through_tensorflow_datasets():
     assert (examples.kind, examples.shape) == ("image", (8, 8, 1))
     assert images.shape == (6, 8, 8, 1)
     assert images.min() >= -1.0 and images.max() <= 1.0
+
+
+def test_errors_are_config_errors_the_binaries_report_as_user_errors():
+    from tfgan_stable.errors import ConfigError, MissingPathError
+
+    with pytest.raises(ConfigError):
+        data.load_examples("digitz")
+    with pytest.raises(MissingPathError):
+        data.load_examples("npy:/no/such.npy")
+
+
+def test_every_folder_image_is_decoded_up_front_and_a_bad_one_named(tmp_path):
+    rng = np.random.default_rng(0)
+    for i in range(5):
+        Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(tmp_path / f"{i}.png")
+    assert data.scan_images(sorted(str(p) for p in tmp_path.iterdir())) == [(8, 8, 1)] * 5
+    full = (tmp_path / "3.png").read_bytes()
+    (tmp_path / "3.png").write_bytes(full[:len(full) // 2])
+    with pytest.raises(ValueError, match=r"image file '.*3.png' cannot be decoded: \S+"):
+        data.load_examples(f"folder:{tmp_path}", resolution=8)
+
+
+@pytest.mark.parametrize("channels, expected", [("auto", 1), (1, 1), (3, 3)])
+def test_channels_are_converted_to_the_configured_count(channels, expected):
+    examples = data.load_examples("digits", resolution=8, channels=channels)
+    images = first(examples, 4)
+    assert examples.shape == (8, 8, expected) and images.shape == (4, 8, 8, expected)
+    if expected == 3:  # gray repeated into R, G and B
+        np.testing.assert_allclose(images[..., 0], images[..., 2])
+
+
+def test_rgb_and_rgba_become_gray_by_luminance_without_alpha():
+    rgba = tf.constant([[[[1.0, 0.0, 0.0, 0.5]]]])  # one red pixel, half transparent
+    gray = data._convert_channels(rgba[0], 1)
+    np.testing.assert_allclose(gray.numpy().ravel(), [0.2989], atol=1e-3)
+    rgb = data._convert_channels(tf.constant([[[0.25]]]), 3)
+    np.testing.assert_allclose(rgb.numpy().ravel(), [0.25] * 3)
+
+
+def test_a_large_resolution_is_resized_one_image_at_a_time():
+    examples = data.load_examples("digits", resolution=2048)
+    # 1,797 images at 2048x2048 would be 30 GB resized at once; one is 16 MB
+    assert examples.shape == (2048, 2048, 1) and examples.num_examples == 1797
+    image = next(iter(examples.dataset)).numpy()
+    assert image.shape == (2048, 2048, 1) and -1 <= image.min() <= image.max() <= 1
+
+
+def test_npy_non_finite_values_are_refused_with_count_and_first_example(tmp_path):
+    vectors = np.zeros((10, 2), np.float32)
+    vectors[4, 1] = np.inf
+    np.save(tmp_path / "v.npy", vectors)
+    with pytest.raises(ValueError, match=r"1 values are NaN or infinite, the first in example 4"):
+        data.load_examples(f"npy:{tmp_path / 'v.npy'}")
+
+
+def test_memory_estimate_refuses_what_does_not_fit():
+    import tfgan_stable as tg
+    from tfgan_stable import memory
+    from tfgan_stable.errors import ConfigError
+
+    generator = tg.build_dcgan_generator(8, 16, 1, filters=8)
+    discriminator = tg.build_dcgan_discriminator(16, 1, filters=8)
+    small = memory.train_step_bytes(generator, discriminator, 8, 8, (16, 16, 1))
+    large = memory.train_step_bytes(generator, discriminator, 64, 8, (16, 16, 1))
+    assert 0 < small < large < 8 * small
+    assert memory.check_fits(generator, discriminator, 8, 8, (16, 16, 1), "x",
+                             available=10 * small) == small
+    with pytest.raises(ConfigError, match=r"batch 64 needs about .* GiB per train step"):
+        memory.check_fits(generator, discriminator, 64, 8, (16, 16, 1), "batch 64",
+                          available=small)

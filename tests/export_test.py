@@ -161,3 +161,39 @@ def test_wrong_shapes_and_dtypes_fail_with_a_clear_error(tmp_path, image_generat
     generate = tf.saved_model.load(path).signatures["generate"]
     with pytest.raises(Exception, match="generate input num must be >= 0"):
         generate(seed=tf.constant(1, tf.int64), num=tf.constant(-2, tf.int32))
+
+
+def test_serving_has_bounds_empty_batches_and_named_shapes(tmp_path, image_generator):
+    import resource
+
+    path = tg.export_generator(image_generator, str(tmp_path), "bounded", max_batch=4)
+    loaded = tf.saved_model.load(path)
+    serve, generate = loaded.signatures["serving_default"], loaded.signatures["generate"]
+    assert serve(z=tf.zeros((4, 5)))["images"].shape == (4, 8, 8, 3)
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"serving_default batch must be <= 4 \(export.max_batch\)"):
+        serve(z=tf.zeros((5, 5)))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for num in (5, 10**7, 2**31 - 1):  # refused before anything is allocated
+        with pytest.raises(tf.errors.InvalidArgumentError,
+                           match=r"generate input num must be <= 4 \(export.max_batch\)"):
+            generate(seed=tf.constant(0, tf.int64), num=tf.constant(num, tf.int32))
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak < 200_000  # KiB
+    # an empty batch has the images' shape, not the network's last feature maps
+    assert serve(z=tf.zeros((0, 5)))["images"].shape == (0, 8, 8, 3)
+    empty = generate(seed=tf.constant(0, tf.int64), num=tf.constant(0, tf.int32))["images"]
+    assert empty.shape == (0, 8, 8, 3)
+    for z in (tf.zeros((5,)), tf.zeros((2, 5, 1)), tf.zeros((3, 4))):
+        with pytest.raises(tf.errors.InvalidArgumentError,
+                           match=r"input z must be float32 \[batch, 5\]; got shape"):
+            serve(z=z)
+    meta = json.loads(open(os.path.join(path, export.METADATA_FILE)).read())
+    assert meta["max_batch"] == 4
+
+
+def test_default_bound_refuses_a_100000_row_batch(tmp_path, image_generator):
+    path = tg.export_generator(image_generator, str(tmp_path), "default_bound", verify=False)
+    serve = tf.saved_model.load(path).signatures["serving_default"]
+    assert serve(z=tf.zeros((1024, 5)))["images"].shape[0] == 1024
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"must be <= 1024"):
+        serve(z=tf.zeros((100_000, 5)))

@@ -208,7 +208,7 @@ class Config:
         opt = self.optimizer
         if opt.decay_patience is not None and opt.decay_patience < 1:
             raise ConfigError(f"optimizer.decay_patience must be >= 1 or null, "
-                             f"got {opt.decay_patience}")
+                              f"got {opt.decay_patience}")
         if not 0.0 < opt.decay_factor < 1.0:
             raise ConfigError(f"optimizer.decay_factor must be in (0, 1), got {opt.decay_factor}")
         _check_choice("model.g_normalization", self.model.g_normalization, NORMALIZATIONS)
@@ -273,7 +273,7 @@ class Config:
         _check_choice("train.strategy", self.train.strategy, STRATEGIES)
         if self.train.devices and self.train.strategy != "mirrored":
             raise ConfigError(f"train.devices applies to train.strategy=mirrored, "
-                             f"got train.strategy={self.train.strategy!r}")
+                              f"got train.strategy={self.train.strategy!r}")
         if self.train.mixed_precision is not None:
             _check_choice("train.mixed_precision", self.train.mixed_precision,
                           MIXED_PRECISION_POLICIES)
@@ -415,7 +415,8 @@ def parse_override(binding: str) -> tuple[str, str, Any]:
         value = yaml.safe_load(text) if text.strip() else ""
     except yaml.YAMLError as e:
         problem = str(getattr(e, "problem", None) or e).strip()
-        raise ConfigError(f"override {binding!r}: the value is not valid YAML ({problem})") from None
+        raise ConfigError(
+            f"override {binding!r}: the value is not valid YAML ({problem})") from None
     # YAML reads "1e-4" as a string; numbers written that way are meant as floats.
     if isinstance(value, str):
         try:

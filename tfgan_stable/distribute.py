@@ -99,7 +99,7 @@ def make_strategy(name="default", devices=(), tpu=""):
                 json.loads(cluster)
             except ValueError as error:
                 raise ConfigError(f"train.strategy=multi_worker: TF_CONFIG is not valid JSON "
-                                 f"({error})") from None
+                                  f"({error})") from None
         return tf.distribute.MultiWorkerMirroredStrategy()
     if name == "tpu":
         try:

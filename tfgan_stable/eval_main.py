@@ -49,8 +49,10 @@ def evaluate_export(model, data=None, data_path="", num_samples=2000, metric_nam
     if not data_name:
         raise ConfigError("--data is needed: the export records no data source")
     shape = exported.metadata.get("sample_shape") or [16]
+    channels = int(shape[-1]) if len(shape) == 3 and shape[-1] in (1, 3) else "auto"
     examples = data_lib.load_examples(data_name, path=data_path, resolution=int(shape[0]),
-                                      num_samples=max(num_samples, 1000), seed=seed + 1)
+                                      num_samples=max(num_samples, 1000), seed=seed + 1,
+                                      channels=channels)
     real = data_lib.sample_examples(examples, num_samples, seed)
     z = draw_latent(np.random.default_rng(seed), (len(real), exported.latent_dim),
                     exported.distribution)
@@ -59,7 +61,7 @@ def evaluate_export(model, data=None, data_path="", num_samples=2000, metric_nam
         samples = samples * 2.0 - 1.0  # the export's [0, 1] back to the model's [-1, 1]
     if samples.shape[1:] != real.shape[1:]:
         raise ConfigError(f"generated samples {samples.shape[1:]} and data {data_name!r} "
-                         f"{real.shape[1:]} differ in shape")
+                          f"{real.shape[1:]} differ in shape")
     suite = metrics.evaluation_suite(data_name, real, names=metric_names or None,
                                      inception_weights=inception_weights, seed=seed)
     return {"model": exported.path, "data": data_name, "num_samples": len(real),

@@ -8,7 +8,8 @@ export never leaves a version that a server would pick up.
 
 Signatures:
 
-* ``serving_default``: input ``z`` float32 ``[None, latent_dim]``; output
+* ``serving_default``: input ``z`` float32 ``[batch, latent_dim]`` (checked in
+  the graph, so the signature declares no shape); output
   ``images`` float32 NHWC in [0, 1] for image generators, or ``samples``
   float32 ``[None, D]`` in data units for vector generators.
 * ``generate``: inputs ``seed`` int64 and ``num`` int32 scalars, the same
@@ -89,7 +90,7 @@ def _checked_latent(z, latent_dim, max_batch):
         check_batch = tf.debugging.Assert(
             padded[0] <= max_batch, [_batch_message("serving_default batch", max_batch), shape])
     with tf.control_dependencies([check_batch]):
-        return tf.identity(z)
+        return tf.ensure_shape(z, [None, latent_dim])
 
 
 def _batch_message(what, max_batch):
@@ -173,7 +174,9 @@ def export_generator(generator, export_dir="saved_models", name="generator",
         archive.add_endpoint(
             name=SERVING_SIGNATURE,
             fn=lambda z: _serve(generator, _checked_latent(z, latent_dim, max_batch)),
-            input_signature=[tf.TensorSpec([None, latent_dim], tf.float32, name="z")],
+            # Any rank: a static [None, latent_dim] would let graph optimisers fold the
+            # shape checks away, and servers do not check shapes against a signature.
+            input_signature=[tf.TensorSpec(None, tf.float32, name="z")],
         )
         archive.add_endpoint(
             name=GENERATE_SIGNATURE,
@@ -317,12 +320,15 @@ def load_exported(source):
     if not os.path.isfile(os.path.join(path, "saved_model.pb")):
         raise MissingPathError(f"no SavedModel at {path!r}")
     signature = tf.saved_model.load(path).signatures[SERVING_SIGNATURE]
-    latent_dim = int(signature.structured_input_signature[1]["z"].shape[-1])
     output = next(iter(signature.structured_outputs))
     metadata = {}
     if os.path.isfile(os.path.join(path, METADATA_FILE)):
         with open(os.path.join(path, METADATA_FILE)) as f:
             metadata = json.load(f)
+    latent_dim = metadata.get("latent_dim")
+    if latent_dim is None:  # an export without metadata declares z's shape
+        latent_dim = signature.structured_input_signature[1]["z"].shape[-1]
+    latent_dim = int(latent_dim)
 
     def generate(z):
         return signature(z=tf.constant(z, tf.float32))[output].numpy()

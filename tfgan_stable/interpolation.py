@@ -74,5 +74,5 @@ def load_exported(source):
     exported = export_lib.load_exported(source)
     if exported.output != "images":
         raise ConfigError(f"{exported.path!r} is not an image generator "
-                         f"(output {exported.output!r})")
+                          f"(output {exported.output!r})")
     return exported.generate, exported.latent_dim, exported.distribution, exported.path

@@ -375,7 +375,7 @@ def fit_progressive(gan, examples, config, workdir, state_callbacks, common_call
         steps_per_epoch = min(config.train.steps_per_epoch, steps)
         epochs = math.ceil(steps / steps_per_epoch)
         log.info(f"stage {stage}: {resolution}x{resolution}, {stage_images[stage]} images, "
-             f"batch {batch_size}")
+                 f"batch {batch_size}")
         callbacks = [
             callbacks_lib.StopOnNonFiniteLoss(),  # first: raises before the backup is written
             callbacks_lib.ProgressiveGrowing(stage_images[stage]),
