@@ -157,8 +157,7 @@ def export_generator(generator, export_dir="saved_models", name="generator",
         raise ConfigError(f"export.name must be a plain folder name, got {name!r}")
     if max_batch < 1:
         raise ConfigError(f"export.max_batch must be >= 1, got {max_batch}")
-    kind = _output_kind(generator)
-    latent_dim = generator.input_shape[-1]
+    _output_kind(generator)  # fails early for a generator that is not images or vectors
     model_dir = os.path.join(export_dir, name)
     if version is not None and int(version) < 1:
         raise ConfigError(f"export version must be >= 1, got {version}")
@@ -166,38 +165,84 @@ def export_generator(generator, export_dir="saved_models", name="generator",
         raise ConfigError(f"export version {os.path.join(model_dir, str(int(version)))!r} "
                           "already exists; not overwriting it")
     os.makedirs(model_dir, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".tmp-", dir=model_dir)  # hidden: not a version yet
-    os.chmod(tmp, 0o755)  # mkdtemp's 0o700 would hide it from a server run as another user
+    tmp = _hidden_folder(model_dir)
     try:
-        archive = keras.export.ExportArchive()
-        archive.track(generator)
-        archive.add_endpoint(
-            name=SERVING_SIGNATURE,
-            fn=lambda z: _serve(generator, _checked_latent(z, latent_dim, max_batch)),
-            # Any rank: a static [None, latent_dim] would let graph optimisers fold the
-            # shape checks away, and servers do not check shapes against a signature.
-            input_signature=[tf.TensorSpec(None, tf.float32, name="z")],
-        )
-        archive.add_endpoint(
-            name=GENERATE_SIGNATURE,
-            fn=lambda seed, num: _serve(generator, stateless_latent(
-                seed, num, latent_dim, latent_distribution, max_batch)),
-            input_signature=[tf.TensorSpec([], tf.int64, name="seed"),
-                             tf.TensorSpec([], tf.int32, name="num")],
-        )
-        archive.write_out(tmp, verbose=False)
-        if warmup:
-            write_warmup_requests(tmp, name, latent_dim)
-        with open(os.path.join(tmp, METADATA_FILE), "w") as f:
-            json.dump({"output": kind, "latent_dim": latent_dim, "max_batch": max_batch,
-                       "latent_distribution": latent_distribution, **(metadata or {})}, f,
-                      indent=2, sort_keys=True, default=str)
-        if verify:
-            verify_export(tmp, generator)
+        _write_saved_model(generator, tmp, name, metadata, verify, latent_distribution,
+                           warmup, max_batch)
         return _publish(tmp, model_dir, version)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def export_to_path(generator, path, metadata=None, verify=True, latent_distribution="normal",
+                   warmup=True, max_batch=DEFAULT_MAX_BATCH):
+    """The export of :func:`export_generator`, written to exactly ``path`` (not versioned).
+
+    Written to a hidden folder beside ``path`` and renamed into place, so a
+    failure leaves nothing at ``path``. What ``GAN.export`` (Keras' ``export``)
+    writes.
+
+    Raises:
+      ConfigError: ``path`` exists already (it is never overwritten).
+    """
+    path = os.path.abspath(path)
+    if os.path.exists(path):
+        raise ConfigError(f"export path {path!r} already exists; not overwriting it")
+    if max_batch < 1:
+        raise ConfigError(f"export.max_batch must be >= 1, got {max_batch}")
+    parent = os.path.dirname(path)
+    os.makedirs(parent, exist_ok=True)
+    tmp = _hidden_folder(parent)
+    # TF Serving's model name: the folder above a version folder, else the folder itself
+    name = os.path.basename(parent if os.path.basename(path).isdigit() else path)
+    try:
+        _write_saved_model(generator, tmp, name, metadata, verify, latent_distribution,
+                           warmup, max_batch)
+        os.rename(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def _hidden_folder(parent):
+    """A new hidden folder in ``parent`` (TF Serving loads integer-named folders only)."""
+    tmp = tempfile.mkdtemp(prefix=".tmp-", dir=parent)
+    os.chmod(tmp, 0o755)  # mkdtemp's 0o700 would hide it from a server run as another user
+    return tmp
+
+
+def _write_saved_model(generator, path, name, metadata, verify, latent_distribution, warmup,
+                       max_batch):
+    """Writes the SavedModel, warm-up requests and metadata into the folder ``path``."""
+    kind = _output_kind(generator)
+    latent_dim = generator.input_shape[-1]
+    archive = keras.export.ExportArchive()
+    archive.track(generator)
+    archive.add_endpoint(
+        name=SERVING_SIGNATURE,
+        fn=lambda z: _serve(generator, _checked_latent(z, latent_dim, max_batch)),
+        # Any rank: a static [None, latent_dim] would let graph optimisers fold the
+        # shape checks away, and servers do not check shapes against a signature.
+        input_signature=[tf.TensorSpec(None, tf.float32, name="z")],
+    )
+    archive.add_endpoint(
+        name=GENERATE_SIGNATURE,
+        fn=lambda seed, num: _serve(generator, stateless_latent(
+            seed, num, latent_dim, latent_distribution, max_batch)),
+        input_signature=[tf.TensorSpec([], tf.int64, name="seed"),
+                         tf.TensorSpec([], tf.int32, name="num")],
+    )
+    archive.write_out(path, verbose=False)
+    if warmup:
+        write_warmup_requests(path, name, latent_dim)
+    with open(os.path.join(path, METADATA_FILE), "w") as f:
+        json.dump({"output": kind, "latent_dim": latent_dim, "max_batch": max_batch,
+                   "latent_distribution": latent_distribution, **(metadata or {})}, f,
+                  indent=2, sort_keys=True, default=str)
+    if verify:
+        verify_export(path, generator)
 
 
 def _publish(tmp, model_dir, version):

@@ -425,7 +425,7 @@ def _export(gan, config, examples, workdir, done):
         "latent_distribution": gan.latent_distribution,
         "config": config.to_dict(),
     }
-    generator = gan.final_generator() if config.model.family == "progan" else gan.sampler
+    generator = gan.export_network()
     options = dict(latent_distribution=gan.latent_distribution,
                    max_batch=config.export.max_batch)
     export_path = export_lib.export_generator(generator, config.export.dir, name,

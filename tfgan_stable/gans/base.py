@@ -78,6 +78,10 @@ class GAN(keras.Model):
             generator.compute_output_shape((None, self.latent_dim))[1:]
         )
         self.seed_generator = keras.random.SeedGenerator(seed)
+        # evaluate() draws its own noise, so that it leaves training's noise alone
+        self._evaluation_seed_generator = keras.random.SeedGenerator(
+            None if seed is None else seed + 1)
+        self._evaluating = False
         self.generator_steps = keras.Variable(
             0, dtype="int64", trainable=False, name="generator_steps",
             aggregation="only_first_replica",
@@ -124,6 +128,27 @@ class GAN(keras.Model):
             if not optimizer.built:
                 optimizer.build(network.trainable_variables)
 
+    def get_compile_config(self):
+        """Both optimizers (with their settings) and the step options, for ``.keras`` files.
+
+        Loading calls :meth:`compile_from_config`, which builds the optimizers
+        before Keras restores their variables (moments, iterations).
+        """
+        if not getattr(self, "compiled", False):
+            return None
+        return {
+            "d_optimizer": keras.optimizers.serialize(self.d_optimizer),
+            "g_optimizer": keras.optimizers.serialize(self.g_optimizer),
+            "steps_per_execution": self.steps_per_execution,
+            "jit_compile": self.jit_compile,
+        }
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        for key in ("d_optimizer", "g_optimizer"):
+            config[key] = keras.optimizers.deserialize(config[key])
+        self.compile(**config)
+
     # The family paper's optimizer; subclasses override these four attributes.
     optimizer_name = "adam"
     default_learning_rate = 1e-4
@@ -148,6 +173,15 @@ class GAN(keras.Model):
         return make(d_learning_rate), make(g_learning_rate)
 
     @property
+    def noise_seed(self):
+        """The ``SeedGenerator`` of this step's noise (latents, penalty interpolates).
+
+        Training's, saved with the model so that a resumed run draws what the
+        uninterrupted one would; during :meth:`evaluate` a separate one.
+        """
+        return self._evaluation_seed_generator if self._evaluating else self.seed_generator
+
+    @property
     def sampler(self):
         """The network used for samples and export: the EMA copy when enabled."""
         return self.generator_ema if self.generator_ema is not None else self.generator
@@ -164,9 +198,9 @@ class GAN(keras.Model):
         def draw(count):
             shape = (count, self.latent_dim)
             if self.latent_distribution == "uniform":
-                return keras.random.uniform(shape, -1.0, 1.0, seed=self.seed_generator,
+                return keras.random.uniform(shape, -1.0, 1.0, seed=self.noise_seed,
                                             dtype="float32")
-            return keras.random.normal(shape, seed=self.seed_generator, dtype="float32")
+            return keras.random.normal(shape, seed=self.noise_seed, dtype="float32")
 
         # Under a strategy each replica keeps its rows of one global draw.
         return distribute.replica_slice(draw, batch_size)
@@ -189,6 +223,93 @@ class GAN(keras.Model):
     @property
     def metrics(self):
         return list(self.loss_trackers)
+
+    def export_network(self):
+        """The network that serves samples: :attr:`sampler` (ProGAN: its full resolution)."""
+        return self.sampler
+
+    def export(self, filepath, format="tf_saved_model", verbose=True, input_signature=None,
+               **kwargs):
+        """Writes the generator's serving SavedModel to ``filepath`` (Keras' ``export``).
+
+        The same SavedModel as :func:`tfgan_stable.export_generator` (signatures
+        ``serving_default`` and ``generate``, warm-up requests, metadata,
+        verified), at exactly ``filepath`` instead of a versioned folder; an
+        existing ``filepath`` is not overwritten.
+
+        Args:
+          filepath: a folder that does not exist yet.
+          format: only ``"tf_saved_model"``.
+          verbose: print where it was written.
+          input_signature: not supported; the signatures are fixed.
+          **kwargs: ``metadata``, ``max_batch``, ``warmup``, ``verify`` (see
+            :func:`tfgan_stable.export_generator`).
+        """
+        from tfgan_stable import export as export_lib
+
+        if format != "tf_saved_model":
+            raise ValueError(f"{type(self).__name__}.export supports "
+                             f"format='tf_saved_model' only. Received: format={format!r}")
+        if input_signature is not None:
+            raise ValueError(f"{type(self).__name__}.export has fixed signatures (z, or "
+                             "seed and num); input_signature is not supported")
+        kwargs.setdefault("latent_distribution", self.latent_distribution)
+        path = export_lib.export_to_path(self.export_network(), filepath, **kwargs)
+        if verbose:
+            print(f"Saved the generator's serving export to {path}")
+        return path
+
+    # ---------------------------------------------------------- evaluate
+    def evaluate(self, x=None, *args, **kwargs):
+        """Keras' ``evaluate``; a ``tf.data`` source may hold training's grouped batches.
+
+        ``[batch, n_critic, ...]`` elements are reduced to their first real
+        batch before Keras sees them, so one traced test step serves both layouts.
+        """
+        if isinstance(x, tf.data.Dataset):
+            x = x.map(lambda *element: self.evaluation_batch(element[0]))
+        return super().evaluate(x, *args, **kwargs)
+
+    def evaluation_batch(self, data):
+        """One real batch from an element of ``evaluate``'s data (grouped or not)."""
+        if isinstance(data, (tuple, list)):
+            data = data[0]
+        rank = len(data.shape)
+        sample_rank = len(self.sample_shape) + 1
+        if rank == sample_rank + 1:
+            return data[:, 0]
+        if rank == sample_rank:
+            return data
+        sample = ", ".join(map(str, self.sample_shape))
+        raise ValueError(f"{type(self).__name__}.evaluate expects real batches of shape "
+                         f"[batch, {sample}], got shape {data.shape}")
+
+    def evaluation_losses(self, real):
+        """The family's losses and critic-side metrics on a real batch, as a dict.
+
+        Nothing is updated: no weights, no optimizer, no training noise state.
+        """
+        batch_size = ops.shape(real)[0]
+        fake = float32(self.generator(self.sample_latent(batch_size), training=False))
+        real_output = float32(self.discriminator(real, training=False))
+        fake_output = float32(self.discriminator(fake, training=False))
+        d_loss, d_extras = self.discriminator_loss(real, fake, real_output, fake_output)
+        g_loss, g_extras = self.generator_loss(fake_output)
+        return {"d_loss": d_loss, "g_loss": g_loss, **d_extras, **g_extras}
+
+    def test_step(self, data):
+        """``evaluate``: :meth:`evaluation_losses` on held-out real data."""
+        real = self.evaluation_batch(data)
+        self._evaluating = True  # read while tracing: the graph uses evaluation's noise
+        try:
+            values = self.evaluation_losses(real)
+        finally:
+            self._evaluating = False
+        self._track(values)
+        logs = {tracker.name: tracker.result() for tracker in self.loss_trackers}
+        if distribute.in_multi_worker_mode():
+            logs = {name: ops.reshape(value, (1,)) for name, value in logs.items()}
+        return logs
 
     # ------------------------------------------------------ family hooks
     def discriminator_loss(self, real, fake, real_output, fake_output):

@@ -122,6 +122,17 @@ class BEGAN(GAN):
         })
         return self.finish_step(k_t=ops.convert_to_tensor(self.k_t))
 
+    def evaluation_losses(self, real):
+        """L(x), L(G(z)), the losses, M_global and the balance; updates nothing (not k_t)."""
+        fake = self.generator(self.sample_latent(ops.shape(real)[0]), training=False)
+        loss_real = self.reconstruction_loss(real, training=False)
+        loss_fake = self.reconstruction_loss(fake, training=False)
+        _, m_global = schedules.began_k_update(
+            self.k_t, loss_real, loss_fake, self.gamma, self.lambda_k)
+        return {"d_loss": loss_real - self.k_t * loss_fake, "g_loss": loss_fake,
+                "loss_real": loss_real, "loss_fake": loss_fake, "m_global": m_global,
+                "balance": self.gamma * loss_real - loss_fake}
+
     def get_config(self):
         return {
             **super().get_config(),

@@ -108,7 +108,7 @@ class ProGAN(GAN):
 
     def discriminator_loss(self, real, fake, real_output, fake_output):
         penalty, grad_norm = penalties.gradient_penalty(
-            self.discriminator, real, fake, seed=self.seed_generator)
+            self.discriminator, real, fake, seed=self.noise_seed)
         drift = ops.mean(ops.square(real_output))
         loss = (losses.wasserstein_critic_loss(real_output, fake_output)
                 + self.gp_weight * penalty + self.drift_weight * drift)
@@ -132,6 +132,13 @@ class ProGAN(GAN):
         self.stage_images_seen.assign_add(global_batch)
         return self.finish_step(alpha=alpha)
 
+    def evaluation_losses(self, real):
+        """The losses on real images faded like training's at the current alpha."""
+        return super().evaluation_losses(self.fade_real(real, self.generator.alpha))
+
+    def export_network(self):
+        return self.final_generator()
+
     def final_generator(self):
         """A functional model of the (EMA) generator at its full resolution, alpha 1."""
         return self.generator_at(self.num_stages - 1)
@@ -145,9 +152,20 @@ class ProGAN(GAN):
 
     def get_config(self):
         return {**super().get_config(), "transition_images": self.transition_images,
-                "gp_weight": self.gp_weight, "drift_weight": self.drift_weight}
+                "gp_weight": self.gp_weight, "drift_weight": self.drift_weight,
+                "stage": self.stage}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        stage = config.pop("stage", None)
+        gan = super().from_config(config)
+        if stage is not None:  # alpha and the images seen are variables, restored with them
+            gan.set_stage(stage)
+        return gan
 
 
+@keras.saving.register_keras_serializable(package="tfgan_stable")
 class FixedStage(keras.layers.Layer):
     """Calls a progressive network at a fixed stage with alpha 1, whatever its own stage."""
 
@@ -166,6 +184,16 @@ class FixedStage(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         resolution = 4 * 2**self.fixed_stage
         return (input_shape[0], resolution, resolution, self.network.channels)
+
+    def get_config(self):
+        return {**super().get_config(), "stage": self.fixed_stage,
+                "network": keras.saving.serialize_keras_object(self.network)}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        network = keras.saving.deserialize_keras_object(config.pop("network"))
+        return cls(network, config.pop("stage"), **config)
 
 
 def reset_optimizer_state(optimizer):

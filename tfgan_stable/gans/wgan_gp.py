@@ -47,7 +47,7 @@ class WGANGP(GAN):
 
     def discriminator_loss(self, real, fake, real_output, fake_output):
         penalty, grad_norm = penalties.gradient_penalty(
-            self.discriminator, real, fake, seed=self.seed_generator
+            self.discriminator, real, fake, seed=self.noise_seed
         )
         loss = losses.wasserstein_critic_loss(real_output, fake_output)
         return loss + self.gp_weight * penalty, {

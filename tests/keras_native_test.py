@@ -1,0 +1,141 @@
+"""Keras-native use: .keras files that resume training, evaluate, predict, export."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tfgan_stable as tg
+
+FAMILIES = ("dcgan", "wgan", "wgan_gp", "began", "progan")
+
+
+def make_gan(family):
+    if family == "progan":
+        generator = tg.ProgressiveGenerator(8, 8, 1, fmap_base=16, fmap_max=8)
+        discriminator = tg.ProgressiveDiscriminator(8, 1, fmap_base=16, fmap_max=8)
+        gan = tg.ProGAN(generator, discriminator, seed=1, transition_images=32)
+    elif family == "began":
+        gan = tg.BEGAN(tg.build_began_generator(8, 8, 1, filters=4),
+                       tg.build_began_discriminator(8, 1, filters=4, bottleneck=4),
+                       seed=1, g_ema_decay=0.9, lambda_k=0.01)
+    else:
+        gan_class = {"dcgan": tg.DCGAN, "wgan": tg.WGAN, "wgan_gp": tg.WGANGP}[family]
+        normalization = "layer" if family == "wgan_gp" else "batch"
+        gan = gan_class(tg.build_dcgan_generator(8, 8, 1, filters=4),
+                        tg.build_dcgan_discriminator(8, 1, filters=4,
+                                                     normalization=normalization),
+                        seed=1, g_ema_decay=0.9)
+    gan.compile()
+    if family == "progan":
+        gan.start_stage(1)  # mid-growth: stage 1, alpha rising
+    return gan
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return tg.load_examples("digits", resolution=8)
+
+
+def data(gan, examples, start=0):
+    return tg.make_dataset(examples, 8, n_critic=gan.n_critic, start=start)
+
+
+def state(gan):
+    """Every number a resumed run depends on: weights, optimizers, noise seed."""
+    values = [np.asarray(w) for w in gan.get_weights()]
+    for optimizer in (gan.d_optimizer, gan.g_optimizer):
+        values += [np.asarray(v) for v in optimizer.variables]
+    values.append(np.asarray(gan.seed_generator.state))
+    return values
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_keras_file_resumes_training_exactly(family, digits, tmp_path):
+    gan = make_gan(family)
+    gan.fit(data(gan, digits), steps_per_epoch=3, epochs=1, verbose=0)
+    path = str(tmp_path / f"{family}.keras")
+    gan.save(path)
+    loaded = keras.models.load_model(path)
+    assert type(loaded) is type(gan) and loaded.compiled
+    assert int(loaded.d_optimizer.iterations.numpy()) == int(gan.d_optimizer.iterations.numpy())
+    assert int(loaded.d_optimizer.iterations.numpy()) > 0
+    if family == "progan":
+        assert loaded.stage == 1 and float(loaded.generator.alpha.numpy()) > 0
+        assert int(loaded.stage_images_seen.numpy()) == 24
+    if family == "began":
+        assert float(loaded.k_t.numpy()) == float(gan.k_t.numpy()) != 0.0
+    for a, b in zip(state(gan), state(loaded)):
+        np.testing.assert_array_equal(a, b)
+    start = int(gan.train_steps.numpy())
+    gan.fit(data(gan, digits, start), steps_per_epoch=3, epochs=1, verbose=0)
+    loaded.fit(data(loaded, digits, start), steps_per_epoch=3, epochs=1, verbose=0)
+    after, resumed = state(gan), state(loaded)
+    assert len(after) == len(resumed)
+    for a, b in zip(after, resumed):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_model_checkpoint_writes_a_loadable_compiled_gan(digits, tmp_path):
+    gan = make_gan("wgan_gp")
+    path = str(tmp_path / "checkpoint.keras")
+    gan.fit(data(gan, digits), steps_per_epoch=2, epochs=2, verbose=0,
+            callbacks=[keras.callbacks.ModelCheckpoint(path)])
+    loaded = keras.models.load_model(path)
+    assert loaded.compiled and int(loaded.generator_steps.numpy()) == 4
+    loaded.fit(data(loaded, digits, 4), steps_per_epoch=1, epochs=1, verbose=0)
+    assert int(loaded.generator_steps.numpy()) == 5
+
+
+@pytest.mark.parametrize("family, names", [
+    ("dcgan", {"d_loss", "g_loss", "d_real", "d_fake"}),
+    ("wgan", {"d_loss", "g_loss", "wasserstein_estimate"}),
+    ("wgan_gp", {"d_loss", "g_loss", "gp", "grad_norm", "wasserstein_estimate"}),
+    ("began", {"d_loss", "g_loss", "loss_real", "loss_fake", "m_global", "balance"}),
+    ("progan", {"d_loss", "g_loss", "gp", "drift", "wasserstein_estimate"}),
+])
+def test_evaluate_scores_held_out_data_and_updates_nothing(family, names, digits):
+    gan = make_gan(family)
+    gan.fit(data(gan, digits), steps_per_epoch=2, epochs=1, verbose=0)
+    before = state(gan)
+    held_out = tg.make_dataset(digits, 8, seed=99).take(3)  # plain [batch, 8, 8, 1] batches
+    scores = gan.evaluate(held_out, verbose=0, return_dict=True)
+    assert set(scores) == names and all(np.isfinite(v) for v in scores.values())
+    for a, b in zip(before, state(gan)):
+        np.testing.assert_array_equal(a, b)
+    # the same data grouped for training ([batch, n_critic, ...]) is accepted too
+    assert set(gan.evaluate(data(gan, digits).take(1), verbose=0, return_dict=True)) == names
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_predict_and_keras_export_serve_the_generator(family, tmp_path):
+    gan = make_gan(family)
+    z = np.random.default_rng(0).normal(size=(3, 8)).astype("float32")
+    samples = gan.predict(z, verbose=0)  # at the current stage and alpha for ProGAN
+    np.testing.assert_allclose(samples, gan(z).numpy(), atol=1e-6)
+    expected = gan.export_network()(z, training=False).numpy()  # ProGAN: full resolution
+    path = gan.export(str(tmp_path / "model" / "1"), verbose=False)
+    loaded = tf.saved_model.load(path)
+    assert set(loaded.signatures) == {"serving_default", "generate"}
+    images = loaded.signatures["serving_default"](z=tf.constant(z))["images"].numpy()
+    np.testing.assert_allclose(images, np.clip((expected + 1) / 2, 0, 1), atol=1e-5)
+    assert os.path.isfile(os.path.join(path, "tfgan_stable.json"))
+    with pytest.raises(ValueError, match="already exists; not overwriting"):
+        gan.export(path, verbose=False)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_served_network_round_trips_through_a_keras_file(family, tmp_path):
+    gan = make_gan(family)
+    networks = {"sampler": gan.sampler, "export": gan.export_network()}
+    if family == "progan":
+        networks["4x4"] = gan.generator_at(0)
+    z = np.random.default_rng(0).normal(size=(2, 8)).astype("float32")
+    for name, network in networks.items():
+        path = str(tmp_path / f"{name}.keras")
+        network.save(path)
+        loaded = keras.models.load_model(path)
+        np.testing.assert_allclose(loaded(z, training=False).numpy(),
+                                   network(z, training=False).numpy(), atol=1e-6)
