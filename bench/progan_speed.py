@@ -59,12 +59,13 @@ def train(mode, config, examples, real, args):
             gan.num_stages, model_cfg.transition_images, model_cfg.stable_images))
         plan = [(final, total)]
     curve, train_seconds, images_seen, next_eval = [], 0.0, 0, 0.0
+    batch_sizes = train_lib.progan_batch_sizes(config, gan.num_stages)
     for stage, stage_images in plan:
         gan.start_stage(stage)
         if mode == "direct":  # no fade-in: alpha is 1 from the first step
             gan.stage_images_seen.assign(gan.transition_images)
         resolution = 4 * 2**stage
-        batch = train_lib.progan_batch_size(config, stage)
+        batch = batch_sizes[stage]
         stage_examples = data_lib.Examples(
             examples.dataset.map(lambda x, r=resolution: tf.image.resize(x, (r, r), "area")),
             "image", (resolution, resolution, 1), examples.num_examples, examples.name)

@@ -30,7 +30,7 @@ RUNS = {  # family: (smoke config, overrides, the file holding the final state)
               "backup/state.weights.h5"),
     "progan": ("progan.yaml", ["model.transition_images=48", "model.stable_images=48",
                                "train.steps_per_epoch=1"],
-               "progress/stage_2.weights.h5"),
+               "backup/stage_2.weights.h5"),
 }
 
 

@@ -190,3 +190,39 @@ def test_resume_in_the_middle_of_a_transition(tmp_path):
     for before, after in zip(ema, restored_ema):
         np.testing.assert_array_equal(before, after)
     assert result.model.stage == 2 and int(result.model.generator_steps.numpy()) == 14
+
+
+def test_fit_progressive_grows_in_one_call_and_resumes_mid_stage(tmp_path):
+    examples = tg.load_examples("digits", resolution=8)
+
+    def make():
+        keras.utils.set_random_seed(0)
+        generator = tg.ProgressiveGenerator(8, 8, 1, fmap_base=16, fmap_max=8)
+        discriminator = tg.ProgressiveDiscriminator(8, 1, fmap_base=16, fmap_max=8)
+        gan = tg.ProGAN(generator, discriminator, seed=0, transition_images=16)
+        gan.compile()
+        return gan
+
+    class StopMidStage(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if self.model.stage == 1 and epoch == 1:
+                raise Interrupt()
+
+    # 4x4: 16 images; 8x8: 16 fading + 16 stable; batch 8, 1 step per epoch
+    schedule = dict(stable_images=16, batch_sizes=[8, 8], steps_per_epoch=1, verbose=0)
+    whole = make()
+    histories = tg.fit_progressive(whole, examples, **schedule)
+    assert [len(h.epoch) for h in histories] == [2, 4]
+    assert whole.stage == 1 and float(whole.generator.alpha.numpy()) == 1.0
+
+    interrupted = make()
+    with pytest.raises(Interrupt):
+        tg.fit_progressive(interrupted, examples, backup_dir=str(tmp_path),
+                           callbacks=lambda stage: [StopMidStage()], **schedule)
+    assert (tmp_path / "stage_0.weights.h5").is_file() and (tmp_path / "stage_1").is_dir()
+    resumed = make()
+    histories = tg.fit_progressive(resumed, examples, backup_dir=str(tmp_path), **schedule)
+    assert [h.epoch for h in histories] == [[2, 3]]  # only the rest of stage 1
+    assert int(resumed.generator_steps.numpy()) == int(whole.generator_steps.numpy()) == 6
+    for a, b in zip(whole.get_weights(), resumed.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-5)

@@ -28,7 +28,7 @@ from tfgan_stable import callbacks as callbacks_lib
 from tfgan_stable import config as config_lib
 from tfgan_stable import data as data_lib
 from tfgan_stable import export as export_lib
-from tfgan_stable import distribute, log, memory, networks, registry, schedules
+from tfgan_stable import distribute, log, memory, networks, progressive, registry, schedules
 from tfgan_stable import workdir as workdir_lib
 from tfgan_stable.errors import ConfigError
 
@@ -186,7 +186,7 @@ def run(config, workdir, extra_callbacks=(), strategy=None):
     is refused (see :mod:`tfgan_stable.workdir`), as is a workdir another
     process is training in. Everything that can be checked (folders writable,
     data decodable and finite, memory) is checked before anything is written.
-    ProGAN runs one ``fit`` per resolution (see :func:`fit_progressive`). In a
+    ProGAN runs one ``fit`` per resolution (see :mod:`tfgan_stable.progressive`). In a
     multi-worker cluster every worker runs this with the same arguments; the
     chief owns ``workdir`` and the export, the other workers keep theirs in
     ``<workdir>/workers/<task>/``.
@@ -222,9 +222,7 @@ def run(config, workdir, extra_callbacks=(), strategy=None):
 
 def largest_batch_size(config):
     """The largest real batch a train step of this config uses."""
-    if config.model.family == "progan" and config.model.batch_sizes:
-        return max(config.model.batch_sizes)
-    return config.train.batch_size
+    return max(config.model.batch_sizes or [config.train.batch_size])
 
 
 def _run(config, workdir, extra_callbacks, strategy):
@@ -272,8 +270,8 @@ def _train_and_export(gan, examples, config, workdir, extra_callbacks):
         *extra_callbacks,
     ]
     if config.model.family == "progan":
-        history, initial_epoch = fit_progressive(gan, examples, config, workdir,
-                                                 state_callbacks, common_callbacks)
+        history, initial_epoch = _fit_progressive(gan, examples, config, workdir,
+                                                  state_callbacks, common_callbacks)
     else:
         history, initial_epoch = _fit(gan, examples, config, backup_dir, tensorboard_dir,
                                       state_callbacks, common_callbacks)
@@ -325,79 +323,34 @@ def _fit(gan, examples, config, backup_dir, tensorboard_dir, state_callbacks,
     return history, initial_epoch
 
 
-def progan_batch_size(config, stage):
-    return config.model.batch_sizes[stage] if config.model.batch_sizes else config.train.batch_size
+def progan_batch_sizes(config, num_stages):
+    """ProGAN's batch size per stage: ``model.batch_sizes``, else ``train.batch_size``."""
+    return list(config.model.batch_sizes) or [config.train.batch_size] * num_stages
 
 
-def fit_progressive(gan, examples, config, workdir, state_callbacks, common_callbacks):
-    """Grows a ProGAN from 4x4 to the data's resolution, one ``fit`` per stage.
+def _fit_progressive(gan, examples, config, workdir, state_callbacks, common_callbacks):
+    """:func:`tfgan_stable.progressive.fit_progressive` with the config's schedule.
 
-    Each stage shows ``stable_images`` (4x4) or ``transition_images +
-    stable_images`` images at its own batch size, on real images average-pooled
-    to its resolution. A finished stage leaves ``progress/stage_<s>.weights.h5``
-    (the whole state: weights, EMA, optimizers, images seen); a stage in
-    progress keeps a :class:`~tfgan_stable.callbacks.Backup` in ``backup/stage_<s>``. A rerun
-    loads the last finished stage and resumes the next one mid-way, alpha and
-    stage included.
-
-    Returns:
-      ``(history of the last fit, initial epoch of that fit)``.
+    Finished stages and the stage in progress are kept in ``<workdir>/backup``.
+    Returns ``(history of the last fit, initial epoch of that fit)``.
     """
     model_cfg = config.model
-    stage_images = schedules.progan_stage_images(gan.num_stages, model_cfg.transition_images,
-                                                 model_cfg.stable_images)
-    progress_dir = os.path.join(workdir, "progress")
-    os.makedirs(progress_dir, exist_ok=True)
-    finished = [s for s in range(gan.num_stages)
-                if os.path.exists(os.path.join(progress_dir, f"stage_{s}.weights.h5"))]
-    first = 0
-    if finished:
-        gan.set_stage(finished[-1])
-        gan.load_weights(os.path.join(progress_dir, f"stage_{finished[-1]}.weights.h5"))
-        first = finished[-1] + 1
-    history, initial_epoch = None, 0
-    for stage in range(first, gan.num_stages):
-        resolution = 4 * 2**stage
-        backup_dir = os.path.join(workdir, "backup", f"stage_{stage}")
-        gan.start_stage(stage, reset_optimizers=model_cfg.reset_optimizers)
-        # A backup restores alpha, images seen, optimizers and EMA mid-stage.
-        callbacks_lib.Backup.restore(gan, backup_dir)
-        batch_size = progan_batch_size(config, stage)
-        start = int(keras.ops.convert_to_numpy(gan.stage_images_seen)) // batch_size
-        stage_examples = dataclasses.replace(
-            examples, shape=(resolution, resolution, examples.shape[-1]),
-            dataset=examples.dataset.map(
-                lambda image, r=resolution: tf.image.resize(image, (r, r), method="area")),
-        )
-        dataset = data_lib.make_dataset(stage_examples, batch_size, seed=config.train.seed + stage,
-                                        shuffle_buffer=config.data.shuffle_buffer, start=start)
-        steps = math.ceil(stage_images[stage] / batch_size)
-        steps_per_epoch = min(config.train.steps_per_epoch, steps)
-        epochs = math.ceil(steps / steps_per_epoch)
-        log.info(f"stage {stage}: {resolution}x{resolution}, {stage_images[stage]} images, "
-                 f"batch {batch_size}")
-        callbacks = [
-            callbacks_lib.StopOnNonFiniteLoss(),  # first: raises before the backup is written
-            callbacks_lib.ProgressiveGrowing(stage_images[stage]),
-            *state_callbacks,
-            callbacks_lib.Backup(backup_dir),
-            *common_callbacks,
-            keras.callbacks.TensorBoard(os.path.join(workdir, "logs", f"stage_{stage}"),
-                                        update_freq="epoch", write_graph=False),
-        ]
-        initial_epoch = start // steps_per_epoch
-        history = gan.fit(dataset, epochs=epochs, initial_epoch=initial_epoch,
-                          steps_per_epoch=steps_per_epoch, callbacks=callbacks,
-                          verbose=config.train.verbose, shuffle=False)
-        seen = int(keras.ops.convert_to_numpy(gan.stage_images_seen))
-        if seen < stage_images[stage]:
-            raise RuntimeError(
-                f"stage {stage} stopped after {seen} of {stage_images[stage]} images "
-                "(non-finite loss or a callback stopped it); nothing was exported, the "
-                f"last good backup is in {backup_dir}")
-        callbacks_lib.save_weights_atomically(
-            gan, os.path.join(progress_dir, f"stage_{stage}.weights.h5"))
-    return history, initial_epoch
+
+    def callbacks(stage):
+        return [*common_callbacks, keras.callbacks.TensorBoard(
+            os.path.join(workdir, "logs", f"stage_{stage}"), update_freq="epoch",
+            write_graph=False)]
+
+    histories = progressive.fit_progressive(
+        gan, examples, model_cfg.stable_images, transition_images=model_cfg.transition_images,
+        batch_sizes=progan_batch_sizes(config, gan.num_stages), callbacks=callbacks,
+        state_callbacks=state_callbacks, backup_dir=os.path.join(workdir, "backup"),
+        steps_per_epoch=config.train.steps_per_epoch,
+        reset_optimizers=model_cfg.reset_optimizers, seed=config.train.seed,
+        shuffle_buffer=config.data.shuffle_buffer, verbose=config.train.verbose)
+    if not histories:
+        return None, 0
+    return histories[-1], (histories[-1].epoch or [0])[0]
 
 
 def _export(gan, config, examples, workdir, done):
