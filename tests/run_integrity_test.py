@@ -112,13 +112,9 @@ def test_raising_train_steps_continues_and_exports_a_new_version(tmp_path):
     record = json.loads((tmp_path / "run" / "export.json").read_text())
     assert record["generator_steps"] == 6
     assert record["path"] == os.path.join("..", "exports", "renamed_later", "1")
-    result = train(tmp_path, "train.steps=8", "export.name=renamed_later",
-                   config="wgan_gp.yaml")
-    assert "trained 8 generator steps" in result.stdout, result.stderr[-3000:]
-    assert sorted(os.listdir(tmp_path / "exports" / "renamed_later")) == ["1", "2"]
     # the same config again: the newest export holds these steps, nothing new
     before = snapshot(tmp_path / "exports")
-    result = train(tmp_path, "train.steps=8", "export.name=renamed_later",
+    result = train(tmp_path, "train.steps=6", "export.name=renamed_later",
                    config="wgan_gp.yaml")
     assert result.returncode == 0 and "not exporting again" in result.stdout
     assert snapshot(tmp_path / "exports") == before
@@ -158,24 +154,30 @@ def test_second_process_on_a_workdir_exits_2_naming_the_holder_and_sigkill_frees
 
 def test_concurrent_exports_of_one_name_get_distinct_versions(tmp_path):
     code = f"""
-import time, tfgan_stable as tg
+import os, sys, time, tfgan_stable as tg
 generator = tg.build_dcgan_generator(5, 8, 1, filters=4)
-start = {time.time() + 25}
-time.sleep(max(0.0, start - time.time()))  # both processes publish at about one moment
+open(os.path.join({str(tmp_path)!r}, "ready-" + sys.argv[1]), "w").close()
+while not os.path.exists(os.path.join({str(tmp_path)!r}, "go")):  # both start at once
+    time.sleep(0.01)
 for _ in range(3):
-    print("EXPORTED", tg.export_generator(generator, {str(tmp_path)!r}, "m", verify=False,
-                                          warmup=False))
+    print("EXPORTED", tg.export_generator(generator, {str(tmp_path / 'exports')!r}, "m",
+                                          verify=False, warmup=False))
 """
-    processes = [subprocess.Popen([sys.executable, "-c", code], cwd=REPO, text=True,
+    processes = [subprocess.Popen([sys.executable, "-c", code, str(i)], cwd=REPO, text=True,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-                 for _ in range(2)]
+                 for i in range(2)]
+    deadline = time.time() + 120
+    while not all((tmp_path / f"ready-{i}").exists() for i in range(2)):
+        assert time.time() < deadline and all(p.poll() is None for p in processes)
+        time.sleep(0.05)
+    (tmp_path / "go").touch()
     outputs = [p.communicate(timeout=300) for p in processes]
     for process, (out, err) in zip(processes, outputs):
         assert process.returncode == 0, err[-3000:]
     paths = [line.split()[1] for out, _ in outputs for line in out.splitlines()
              if line.startswith("EXPORTED")]
     assert len(paths) == 6 and len(set(paths)) == 6
-    assert sorted(os.listdir(tmp_path / "m")) == [str(v) for v in range(1, 7)]
+    assert sorted(os.listdir(tmp_path / "exports" / "m")) == [str(v) for v in range(1, 7)]
 
 
 # ------------------------------------------- checked before anything is written
