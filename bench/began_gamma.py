@@ -120,7 +120,7 @@ def main():
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--override", action="append", default=[],
-                        help="extra config bindings, e.g. model.lambda_k=0.01")
+                        help="extra config bindings, e.g. began.lambda_k=0.01")
     parser.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -130,7 +130,7 @@ def main():
     for gamma in args.gammas:
         keras.backend.clear_session()
         config = config_lib.load(args.config, [
-            f"model.gamma={gamma}", f"train.steps={args.steps}", f"train.seed={args.seed}",
+            f"began.gamma={gamma}", f"train.steps={args.steps}", f"train.seed={args.seed}",
             "export.enabled=false", "train.verbose=0", *args.override])
         workdir = tempfile.mkdtemp(prefix=f"began_gamma_{gamma}_")
         recorder = PerStep()

@@ -139,8 +139,8 @@ def main():
     os.makedirs(args.out, exist_ok=True)
 
     config = config_lib.load(args.config, [
-        f"data.path={args.data}", f"model.transition_images={args.images_per_phase}",
-        f"model.stable_images={args.images_per_phase}", f"model.fmap_base={args.fmap_base}",
+        f"data.path={args.data}", f"progan.transition_images={args.images_per_phase}",
+        f"progan.stable_images={args.images_per_phase}", f"progan.fmap_base={args.fmap_base}",
         f"model.max_filters={args.fmap_max}", f"train.seed={args.seed}",
         f"model.g_ema_decay={args.ema_decay}"])
     examples = data_lib.load_examples("fashion_mnist", path=args.data, resolution=32)

@@ -35,7 +35,7 @@ from tfgan_stable import callbacks, data, metrics, train_lib
 from tfgan_stable import config as config_lib
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FAMILIES = ("dcgan", "wgan", "wgan_gp", "began", "progan")
+FAMILIES = tuple(config_lib.family_lib().names())
 # Published Stacked MNIST anchors (DESIGN.md): modes of 1000 / KL to uniform.
 ANCHORS = [("DCGAN (VEEGAN paper)", "99", "3.40"), ("VEEGAN", "150", "2.95"),
            ("PacDCGAN2", "1000", "0.06"), ("WGAN-GP (GDPP paper)", "995", "0.148")]
@@ -50,8 +50,8 @@ def family_config(family, seed, args):
     if family == "progan":
         # 4x4 stable, then a fade-in and a stable phase per resolution: 5 phases to 16x16
         phase = args.steps * args.batch_size // 5
-        overrides += [f"model.transition_images={phase}", f"model.stable_images={phase}",
-                      f"model.batch_sizes={[args.batch_size] * 3}",
+        overrides += [f"progan.transition_images={phase}", f"progan.stable_images={phase}",
+                      f"progan.batch_sizes={[args.batch_size] * 3}",
                       f"train.steps_per_epoch={max(1, args.steps // 10)}"]
     else:
         overrides += [f"train.steps={args.steps}",

@@ -41,7 +41,7 @@ from tfgan_stable import data as data_lib
 from tfgan_stable import losses, registry, train_lib
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FAMILIES = ("dcgan", "wgan", "wgan_gp", "began", "progan")
+FAMILIES = tuple(config_lib.family_lib().names())
 
 
 class StepClock(keras.callbacks.Callback):
@@ -70,7 +70,7 @@ def load_config(family, batch_size):
     if family == "progan":
         stages = config.data.resolution.bit_length() - 2
         config = config_lib.from_dict(config_lib.apply_overrides(
-            config.to_dict(), [f"model.batch_sizes={[batch_size] * stages}"]))
+            config.to_dict(), [f"progan.batch_sizes={[batch_size] * stages}"]))
     return config
 
 

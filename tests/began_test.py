@@ -184,7 +184,7 @@ class KAtStart(keras.callbacks.Callback):
 def test_resume_restores_k_t(tmp_path):
     raw = config_lib.apply_overrides(
         __import__("yaml").safe_load(open(os.path.join(CONFIGS, "smoke", "began.yaml"))),
-        [f"export.dir={tmp_path / 'exports'}", "model.lambda_k=0.05"])
+        [f"export.dir={tmp_path / 'exports'}", "began.lambda_k=0.05"])
     config = config_lib.from_dict(raw)
     interrupt = InterruptAfterFirstEpoch()
     with pytest.raises(Interrupt):

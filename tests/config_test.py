@@ -23,7 +23,7 @@ def test_there_is_a_config_per_family_and_dataset():
 @pytest.mark.parametrize("path", ALL_CONFIGS, ids=lambda p: os.path.relpath(p, CONFIGS))
 def test_every_config_loads(path):
     config = config_lib.load(path)
-    assert config.model.family in config_lib.FAMILIES
+    assert config.model.family in config_lib.family_lib().names()
     # the resolved YAML loads back to the same config
     assert config_lib.from_dict(__import__("yaml").safe_load(config.to_yaml())) == config
 
@@ -55,19 +55,29 @@ def test_overrides_are_typed():
     ({"data": {"resolution": 12}}, r"data.resolution must be a power of two >= 4, got 12"),
     ({"model": {"n_critic": 0}}, r"model.n_critic must be >= 1, got 0"),
     ({"model": {"family": "began2"}}, r"model.family must be one of .*got 'began2'"),
-    ({"model": {"warmup": True}}, r"model.warmup .* needs model.family=wgan"),
+    ({"wgan": {"warmup": True}}, r"section 'wgan' holds the options of family 'wgan', but "
+                                 r"model.family is 'wgan_gp'; remove it or set model.family: wgan"),
+    ({"model": {"family": "dcgan"}, "wgan_gp": {"gp_weight": 1.0}},
+     r"section 'wgan_gp' holds the options of family 'wgan_gp', but model.family is 'dcgan'"),
+    ({"model": {"family": "wgan"}, "wgan": {"warmup": True},
+      "train": {"steps_per_execution": 2, "steps": 10, "steps_per_epoch": 10}},
+     r"wgan.warmup needs train.steps_per_execution=1"),
+    ({"model": {"gp_weight": 1.0}}, r"unknown config key 'model.gp_weight'"),
     ({"train": {"steps": 10, "steps_per_execution": 4}}, r"multiples of train.steps_per_execution"),
     ({"model": {"d_normalization": "spectral"}}, r"model.d_normalization must be one of"),
-    ({"model": {"warmup": "yes"}}, r"model.warmup must be of type bool"),
+    ({"model": {"family": "wgan"}, "wgan": {"warmup": "yes"}},
+     r"wgan.warmup must be of type bool"),
     ({"model": {"family": "began", "architecture": "dcgan"}}, r"cannot train model.family='began'"),
     ({"model": {"family": "wgan", "architecture": "began"}}, r"cannot train model.family='wgan'"),
     ({"model": {"family": "began", "n_critic": 5}}, r"model.n_critic must be 1 for BEGAN"),
-    ({"model": {"family": "progan", "batch_sizes": [8, 8]}, "data": {"resolution": 16}},
-     r"model.batch_sizes needs one batch size per resolution from 4x4 to 16 \(3 values\)"),
+    ({"model": {"family": "progan"}, "progan": {"batch_sizes": [8, 8]},
+      "data": {"resolution": 16}},
+     r"progan.batch_sizes needs one batch size per resolution from 4x4 to 16 \(3 values\)"),
     ({"model": {"family": "progan", "architecture": "dcgan"}},
      r"cannot train model.family='progan'"),
-    ({"model": {"gamma": 0}}, r"model.gamma must be > 0, got 0"),
-    ({"optimizer": {"decay_factor": 1.5}}, r"optimizer.decay_factor must be in \(0, 1\)"),
+    ({"model": {"family": "began"}, "began": {"gamma": 0}}, r"began.gamma must be > 0, got 0"),
+    ({"model": {"family": "began"}, "began": {"decay_factor": 1.5}},
+     r"began.decay_factor must be in \(0, 1\)"),
     ({"train": {"strategy": "horovod"}}, r"train.strategy must be one of .*got 'horovod'"),
     ({"train": {"devices": ["/gpu:0"]}},
      r"train.devices applies to train.strategy=mirrored, got train.strategy='default'"),

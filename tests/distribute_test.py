@@ -11,9 +11,10 @@ import pytest
 import tensorflow as tf
 
 from conftest import CONFIGS, REPO
-from tfgan_stable import distribute, registry
+from tfgan_stable import distribute
+from tfgan_stable.gans import family as family_lib
 
-FAMILIES = sorted(registry.GAN_FAMILIES)
+FAMILIES = family_lib.names()
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,9 @@ import tensorflow as tf
 
 import tfgan_stable as tg
 from tfgan_stable import registry
+from tfgan_stable.gans import family as family_lib
 
-FAMILIES = sorted(registry.GAN_FAMILIES)
+FAMILIES = family_lib.names()
 
 
 def networks(family):

@@ -28,7 +28,7 @@ RUNS = {  # family: (smoke config, overrides, the file holding the final state)
                 "backup/state.weights.h5"),
     "began": ("began.yaml", ["train.steps=24", "train.steps_per_epoch=1"],
               "backup/state.weights.h5"),
-    "progan": ("progan.yaml", ["model.transition_images=48", "model.stable_images=48",
+    "progan": ("progan.yaml", ["progan.transition_images=48", "progan.stable_images=48",
                                "train.steps_per_epoch=1"],
                "backup/stage_2.weights.h5"),
 }

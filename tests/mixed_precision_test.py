@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 import gans_test
-from tfgan_stable import distribute, registry
+from tfgan_stable import distribute
+from tfgan_stable.gans import family as family_lib
 
-FAMILIES = sorted(registry.GAN_FAMILIES)
+FAMILIES = family_lib.names()
 
 
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])

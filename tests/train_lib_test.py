@@ -68,7 +68,7 @@ def test_bad_input_writes_nothing(tmp_path, override, message):
 def test_wgan_warmup_counts_generator_steps(tmp_path):
     config = config_lib.from_dict(config_lib.apply_overrides(
         smoke("wgan.yaml", tmp_path).to_dict(),
-        ["model.warmup=true", "model.n_critic=50", "train.steps=3", "train.steps_per_epoch=2",
+        ["wgan.warmup=true", "model.n_critic=50", "train.steps=3", "train.steps_per_epoch=2",
          "export.enabled=false"]))
     result = train_lib.run(config, str(tmp_path / "run"))
     # warm-up: 100 critic updates per generator update = 2 train steps of 50 each

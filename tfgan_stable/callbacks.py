@@ -12,7 +12,6 @@ import tensorflow as tf
 from PIL import Image, ImageDraw
 
 from tfgan_stable import schedules
-from tfgan_stable.gans.began import check_gamma, check_lambda_k
 
 
 def image_grid(images, columns=None):
@@ -153,9 +152,9 @@ class BeganEquilibrium(keras.callbacks.Callback):
                  min_learning_rate=1e-6, min_delta=0.0):
         super().__init__()
         if gamma is not None:
-            check_gamma(gamma)
+            schedules.check_gamma(gamma)
         if lambda_k is not None:
-            check_lambda_k(lambda_k)
+            schedules.check_lambda_k(lambda_k)
         if decay_patience is not None and decay_patience < 1:
             raise ValueError(f"BeganEquilibrium.decay_patience must be >= 1 or None, "
                              f"got {decay_patience}")
@@ -179,7 +178,7 @@ class BeganEquilibrium(keras.callbacks.Callback):
 
     @gamma.setter
     def gamma(self, value):
-        check_gamma(value)
+        schedules.check_gamma(value)
         self._gamma = value
         self._assign("gamma", value)
 
@@ -189,7 +188,7 @@ class BeganEquilibrium(keras.callbacks.Callback):
 
     @lambda_k.setter
     def lambda_k(self, value):
-        check_lambda_k(value)
+        schedules.check_lambda_k(value)
         self._lambda_k = value
         self._assign("lambda_k", value)
 

@@ -19,10 +19,7 @@ import yaml
 
 from tfgan_stable.errors import ConfigError, MissingPathError
 
-FAMILIES = ("began", "dcgan", "progan", "wgan", "wgan_gp")
 ARCHITECTURES = ("began", "dcgan", "mlp", "progan")
-# Families that need an architecture of their own (and that no other family can use).
-OWN_ARCHITECTURE = {"began": "began", "progan": "progan"}
 NORMALIZATIONS = ("batch", "layer", "none")
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 MIXED_PRECISION_POLICIES = ("mixed_float16", "mixed_bfloat16")
@@ -56,17 +53,13 @@ class DataConfig:
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    """The GAN family and its networks.
+    """The GAN family and the networks every family shares.
 
     ``None`` means "the paper's default for this family" (see ``gans/``);
-    ``architecture: null`` picks ``began`` for BEGAN, ``progan`` for ProGAN,
-    ``mlp`` for vector data and ``dcgan`` otherwise. ``gamma``, ``lambda_k``,
-    ``bottleneck`` (h) and ``reconstruction_norm`` (eta) are BEGAN's.
-    ProGAN's: ``fmap_base`` with ``max_filters`` as the feature-map cap,
-    ``transition_images`` / ``stable_images`` per phase, ``batch_sizes`` (one
-    per resolution from 4x4; empty: ``train.batch_size``), ``drift_weight``,
-    ``mbstd_group_size`` and ``reset_optimizers`` (zero Adam's moments at each
-    new resolution). ProGAN's length is its schedule: ``train.steps`` is not used.
+    ``architecture: null`` picks the family's own architecture (BEGAN's,
+    ProGAN's), ``mlp`` for vector data and ``dcgan`` otherwise. A family's
+    own options live in a config section named after it (``wgan_gp:``,
+    ``began:``, ...; see :mod:`tfgan_stable.gans.family`).
     """
 
     family: str = "wgan_gp"
@@ -79,39 +72,17 @@ class ModelConfig:
     d_normalization: Optional[str] = None
     g_normalization: str = "batch"
     n_critic: Optional[int] = None
-    clip_value: float = 0.01
-    gp_weight: float = 10.0
-    warmup: bool = False
     g_ema_decay: Optional[float] = None
-    gamma: float = 0.5
-    lambda_k: float = 0.001
-    bottleneck: int = 64
-    reconstruction_norm: int = 1
-    fmap_base: int = 8192
-    transition_images: int = 600_000
-    stable_images: int = 600_000
-    batch_sizes: Sequence[int] = ()
-    drift_weight: float = 0.001
-    mbstd_group_size: int = 4
-    reset_optimizers: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
 class OptimizerConfig:
-    """Optimizer settings; ``None`` takes the family's published default.
-
-    ``decay_patience`` (BEGAN): epochs without improvement of M_global before
-    both learning rates are multiplied by ``decay_factor`` (floor
-    ``min_learning_rate``); null disables the decay.
-    """
+    """Optimizer settings; ``None`` takes the family's published default."""
 
     d_learning_rate: Optional[float] = None
     g_learning_rate: Optional[float] = None
     beta_1: Optional[float] = None
     beta_2: Optional[float] = None
-    decay_patience: Optional[int] = None
-    decay_factor: float = 0.5
-    min_learning_rate: float = 1e-6
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,45 +143,44 @@ class ExportConfig:
 
 @dataclasses.dataclass(frozen=True)
 class Config:
+    """A whole experiment; ``family_options`` is the section of ``model.family``.
+
+    ``family_options`` left as None takes the family's defaults.
+    """
+
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     optimizer: OptimizerConfig = OptimizerConfig()
     train: TrainConfig = TrainConfig()
     export: ExportConfig = ExportConfig()
+    family_options: Any = None
+
+    def __post_init__(self):
+        if self.family_options is None:
+            object.__setattr__(self, "family_options", family_of(self.model.family).options())
+
+    @property
+    def family(self):
+        """The registered :class:`~tfgan_stable.gans.family.Family` of ``model.family``."""
+        return family_of(self.model.family)
 
     def validate(self) -> "Config":
         """Checks values that the types alone do not; returns self."""
-        _check_choice("model.family", self.model.family, FAMILIES)
+        family = self.family
+        if not isinstance(self.family_options, family.options):
+            raise ConfigError(
+                f"the options of model.family={family.name!r} must be a "
+                f"{family.options.__name__}, got {type(self.family_options).__name__}")
         arch = self.model.architecture
         if arch is not None:
             _check_choice("model.architecture", arch, ARCHITECTURES)
-            own = OWN_ARCHITECTURE.get(self.model.family)
-            # BEGAN on vectors uses an MLP auto-encoder ('mlp').
-            allowed = {own, "mlp"} if self.model.family == "began" else {own}
-            if (own is not None and arch not in allowed) or (
-                    own is None and arch in OWN_ARCHITECTURE.values()):
+            allowed = family.architectures or [
+                a for a in ARCHITECTURES if a not in family_lib().own_architectures()]
+            if arch not in allowed:
                 raise ConfigError(
-                    f"model.architecture={arch!r} cannot train model.family="
-                    f"{self.model.family!r}: BEGAN and ProGAN need their own architectures "
-                    "('began', 'progan'), which the other families cannot use"
-                )
-        if self.model.gamma <= 0:
-            raise ConfigError(f"model.gamma must be > 0, got {self.model.gamma}")
-        if self.model.lambda_k < 0:
-            raise ConfigError(f"model.lambda_k must be >= 0, got {self.model.lambda_k}")
-        if self.model.reconstruction_norm not in (1, 2):
-            raise ConfigError(
-                f"model.reconstruction_norm must be 1 or 2, got {self.model.reconstruction_norm}")
-        if self.model.family == "began" and self.model.n_critic not in (None, 1):
-            raise ConfigError(f"model.n_critic must be 1 for BEGAN, got {self.model.n_critic}")
-        if self.model.family == "progan":
-            self._validate_progan()
-        opt = self.optimizer
-        if opt.decay_patience is not None and opt.decay_patience < 1:
-            raise ConfigError(f"optimizer.decay_patience must be >= 1 or null, "
-                              f"got {opt.decay_patience}")
-        if not 0.0 < opt.decay_factor < 1.0:
-            raise ConfigError(f"optimizer.decay_factor must be in (0, 1), got {opt.decay_factor}")
+                    f"model.architecture={arch!r} cannot train model.family={family.name!r}; "
+                    f"it trains {sorted(allowed)} (BEGAN and ProGAN need architectures of "
+                    "their own, which the other families cannot use)")
         _check_choice("model.g_normalization", self.model.g_normalization, NORMALIZATIONS)
         if self.model.d_normalization is not None:
             _check_choice("model.d_normalization", self.model.d_normalization, NORMALIZATIONS)
@@ -227,7 +197,6 @@ class Config:
             ("model.g_filters", self.model.g_filters, 1),
             ("model.d_filters", self.model.d_filters, 1),
             ("model.max_filters", self.model.max_filters, 1),
-            ("model.bottleneck", self.model.bottleneck, 1),
             ("train.steps", self.train.steps, 1),
             ("train.steps_per_epoch", self.train.steps_per_epoch, 1),
             ("train.batch_size", self.train.batch_size, 1),
@@ -246,23 +215,9 @@ class Config:
                 f"model.hidden_units must be a non-empty list of positive ints, "
                 f"got {list(self.model.hidden_units)}"
             )
-        if self.model.clip_value <= 0:
-            raise ConfigError(f"model.clip_value must be > 0, got {self.model.clip_value}")
-        if self.model.gp_weight < 0:
-            raise ConfigError(f"model.gp_weight must be >= 0, got {self.model.gp_weight}")
         decay = self.model.g_ema_decay
         if decay is not None and not 0.0 < decay < 1.0:
             raise ConfigError(f"model.g_ema_decay must be in (0, 1) or null, got {decay}")
-        if self.model.warmup and self.model.family != "wgan":
-            raise ConfigError(
-                f"model.warmup is WGAN's critic warm-up; it needs model.family=wgan, "
-                f"got {self.model.family!r}"
-            )
-        if self.model.warmup and self.train.steps_per_execution != 1:
-            raise ConfigError(
-                "model.warmup needs train.steps_per_execution=1 (generator steps are "
-                f"counted between executions), got {self.train.steps_per_execution}"
-            )
         spe = self.train.steps_per_execution
         if self.train.steps_per_epoch % spe or self.train.steps % spe:
             raise ConfigError(
@@ -282,28 +237,36 @@ class Config:
             raise ConfigError(f"export.name must be a plain folder name, got {name!r}")
         if self.train.verbose not in (0, 1, 2):
             raise ConfigError(f"train.verbose must be 0, 1 or 2, got {self.train.verbose}")
+        self.family_options.check(self)
         return self
 
-    def _validate_progan(self):
-        model = self.model
-        stages = self.data.resolution.bit_length() - 2  # 4x4 -> 1 stage, 8x8 -> 2, ...
-        if model.batch_sizes and len(model.batch_sizes) != stages:
-            raise ConfigError(
-                f"model.batch_sizes needs one batch size per resolution from 4x4 to "
-                f"{self.data.resolution} ({stages} values), got {list(model.batch_sizes)}")
-        if model.batch_sizes and min(model.batch_sizes) < 1:
-            raise ConfigError(f"model.batch_sizes must be positive, got {list(model.batch_sizes)}")
-        for field in ("transition_images", "stable_images", "fmap_base", "mbstd_group_size"):
-            if getattr(model, field) < 1:
-                raise ConfigError(f"model.{field} must be >= 1, got {getattr(model, field)}")
-        if model.n_critic not in (None, 1):
-            raise ConfigError(f"model.n_critic must be 1 for ProGAN, got {model.n_critic}")
-
     def to_dict(self) -> dict:
-        return _to_plain(dataclasses.asdict(self))
+        """Sections in YAML order; the family's options under the family's name."""
+        plain = {f.name: _to_plain(dataclasses.asdict(getattr(self, f.name)))
+                 for f in dataclasses.fields(self) if f.name != "family_options"}
+        options = _to_plain(dataclasses.asdict(self.family_options))
+        ordered = {}
+        for section, values in plain.items():
+            ordered[section] = values
+            if section == "model" and options:
+                ordered[self.model.family] = options
+        return ordered
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+def family_lib():
+    """:mod:`tfgan_stable.gans.family`, with every built-in family registered."""
+    import importlib
+
+    importlib.import_module("tfgan_stable.gans")  # each family module registers itself
+    return importlib.import_module("tfgan_stable.gans.family")
+
+
+def family_of(name: str):
+    """The registered family called ``name`` (ConfigError naming the valid ones)."""
+    return family_lib().get(name)
 
 
 def _check_choice(field: str, value: str, choices: Sequence[str]) -> None:
@@ -354,7 +317,8 @@ def _coerce(field: str, value: Any, annotation: Any) -> Any:
 
 def _section_types() -> dict:
     hints = typing.get_type_hints(Config)
-    return {f.name: hints[f.name] for f in dataclasses.fields(Config)}
+    return {f.name: hints[f.name] for f in dataclasses.fields(Config)
+            if f.name != "family_options"}
 
 
 def _unknown_key(field: str, key: str, valid: Sequence[str]) -> ConfigError:
@@ -381,25 +345,42 @@ def _short(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+def _section(cls, section: str, values: Mapping[str, Any]):
+    """``cls(**values)`` with every key known and every value of its field's type."""
+    hints = typing.get_type_hints(cls)
+    field_names = [f.name for f in dataclasses.fields(cls)]
+    fields = {}
+    for key, value in (values or {}).items():
+        if key not in field_names:
+            raise _unknown_key(f"{section}.{key}", str(key), field_names)
+        fields[key] = _coerce(f"{section}.{key}", value, hints[key])
+    return cls(**fields)
+
+
 def from_dict(raw: Mapping[str, Any]) -> Config:
-    """Builds a validated Config from nested mappings; unknown keys are errors."""
+    """Builds a validated Config from nested mappings; unknown keys are errors.
+
+    The section named after ``model.family`` holds that family's options; a
+    section of another family is an error naming both.
+    """
     check_sections(raw)
     raw = raw or {}
     sections = _section_types()
+    model = _section(ModelConfig, "model", raw.get("model"))
+    family = family_of(model.family)
+    families = family_lib().names()
     kwargs = {}
     for section, values in raw.items():
-        if section not in sections:
-            raise _unknown_key(str(section), str(section), list(sections))
-        cls = sections[section]
-        values = values or {}
-        hints = typing.get_type_hints(cls)
-        field_names = [f.name for f in dataclasses.fields(cls)]
-        fields = {}
-        for key, value in values.items():
-            if key not in field_names:
-                raise _unknown_key(f"{section}.{key}", str(key), field_names)
-            fields[key] = _coerce(f"{section}.{key}", value, hints[key])
-        kwargs[section] = cls(**fields)
+        if section == family.name:
+            kwargs["family_options"] = _section(family.options, section, values)
+        elif section in families:
+            raise ConfigError(
+                f"section {section!r} holds the options of family {section!r}, but "
+                f"model.family is {family.name!r}; remove it or set model.family: {section}")
+        elif section in sections:
+            kwargs[section] = _section(sections[section], section, values)
+        else:
+            raise _unknown_key(str(section), str(section), list(sections) + [family.name])
     return Config(**kwargs).validate()
 
 

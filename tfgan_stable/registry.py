@@ -1,15 +1,11 @@
-"""Name -> class / builder lookups used by configs; unknown names list the valid ones."""
+"""Name -> network builder lookups used by configs; unknown names list the valid ones.
 
-from tfgan_stable import gans, networks
+The families have a registry of their own (:mod:`tfgan_stable.gans.family`).
+"""
+
+from tfgan_stable import networks
 from tfgan_stable.errors import ConfigError
-
-GAN_FAMILIES = {
-    "began": gans.BEGAN,
-    "dcgan": gans.DCGAN,
-    "progan": gans.ProGAN,
-    "wgan": gans.WGAN,
-    "wgan_gp": gans.WGANGP,
-}
+from tfgan_stable.gans import family as family_lib
 
 # architecture -> (generator builder, discriminator builder)
 ARCHITECTURES = {
@@ -28,7 +24,7 @@ def _lookup(table, kind, name):
 
 def get_gan_class(family):
     """The ``keras.Model`` class of a GAN family (``model.family``)."""
-    return _lookup(GAN_FAMILIES, "model.family", family)
+    return family_lib.get(family).gan_class
 
 
 def get_architecture(name):

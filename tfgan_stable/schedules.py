@@ -112,3 +112,14 @@ def progan_stage_and_alpha(images_seen, num_stages, transition_images, stable_im
             return stage, float(progan_alpha(int(images_seen - start), stage, transition_images))
         start += length
     raise AssertionError("unreachable")
+
+
+def check_gamma(gamma):
+    """The paper uses gamma in [0.3, 0.7]; any positive value is accepted."""
+    if not gamma > 0.0:
+        raise ValueError(f"BEGAN.gamma must be > 0, got {gamma}")
+
+
+def check_lambda_k(lambda_k):
+    if not lambda_k >= 0.0:
+        raise ValueError(f"BEGAN.lambda_k must be >= 0, got {lambda_k}")

@@ -28,14 +28,9 @@ from tfgan_stable import callbacks as callbacks_lib
 from tfgan_stable import config as config_lib
 from tfgan_stable import data as data_lib
 from tfgan_stable import export as export_lib
-from tfgan_stable import distribute, log, memory, networks, progressive, registry, schedules
+from tfgan_stable import distribute, log, memory, registry
 from tfgan_stable import workdir as workdir_lib
 from tfgan_stable.errors import ConfigError
-
-# Critic normalisation when model.d_normalization is null: WGAN-GP's penalty is
-# per example, so its critic must not use batch norm (Gulrajani 2017, sec. 4).
-DEFAULT_CRITIC_NORMALIZATION = {"dcgan": "batch", "wgan": "batch", "wgan_gp": "layer"}
-
 
 @dataclasses.dataclass
 class RunResult:
@@ -57,42 +52,29 @@ def resolve_architecture(config, examples):
         return config.model.architecture
     if examples.kind == "vector":
         return "mlp"
-    return config_lib.OWN_ARCHITECTURE.get(config.model.family, "dcgan")
+    return (config.family.architectures or ("dcgan",))[0]
 
 
 def build_networks(config, examples):
-    """``(generator, discriminator)`` for the configured architecture and data."""
-    model_cfg = config.model
+    """``(generator, discriminator)`` for the configured family, architecture and data."""
+    model_cfg, family = config.model, config.family
     architecture = resolve_architecture(config, examples)
-    build_generator, build_discriminator = registry.get_architecture(architecture)
     needs = "vector" if architecture == "mlp" else "image"
     if examples.kind != needs:
-        other = "mlp" if needs == "image" else "dcgan"
+        other = "mlp" if needs == "image" else (family.architectures or ("dcgan",))[0]
         raise ConfigError(
             f"model.architecture={architecture!r} needs {needs} data, but data.name="
             f"{examples.name!r} gives {examples.kind}s of shape {examples.shape}; "
             f"use model.architecture={other}"
         )
+    if family.build_networks is not None:
+        return family.build_networks(config, examples, architecture)
+    build_generator, build_discriminator = registry.get_architecture(architecture)
     if architecture == "mlp":
         dim = int(np.prod(examples.shape))
-        generator = build_generator(model_cfg.latent_dim, dim, hidden_units=model_cfg.hidden_units)
-        if model_cfg.family == "began":  # an auto-encoder critic
-            return generator, networks.build_mlp_autoencoder(
-                dim, hidden_units=model_cfg.hidden_units, bottleneck=model_cfg.bottleneck)
-        return generator, build_discriminator(dim, hidden_units=model_cfg.hidden_units)
+        return (build_generator(model_cfg.latent_dim, dim, hidden_units=model_cfg.hidden_units),
+                build_discriminator(dim, hidden_units=model_cfg.hidden_units))
     resolution, _, channels = examples.shape
-    if architecture == "progan":
-        sizes = dict(fmap_base=model_cfg.fmap_base, fmap_max=model_cfg.max_filters)
-        return (build_generator(model_cfg.latent_dim, resolution, channels, **sizes),
-                build_discriminator(resolution, channels,
-                                    mbstd_group_size=model_cfg.mbstd_group_size, **sizes))
-    if architecture == "began":
-        return (
-            build_generator(model_cfg.latent_dim, resolution, channels,
-                            filters=model_cfg.g_filters),
-            build_discriminator(resolution, channels, filters=model_cfg.d_filters,
-                                bottleneck=model_cfg.bottleneck),
-        )
     return (
         build_generator(model_cfg.latent_dim, resolution, channels, filters=model_cfg.g_filters,
                         max_filters=model_cfg.max_filters,
@@ -100,29 +82,21 @@ def build_networks(config, examples):
         build_discriminator(resolution, channels, filters=model_cfg.d_filters,
                             max_filters=model_cfg.max_filters,
                             normalization=(model_cfg.d_normalization
-                                           or DEFAULT_CRITIC_NORMALIZATION[model_cfg.family])),
+                                           or family.critic_normalization)),
     )
 
 
 def build_gan(config, examples):
     """Builds and compiles the GAN that ``config`` describes for ``examples``."""
-    model_cfg = config.model
-    gan_class = registry.get_gan_class(model_cfg.family)
+    model_cfg, family = config.model, config.family
     generator, discriminator = build_networks(config, examples)
-    family_kwargs = {
-        "wgan": {"clip_value": model_cfg.clip_value, "warmup": model_cfg.warmup},
-        "wgan_gp": {"gp_weight": model_cfg.gp_weight},
-        "began": {"gamma": model_cfg.gamma, "lambda_k": model_cfg.lambda_k,
-                  "reconstruction_norm": model_cfg.reconstruction_norm},
-        "progan": {"transition_images": model_cfg.transition_images,
-                   "gp_weight": model_cfg.gp_weight, "drift_weight": model_cfg.drift_weight},
-    }.get(model_cfg.family, {})
+    kwargs = family.gan_kwargs(config.family_options)
     if model_cfg.g_ema_decay is not None:  # else the family's default (ProGAN: 0.999)
-        family_kwargs["g_ema_decay"] = model_cfg.g_ema_decay
-    gan = gan_class(generator, discriminator, n_critic=model_cfg.n_critic,
-                    seed=config.train.seed, **family_kwargs)
+        kwargs["g_ema_decay"] = model_cfg.g_ema_decay
+    gan = family.gan_class(generator, discriminator, n_critic=model_cfg.n_critic,
+                           seed=config.train.seed, **kwargs)
     opt = config.optimizer
-    d_optimizer, g_optimizer = gan_class.default_optimizers(
+    d_optimizer, g_optimizer = family.gan_class.default_optimizers(
         d_learning_rate=opt.d_learning_rate, g_learning_rate=opt.g_learning_rate,
         beta_1=opt.beta_1, beta_2=opt.beta_2,
     )
@@ -134,22 +108,18 @@ def build_gan(config, examples):
     return gan
 
 
-def family_callbacks(config):
-    """Callbacks a family needs on top of the common ones."""
-    if config.model.family == "began":
-        opt = config.optimizer
-        return [callbacks_lib.BeganEquilibrium(
-            gamma=config.model.gamma, lambda_k=config.model.lambda_k,
-            decay_patience=opt.decay_patience, decay_factor=opt.decay_factor,
-            min_learning_rate=opt.min_learning_rate)]
-    return []
-
-
 def train_steps_for(config, n_critic):
     """Keras train steps that make ``train.steps`` generator updates."""
-    if config.model.warmup:
-        return schedules.wgan_train_steps(config.train.steps, n_critic)
+    if config.family.train_steps is not None:
+        return config.family.train_steps(config, n_critic)
     return config.train.steps
+
+
+def batch_sizes(config):
+    """The batch sizes a run uses (ProGAN: one per resolution)."""
+    if config.family.batch_sizes is not None:
+        return config.family.batch_sizes(config)
+    return [config.train.batch_size]
 
 
 def default_export_name(config):
@@ -220,11 +190,6 @@ def run(config, workdir, extra_callbacks=(), strategy=None):
         return _run(config, workdir, extra_callbacks, strategy)
 
 
-def largest_batch_size(config):
-    """The largest real batch a train step of this config uses."""
-    return max(config.model.batch_sizes or [config.train.batch_size])
-
-
 def _run(config, workdir, extra_callbacks, strategy):
     keras.utils.set_random_seed(config.train.seed)
     # Load and check the data before writing anything: a bad source leaves no trace.
@@ -235,13 +200,13 @@ def _run(config, workdir, extra_callbacks, strategy):
     )
     with strategy.scope():
         gan = build_gan(config, examples)
-    if config.model.family == "progan":
-        gan.set_stage(gan.num_stages - 1)  # the largest stage (fit_progressive picks the first)
+    if hasattr(gan, "set_stage"):  # a growing GAN: its largest stage
+        gan.set_stage(gan.num_stages - 1)
     memory.check_fits(
-        gan.generator, gan.discriminator, largest_batch_size(config), gan.latent_dim,
+        gan.generator, gan.discriminator, max(batch_sizes(config)), gan.latent_dim,
         examples.shape,
         f"data.resolution={config.data.resolution} ({examples.name}, shape "
-        f"{list(examples.shape)}) with a batch of {largest_batch_size(config)}")
+        f"{list(examples.shape)}) with a batch of {max(batch_sizes(config))}")
 
     with workdir_lib.Lock(workdir):
         workdir_lib.check_fingerprint(config.to_dict(), workdir)  # again, under the lock
@@ -261,7 +226,7 @@ def _train_and_export(gan, examples, config, workdir, extra_callbacks):
     reference = (data_lib.sample_mixture(config.data.name, 2000, seed=1)
                  if config.data.name in data_lib.MIXTURE_STD else None)
     # Callbacks that change the training state run before the backup is written.
-    state_callbacks = family_callbacks(config)
+    state_callbacks = config.family.callbacks(config)
     common_callbacks = [
         *evaluation_callbacks(config, examples, tensorboard_dir),
         callbacks_lib.SampleGrid(
@@ -269,9 +234,9 @@ def _train_and_export(gan, examples, config, workdir, extra_callbacks):
             tensorboard_dir=os.path.join(tensorboard_dir, "samples"), reference=reference),
         *extra_callbacks,
     ]
-    if config.model.family == "progan":
-        history, initial_epoch = _fit_progressive(gan, examples, config, workdir,
-                                                  state_callbacks, common_callbacks)
+    if config.family.fit is not None:
+        history, initial_epoch = config.family.fit(gan, examples, config, workdir,
+                                                   state_callbacks, common_callbacks)
     else:
         history, initial_epoch = _fit(gan, examples, config, backup_dir, tensorboard_dir,
                                       state_callbacks, common_callbacks)
@@ -323,36 +288,6 @@ def _fit(gan, examples, config, backup_dir, tensorboard_dir, state_callbacks,
     return history, initial_epoch
 
 
-def progan_batch_sizes(config, num_stages):
-    """ProGAN's batch size per stage: ``model.batch_sizes``, else ``train.batch_size``."""
-    return list(config.model.batch_sizes) or [config.train.batch_size] * num_stages
-
-
-def _fit_progressive(gan, examples, config, workdir, state_callbacks, common_callbacks):
-    """:func:`tfgan_stable.progressive.fit_progressive` with the config's schedule.
-
-    Finished stages and the stage in progress are kept in ``<workdir>/backup``.
-    Returns ``(history of the last fit, initial epoch of that fit)``.
-    """
-    model_cfg = config.model
-
-    def callbacks(stage):
-        return [*common_callbacks, keras.callbacks.TensorBoard(
-            os.path.join(workdir, "logs", f"stage_{stage}"), update_freq="epoch",
-            write_graph=False)]
-
-    histories = progressive.fit_progressive(
-        gan, examples, model_cfg.stable_images, transition_images=model_cfg.transition_images,
-        batch_sizes=progan_batch_sizes(config, gan.num_stages), callbacks=callbacks,
-        state_callbacks=state_callbacks, backup_dir=os.path.join(workdir, "backup"),
-        steps_per_epoch=config.train.steps_per_epoch,
-        reset_optimizers=model_cfg.reset_optimizers, seed=config.train.seed,
-        shuffle_buffer=config.data.shuffle_buffer, verbose=config.train.verbose)
-    if not histories:
-        return None, 0
-    return histories[-1], (histories[-1].epoch or [0])[0]
-
-
 def _export(gan, config, examples, workdir, done):
     """Exports the trained state unless the newest export already holds it.
 
@@ -384,7 +319,7 @@ def _export(gan, config, examples, workdir, done):
     export_path = export_lib.export_generator(generator, config.export.dir, name,
                                               metadata=metadata, **options)
     resolutions = {}
-    if config.model.family == "progan" and config.export.all_resolutions:
+    if config.export.all_resolutions and hasattr(gan, "generator_at"):
         for stage in range(gan.num_stages - 1):
             r = 4 * 2**stage
             resolutions[f"{r}x{r}"] = export_lib.export_generator(

@@ -1,5 +1,6 @@
 """GAN families as ``keras.Model`` subclasses that own ``train_step``."""
 
+from tfgan_stable.gans import family
 from tfgan_stable.gans.base import GAN
 from tfgan_stable.gans.began import BEGAN
 from tfgan_stable.gans.dcgan import DCGAN
@@ -7,4 +8,4 @@ from tfgan_stable.gans.progan import ProGAN
 from tfgan_stable.gans.wgan import WGAN
 from tfgan_stable.gans.wgan_gp import WGANGP
 
-__all__ = ["GAN", "BEGAN", "DCGAN", "ProGAN", "WGAN", "WGANGP"]
+__all__ = ["family", "GAN", "BEGAN", "DCGAN", "ProGAN", "WGAN", "WGANGP"]

@@ -1,10 +1,15 @@
 """BEGAN: Boundary Equilibrium GAN (Berthelot, Schumm, Metz 2017, arXiv 1703.10717)."""
 
+import dataclasses
+from typing import Optional
+
 import keras
 import tensorflow as tf
 from keras import ops
 
-from tfgan_stable import distribute, schedules
+from tfgan_stable import distribute, networks, schedules
+from tfgan_stable.errors import ConfigError
+from tfgan_stable.gans import family
 from tfgan_stable.gans.base import GAN, apply_gradients, float32
 
 
@@ -55,8 +60,8 @@ class BEGAN(GAN):
             raise ValueError(f"BEGAN.reconstruction_norm must be 1 or 2, got {reconstruction_norm}")
         if not 0.0 <= k_initial <= 1.0:
             raise ValueError(f"BEGAN.k_initial must be in [0, 1], got {k_initial}")
-        check_gamma(gamma)
-        check_lambda_k(lambda_k)
+        schedules.check_gamma(gamma)
+        schedules.check_lambda_k(lambda_k)
         output_shape = tuple(discriminator.compute_output_shape((None,) + self.sample_shape))
         if output_shape[1:] != self.sample_shape:
             raise ValueError(
@@ -143,12 +148,72 @@ class BEGAN(GAN):
         }
 
 
-def check_gamma(gamma):
-    """The paper uses gamma in [0.3, 0.7]; any positive value is accepted."""
-    if not gamma > 0.0:
-        raise ValueError(f"BEGAN.gamma must be > 0, got {gamma}")
+@dataclasses.dataclass(frozen=True)
+class BEGANOptions:
+    """The ``began:`` config section.
+
+    ``gamma``, ``lambda_k``, ``reconstruction_norm`` (eta) and ``bottleneck``
+    (h) are the paper's; ``decay_patience``: epochs without improvement of
+    M_global before both learning rates are multiplied by ``decay_factor``
+    (floor ``min_learning_rate``); null disables the decay.
+    """
+
+    gamma: float = 0.5
+    lambda_k: float = 0.001
+    bottleneck: int = 64
+    reconstruction_norm: int = 1
+    decay_patience: Optional[int] = None
+    decay_factor: float = 0.5
+    min_learning_rate: float = 1e-6
+
+    def check(self, config):
+        if not self.gamma > 0:
+            raise ConfigError(f"began.gamma must be > 0, got {self.gamma}")
+        if self.lambda_k < 0:
+            raise ConfigError(f"began.lambda_k must be >= 0, got {self.lambda_k}")
+        if self.reconstruction_norm not in (1, 2):
+            raise ConfigError(
+                f"began.reconstruction_norm must be 1 or 2, got {self.reconstruction_norm}")
+        if self.bottleneck < 1:
+            raise ConfigError(f"began.bottleneck must be >= 1, got {self.bottleneck}")
+        if self.decay_patience is not None and self.decay_patience < 1:
+            raise ConfigError(f"began.decay_patience must be >= 1 or null, "
+                              f"got {self.decay_patience}")
+        if not 0.0 < self.decay_factor < 1.0:
+            raise ConfigError(f"began.decay_factor must be in (0, 1), got {self.decay_factor}")
+        if config.model.n_critic not in (None, 1):
+            raise ConfigError(f"model.n_critic must be 1 for BEGAN (simultaneous updates), "
+                              f"got {config.model.n_critic}")
 
 
-def check_lambda_k(lambda_k):
-    if not lambda_k >= 0.0:
-        raise ValueError(f"BEGAN.lambda_k must be >= 0, got {lambda_k}")
+def _build_networks(config, examples, architecture):
+    """BEGAN's generator and auto-encoder discriminator (an MLP one for vectors)."""
+    model, options = config.model, config.family_options
+    if architecture == "mlp":
+        dim = examples.shape[-1]
+        return (networks.build_mlp_generator(model.latent_dim, dim,
+                                             hidden_units=model.hidden_units),
+                networks.build_mlp_autoencoder(dim, hidden_units=model.hidden_units,
+                                               bottleneck=options.bottleneck))
+    resolution, _, channels = examples.shape
+    return (networks.build_began_generator(model.latent_dim, resolution, channels,
+                                           filters=model.g_filters),
+            networks.build_began_discriminator(resolution, channels, filters=model.d_filters,
+                                               bottleneck=options.bottleneck))
+
+
+def _callbacks(config):
+    from tfgan_stable.callbacks import BeganEquilibrium
+
+    options = config.family_options
+    return [BeganEquilibrium(gamma=options.gamma, lambda_k=options.lambda_k,
+                             decay_patience=options.decay_patience,
+                             decay_factor=options.decay_factor,
+                             min_learning_rate=options.min_learning_rate)]
+
+
+FAMILY = family.register(family.Family(
+    "began", BEGAN, BEGANOptions,
+    gan_kwargs=lambda o: {"gamma": o.gamma, "lambda_k": o.lambda_k,
+                          "reconstruction_norm": o.reconstruction_norm},
+    architectures=("began", "mlp"), build_networks=_build_networks, callbacks=_callbacks))

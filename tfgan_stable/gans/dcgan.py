@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from tfgan_stable import losses
+from tfgan_stable.gans import family
 from tfgan_stable.gans.base import GAN
 
 
@@ -30,3 +31,6 @@ class DCGAN(GAN):
 
     def generator_loss(self, fake_output):
         return losses.dcgan_generator_loss(fake_output), {}
+
+
+FAMILY = family.register(family.Family("dcgan", DCGAN))

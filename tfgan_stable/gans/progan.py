@@ -1,9 +1,15 @@
 """Progressive GAN (Karras, Aila, Laine, Lehtinen 2018, arXiv 1710.10196)."""
 
+import dataclasses
+import os
+from typing import Sequence
+
 import keras
 from keras import ops
 
 from tfgan_stable import distribute, layers, losses, penalties, schedules
+from tfgan_stable.errors import ConfigError
+from tfgan_stable.gans import family
 from tfgan_stable.gans.base import GAN
 from tfgan_stable.networks.progan import ProgressiveDiscriminator, ProgressiveGenerator
 
@@ -201,3 +207,92 @@ def reset_optimizer_state(optimizer):
     for variable in optimizer.variables:
         if variable.name != "learning_rate":
             variable.assign(ops.zeros(variable.shape, variable.dtype))
+
+
+@dataclasses.dataclass(frozen=True)
+class ProGANOptions:
+    """The ``progan:`` config section.
+
+    ``fmap_base`` (with ``model.max_filters`` as the cap), images per phase
+    (``transition_images`` fade-in, ``stable_images`` at alpha 1),
+    ``batch_sizes`` (one per resolution from 4x4; empty: ``train.batch_size``),
+    the penalty and drift weights, ``mbstd_group_size`` and
+    ``reset_optimizers`` (zero Adam's moments at each new resolution).
+    ProGAN's length is its schedule: ``train.steps`` is not used.
+    """
+
+    fmap_base: int = 8192
+    transition_images: int = 600_000
+    stable_images: int = 600_000
+    batch_sizes: Sequence[int] = ()
+    gp_weight: float = 10.0
+    drift_weight: float = 0.001
+    mbstd_group_size: int = 4
+    reset_optimizers: bool = True
+
+    def check(self, config):
+        stages = config.data.resolution.bit_length() - 2  # 4x4 -> 1 stage, 8x8 -> 2, ...
+        if self.batch_sizes and len(self.batch_sizes) != stages:
+            raise ConfigError(
+                f"progan.batch_sizes needs one batch size per resolution from 4x4 to "
+                f"{config.data.resolution} ({stages} values), got {list(self.batch_sizes)}")
+        if self.batch_sizes and min(self.batch_sizes) < 1:
+            raise ConfigError(f"progan.batch_sizes must be positive, "
+                              f"got {list(self.batch_sizes)}")
+        for field in ("transition_images", "stable_images", "fmap_base", "mbstd_group_size"):
+            if getattr(self, field) < 1:
+                raise ConfigError(f"progan.{field} must be >= 1, got {getattr(self, field)}")
+        if self.gp_weight < 0:
+            raise ConfigError(f"progan.gp_weight must be >= 0, got {self.gp_weight}")
+        if config.model.n_critic not in (None, 1):
+            raise ConfigError(f"model.n_critic must be 1 for ProGAN, got {config.model.n_critic}")
+
+
+def _build_networks(config, examples, architecture):
+    del architecture  # always "progan"
+    model, options = config.model, config.family_options
+    resolution, _, channels = examples.shape
+    sizes = dict(fmap_base=options.fmap_base, fmap_max=model.max_filters)
+    return (ProgressiveGenerator(model.latent_dim, resolution, channels, **sizes),
+            ProgressiveDiscriminator(resolution, channels,
+                                     mbstd_group_size=options.mbstd_group_size, **sizes))
+
+
+def _batch_sizes(config):
+    stages = config.data.resolution.bit_length() - 2
+    return list(config.family_options.batch_sizes) or [config.train.batch_size] * stages
+
+
+def _fit(gan, examples, config, workdir, state_callbacks, common_callbacks):
+    """:func:`tfgan_stable.progressive.fit_progressive` with the config's schedule.
+
+    Finished stages and the stage in progress are kept in ``<workdir>/backup``;
+    TensorBoard logs in ``<workdir>/logs/stage_<s>``.
+    """
+    from tfgan_stable import progressive
+
+    options = config.family_options
+
+    def callbacks(stage):
+        return [*common_callbacks, keras.callbacks.TensorBoard(
+            os.path.join(workdir, "logs", f"stage_{stage}"), update_freq="epoch",
+            write_graph=False)]
+
+    histories = progressive.fit_progressive(
+        gan, examples, options.stable_images, transition_images=options.transition_images,
+        batch_sizes=_batch_sizes(config), callbacks=callbacks, state_callbacks=state_callbacks,
+        backup_dir=os.path.join(workdir, "backup"),
+        steps_per_epoch=config.train.steps_per_epoch,
+        reset_optimizers=options.reset_optimizers, seed=config.train.seed,
+        shuffle_buffer=config.data.shuffle_buffer, verbose=config.train.verbose)
+    if not histories:
+        return None, 0
+    return histories[-1], (histories[-1].epoch or [0])[0]
+
+
+FAMILY = family.register(family.Family(
+    "progan", ProGAN, ProGANOptions,
+    gan_kwargs=lambda o: {"transition_images": o.transition_images,
+                          "gp_weight": o.gp_weight, "drift_weight": o.drift_weight},
+    architectures=("progan",), critic_normalization="none", build_networks=_build_networks,
+    fit=_fit, batch_sizes=_batch_sizes))

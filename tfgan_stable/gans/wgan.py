@@ -1,10 +1,14 @@
 """WGAN with weight clipping (Arjovsky, Chintala, Bottou 2017, arXiv 1701.07875)."""
 
+import dataclasses
+
 import keras
 from keras import ops
 
 from tfgan_stable import losses, schedules
 from tfgan_stable.constraints import WeightClip
+from tfgan_stable.errors import ConfigError
+from tfgan_stable.gans import family
 from tfgan_stable.gans.base import GAN
 
 
@@ -73,3 +77,30 @@ class WGAN(GAN):
 
     def get_config(self):
         return {**super().get_config(), "clip_value": self.clip_value, "warmup": self.warmup}
+
+
+@dataclasses.dataclass(frozen=True)
+class WGANOptions:
+    """The ``wgan:`` config section: the clipping bound and the optional warm-up."""
+
+    clip_value: float = 0.01
+    warmup: bool = False
+
+    def check(self, config):
+        if self.clip_value <= 0:
+            raise ConfigError(f"wgan.clip_value must be > 0, got {self.clip_value}")
+        if self.warmup and config.train.steps_per_execution != 1:
+            raise ConfigError(
+                "wgan.warmup needs train.steps_per_execution=1 (generator steps are "
+                f"counted between executions), got {config.train.steps_per_execution}")
+
+
+def _train_steps(config, n_critic):
+    """Keras train steps that make ``train.steps`` generator updates (more with warm-up)."""
+    if config.family_options.warmup:
+        return schedules.wgan_train_steps(config.train.steps, n_critic)
+    return config.train.steps
+
+
+FAMILY = family.register(family.Family(
+    "wgan", WGAN, WGANOptions, gan_kwargs=dataclasses.asdict, train_steps=_train_steps))

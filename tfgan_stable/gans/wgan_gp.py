@@ -1,10 +1,13 @@
 """WGAN-GP (Gulrajani et al. 2017, "Improved Training of Wasserstein GANs", arXiv 1704.00028)."""
 
+import dataclasses
 import warnings
 
 import keras
 
 from tfgan_stable import losses, penalties
+from tfgan_stable.errors import ConfigError
+from tfgan_stable.gans import family
 from tfgan_stable.gans.base import GAN
 
 
@@ -61,3 +64,20 @@ class WGANGP(GAN):
 
     def get_config(self):
         return {**super().get_config(), "gp_weight": self.gp_weight}
+
+
+@dataclasses.dataclass(frozen=True)
+class WGANGPOptions:
+    """The ``wgan_gp:`` config section: the penalty weight lambda."""
+
+    gp_weight: float = 10.0
+
+    def check(self, config):
+        if self.gp_weight < 0:
+            raise ConfigError(f"wgan_gp.gp_weight must be >= 0, got {self.gp_weight}")
+
+
+# The penalty is per example, so the critic must not use batch norm (sec. 4).
+FAMILY = family.register(family.Family(
+    "wgan_gp", WGANGP, WGANGPOptions, gan_kwargs=dataclasses.asdict,
+    critic_normalization="layer"))
