@@ -21,7 +21,6 @@ from tfgan_stable.errors import ConfigError, MissingPathError
 
 ARCHITECTURES = ("began", "dcgan", "mlp", "progan")
 NORMALIZATIONS = ("batch", "layer", "none")
-STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 MIXED_PRECISION_POLICIES = ("mixed_float16", "mixed_bfloat16")
 CHANNELS = ("auto", 1, 3)
 
@@ -225,6 +224,8 @@ class Config:
                 f"({self.train.steps_per_epoch}) must be multiples of "
                 f"train.steps_per_execution ({spe})"
             )
+        from tfgan_stable.distribute import STRATEGIES
+
         _check_choice("train.strategy", self.train.strategy, STRATEGIES)
         if self.train.devices and self.train.strategy != "mirrored":
             raise ConfigError(f"train.devices applies to train.strategy=mirrored, "
@@ -436,7 +437,6 @@ def load(path: str, overrides: Sequence[str] = ()) -> Config:
 
 def save(config: Config, path: str) -> None:
     """Writes the resolved config atomically (temporary file, then rename)."""
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w") as f:
-        f.write(config.to_yaml())
-    os.replace(tmp, path)
+    from tfgan_stable.utils import files
+
+    files.write_text(path, config.to_yaml())

@@ -10,7 +10,6 @@ default to those recorded in the export's metadata. Prints JSON.
 """
 
 import json
-import os
 import sys
 
 from tfgan_stable import cli
@@ -75,10 +74,9 @@ def evaluate():
     text = json.dumps(result, indent=2, sort_keys=True)
     print(text)
     if FLAGS.output:
-        tmp = f"{FLAGS.output}.tmp-{os.getpid()}"
-        with open(tmp, "w") as f:
-            f.write(text + "\n")
-        os.replace(tmp, FLAGS.output)
+        from tfgan_stable.utils import files
+
+        files.write_text(FLAGS.output, text + "\n")
     return 0
 
 

@@ -29,14 +29,15 @@ flags.DEFINE_integer("seed", 0, "Seed of the end points (>= 0).", lower_bound=0)
 
 
 def interpolate():
-    from tfgan_stable import callbacks, interpolation
+    from tfgan_stable import interpolation
+    from tfgan_stable.utils.images import save_png
 
     generate, latent_dim, distribution, path = interpolation.load_exported(FLAGS.model)
     grid, _ = interpolation.interpolation_grid(
         generate, latent_dim, rows=FLAGS.rows, num_steps=FLAGS.steps, seed=FLAGS.seed,
         distribution=distribution)
     os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
-    callbacks.save_png(grid, FLAGS.output)
+    save_png(grid, FLAGS.output)
     print(f"[tfgan_stable] wrote {FLAGS.rows}x{FLAGS.steps} interpolations from {path} "
           f"to {FLAGS.output}")
     return 0

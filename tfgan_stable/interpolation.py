@@ -8,7 +8,7 @@ from a live model or an exported SavedModel alike.
 import numpy as np
 
 from tfgan_stable import export as export_lib
-from tfgan_stable.callbacks import image_grid
+from tfgan_stable.utils.images import image_grid
 from tfgan_stable.errors import ConfigError
 from tfgan_stable.gans.base import draw_latent
 

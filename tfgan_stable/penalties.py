@@ -7,29 +7,27 @@ Reference: Gulrajani et al. 2017, "Improved Training of Wasserstein GANs"
 import keras
 from keras import ops
 
-from tfgan_stable import distribute
 
-
-def random_interpolates(real, fake, seed=None):
+def random_interpolates(real, fake, seed=None, alpha=None):
     """Points on straight lines between real and fake samples.
 
     One ``alpha ~ U[0, 1]`` per example (Algorithm 1, line 4), broadcast over
-    all other axes. Under a strategy each replica takes its rows of one draw
-    for the global batch (:func:`tfgan_stable.distribute.replica_slice`).
+    all other axes. Pass ``alpha`` (shape ``[batch]``) to choose the draw
+    yourself; a GAN under a ``tf.distribute`` strategy does, so that each
+    replica takes its rows of one draw for the global batch.
 
     Returns:
       ``(interpolates, alpha)`` where ``alpha`` has shape ``[batch, 1, ...]``.
     """
     ones = (1,) * (len(real.shape) - 1)
-    alpha = distribute.replica_slice(
-        lambda count: keras.random.uniform((count,) + ones, 0.0, 1.0, dtype="float32",
-                                           seed=seed),
-        ops.shape(real)[0])
-    alpha = ops.cast(alpha, real.dtype)
+    if alpha is None:
+        alpha = keras.random.uniform((ops.shape(real)[0],), 0.0, 1.0, dtype="float32",
+                                     seed=seed)
+    alpha = ops.cast(ops.reshape(alpha, (-1,) + ones), real.dtype)
     return real + alpha * (fake - real), alpha
 
 
-def gradient_penalty(critic, real, fake, seed=None, epsilon=1e-10, training=True):
+def gradient_penalty(critic, real, fake, seed=None, epsilon=1e-10, training=True, alpha=None):
     """Two-sided penalty ``E[(||grad_x D(x_hat)||_2 - 1)^2]`` on interpolates.
 
     ``epsilon`` sits inside the square root so that a zero gradient (a flat
@@ -41,6 +39,7 @@ def gradient_penalty(critic, real, fake, seed=None, epsilon=1e-10, training=True
       seed: a ``keras.random.SeedGenerator`` (or int) for alpha.
       epsilon: added to the squared norm before the square root.
       training: passed to the critic.
+      alpha: the interpolation weights, ``[batch]`` (default: drawn from ``seed``).
 
     Returns:
       ``(penalty, mean_gradient_norm)``, both float32 scalars (also under a
@@ -49,7 +48,7 @@ def gradient_penalty(critic, real, fake, seed=None, epsilon=1e-10, training=True
     import tensorflow as tf  # the penalty needs a nested tape: TF backend only
 
     real, fake = ops.cast(real, "float32"), ops.cast(fake, "float32")
-    interpolates, _ = random_interpolates(real, fake, seed)
+    interpolates, _ = random_interpolates(real, fake, seed, alpha)
     with tf.GradientTape() as tape:
         tape.watch(interpolates)
         scores = ops.cast(critic(interpolates, training=training), "float32")

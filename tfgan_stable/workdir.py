@@ -22,6 +22,7 @@ import tempfile
 import yaml
 
 from tfgan_stable.errors import ConfigError
+from tfgan_stable.utils import files
 
 CONFIG_FILE = "config.yaml"
 LOCK_FILE = ".lock"
@@ -205,16 +206,8 @@ def write_export_record(workdir, export_path, generator_steps, resolutions=None)
     def relative(path):
         return os.path.relpath(os.path.abspath(path), os.path.abspath(workdir))
 
-    write_json_atomically(os.path.join(workdir, EXPORT_RECORD), {
+    files.write_json(os.path.join(workdir, EXPORT_RECORD), {
         "path": relative(export_path),
         "generator_steps": int(generator_steps),
         "resolutions": {key: relative(value) for key, value in (resolutions or {}).items()},
     })
-
-
-def write_json_atomically(path, value):
-    """Writes JSON to a temporary file beside ``path``, then renames it over ``path``."""
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(value, f, indent=2)
-    os.replace(tmp, path)

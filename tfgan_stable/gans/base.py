@@ -205,6 +205,16 @@ class GAN(keras.Model):
         # Under a strategy each replica keeps its rows of one global draw.
         return distribute.replica_slice(draw, batch_size)
 
+    def interpolation_alpha(self, batch_size):
+        """``[batch_size]`` weights ~ U[0, 1] for a gradient penalty's interpolates.
+
+        Under a strategy each replica keeps its rows of one global draw, so the
+        penalty is the one-device penalty of the global batch.
+        """
+        return distribute.replica_slice(
+            lambda count: keras.random.uniform((count,), 0.0, 1.0, dtype="float32",
+                                               seed=self.noise_seed), batch_size)
+
     @classmethod
     def latent_numpy(cls, rng, count, latent_dim):
         """``count`` latent vectors from the family's distribution, drawn with a NumPy rng."""

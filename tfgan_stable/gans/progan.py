@@ -114,7 +114,7 @@ class ProGAN(GAN):
 
     def discriminator_loss(self, real, fake, real_output, fake_output):
         penalty, grad_norm = penalties.gradient_penalty(
-            self.discriminator, real, fake, seed=self.noise_seed)
+            self.discriminator, real, fake, alpha=self.interpolation_alpha(ops.shape(real)[0]))
         drift = ops.mean(ops.square(real_output))
         loss = (losses.wasserstein_critic_loss(real_output, fake_output)
                 + self.gp_weight * penalty + self.drift_weight * drift)

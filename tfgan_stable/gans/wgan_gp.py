@@ -4,6 +4,7 @@ import dataclasses
 import warnings
 
 import keras
+from keras import ops
 
 from tfgan_stable import losses, penalties
 from tfgan_stable.errors import ConfigError
@@ -50,7 +51,7 @@ class WGANGP(GAN):
 
     def discriminator_loss(self, real, fake, real_output, fake_output):
         penalty, grad_norm = penalties.gradient_penalty(
-            self.discriminator, real, fake, seed=self.noise_seed
+            self.discriminator, real, fake, alpha=self.interpolation_alpha(ops.shape(real)[0])
         )
         loss = losses.wasserstein_critic_loss(real_output, fake_output)
         return loss + self.gp_weight * penalty, {
