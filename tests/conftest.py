@@ -6,6 +6,9 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# The digit classifier behind FID / KID is trained once and cached; share it across tests.
+os.environ.setdefault("TFGAN_STABLE_CACHE", os.path.join(
+    __import__("tempfile").gettempdir(), "tfgan_stable_test_cache"))
 
 import pytest  # noqa: E402
 

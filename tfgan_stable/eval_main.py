@@ -69,8 +69,11 @@ def evaluate_export(model, data=None, data_path="", num_samples=2000, metric_nam
 
 
 def evaluate():
-    result = evaluate_export(FLAGS.model, FLAGS.data, FLAGS.data_path, FLAGS.num_samples,
-                             FLAGS.metrics, FLAGS.inception_weights, FLAGS.seed)
+    import contextlib
+
+    with contextlib.redirect_stdout(sys.stderr):  # stdout carries the JSON alone
+        result = evaluate_export(FLAGS.model, FLAGS.data, FLAGS.data_path, FLAGS.num_samples,
+                                 FLAGS.metrics, FLAGS.inception_weights, FLAGS.seed)
     text = json.dumps(result, indent=2, sort_keys=True)
     print(text)
     if FLAGS.output:
