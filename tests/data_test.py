@@ -126,8 +126,11 @@ def test_pipeline_groups_n_critic_fresh_batches():
     assert len(np.unique(values)) == 20  # 5 batches, no example repeated
     plain = next(iter(data.make_dataset(examples, batch_size=4, n_critic=1, seed=0)))
     assert plain.shape == (4, 1)
-    with pytest.raises(ValueError, match="train.batch_size=200 is larger than the 100 examples"):
+    with pytest.raises(ValueError, match=r"batch_size must be <= the 100 examples of the data. "
+                                         r"Received: batch_size=200"):
         data.make_dataset(examples, batch_size=200)
+    with pytest.raises(ValueError, match=r"batch_size must be >= 1. Received: batch_size=0"):
+        data.make_dataset(examples, batch_size=0)
 
 
 def test_tfds_source_runs_through_tensorflow_datasets():

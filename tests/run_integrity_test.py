@@ -270,6 +270,12 @@ def test_absurd_resolution_is_refused_with_the_estimate(tmp_path):
     assert not (tmp_path / "run").exists() and not (tmp_path / "exports").exists()
 
 
+def test_batch_larger_than_the_data_is_named_in_config_words(tmp_path):
+    result = train(tmp_path, "train.batch_size=4096")
+    assert_user_error(result, "batch size 4096 (train.batch_size", "1797 examples")
+    assert not (tmp_path / "run").exists()
+
+
 def test_workdir_that_is_a_file(tmp_path):
     (tmp_path / "run").write_text("my notes\n")
     result = train(tmp_path)

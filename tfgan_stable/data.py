@@ -452,7 +452,7 @@ def critic_batches(dataset, n_critic):
     is returned as it is.
     """
     if n_critic < 1:
-        raise ConfigError(f"n_critic must be >= 1, got {n_critic}")
+        raise ValueError(f"n_critic must be >= 1. Received: n_critic={n_critic}")
     if n_critic == 1:
         return dataset
 
@@ -487,15 +487,15 @@ def make_dataset(examples, batch_size, n_critic=1, seed=0, shuffle_buffer=10_000
       ``[batch_size, n_critic, ...]`` (``[batch_size, ...]`` when n_critic is 1).
     """
     if batch_size < 1:
-        raise ConfigError(f"train.batch_size must be >= 1, got {batch_size}")
+        raise ValueError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
     dataset = examples.dataset if isinstance(examples, Examples) else examples
     num = examples.num_examples if isinstance(examples, Examples) else _known_size(dataset)
     if num == 0:
-        raise ConfigError(f"data.name={getattr(examples, 'name', 'dataset')!r} has no examples")
+        raise ValueError(f"make_dataset needs examples; {getattr(examples, 'name', 'the dataset')!r} "
+                         "has none")
     if num is not None and num < batch_size:
-        raise ConfigError(
-            f"train.batch_size={batch_size} is larger than the {num} examples of the data"
-        )
+        raise ValueError(f"batch_size must be <= the {num} examples of the data. "
+                         f"Received: batch_size={batch_size}")
     first_example = int(start) * batch_size * n_critic
     size_bytes = float("inf") if num is None else num * _example_bytes(dataset)
     if size_bytes <= IN_MEMORY_BYTES:

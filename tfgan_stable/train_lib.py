@@ -1,4 +1,4 @@
-"""Config -> data, networks, GAN -> ``fit`` -> SavedModel export.
+"""The run: config -> data, GAN (:mod:`tfgan_stable.build`) -> ``fit`` -> SavedModel export.
 
 Everything the ``tfgan-train`` binary does lives here so that it can be
 imported and tested; the binary only parses flags.
@@ -28,9 +28,17 @@ from tfgan_stable import callbacks as callbacks_lib
 from tfgan_stable import config as config_lib
 from tfgan_stable import data as data_lib
 from tfgan_stable import export as export_lib
-from tfgan_stable import distribute, log, memory, registry
+from tfgan_stable import distribute, log, memory
 from tfgan_stable import workdir as workdir_lib
 from tfgan_stable.errors import ConfigError
+from tfgan_stable.build import (  # noqa: F401  (public names of train_lib)
+    batch_sizes,
+    build_gan,
+    build_networks,
+    default_export_name,
+    resolve_architecture,
+    train_steps_for,
+)
 
 @dataclasses.dataclass
 class RunResult:
@@ -44,86 +52,6 @@ class RunResult:
     tensorboard_dir: str
     initial_epoch: int
     resumed: bool
-
-
-def resolve_architecture(config, examples):
-    """``model.architecture``, or the family's default for this kind of data."""
-    if config.model.architecture is not None:
-        return config.model.architecture
-    if examples.kind == "vector":
-        return "mlp"
-    return (config.family.architectures or ("dcgan",))[0]
-
-
-def build_networks(config, examples):
-    """``(generator, discriminator)`` for the configured family, architecture and data."""
-    model_cfg, family = config.model, config.family
-    architecture = resolve_architecture(config, examples)
-    needs = "vector" if architecture == "mlp" else "image"
-    if examples.kind != needs:
-        other = "mlp" if needs == "image" else (family.architectures or ("dcgan",))[0]
-        raise ConfigError(
-            f"model.architecture={architecture!r} needs {needs} data, but data.name="
-            f"{examples.name!r} gives {examples.kind}s of shape {examples.shape}; "
-            f"use model.architecture={other}"
-        )
-    if family.build_networks is not None:
-        return family.build_networks(config, examples, architecture)
-    build_generator, build_discriminator = registry.get_architecture(architecture)
-    if architecture == "mlp":
-        dim = int(np.prod(examples.shape))
-        return (build_generator(model_cfg.latent_dim, dim, hidden_units=model_cfg.hidden_units),
-                build_discriminator(dim, hidden_units=model_cfg.hidden_units))
-    resolution, _, channels = examples.shape
-    return (
-        build_generator(model_cfg.latent_dim, resolution, channels, filters=model_cfg.g_filters,
-                        max_filters=model_cfg.max_filters,
-                        normalization=model_cfg.g_normalization),
-        build_discriminator(resolution, channels, filters=model_cfg.d_filters,
-                            max_filters=model_cfg.max_filters,
-                            normalization=(model_cfg.d_normalization
-                                           or family.critic_normalization)),
-    )
-
-
-def build_gan(config, examples):
-    """Builds and compiles the GAN that ``config`` describes for ``examples``."""
-    model_cfg, family = config.model, config.family
-    generator, discriminator = build_networks(config, examples)
-    kwargs = family.gan_kwargs(config.family_options)
-    if model_cfg.g_ema_decay is not None:  # else the family's default (ProGAN: 0.999)
-        kwargs["g_ema_decay"] = model_cfg.g_ema_decay
-    gan = family.gan_class(generator, discriminator, n_critic=model_cfg.n_critic,
-                           seed=config.train.seed, **kwargs)
-    opt = config.optimizer
-    d_optimizer, g_optimizer = family.gan_class.default_optimizers(
-        d_learning_rate=opt.d_learning_rate, g_learning_rate=opt.g_learning_rate,
-        beta_1=opt.beta_1, beta_2=opt.beta_2,
-    )
-    gan.compile(
-        d_optimizer=d_optimizer, g_optimizer=g_optimizer,
-        steps_per_execution=config.train.steps_per_execution,
-        jit_compile=config.train.jit_compile,
-    )
-    return gan
-
-
-def train_steps_for(config, n_critic):
-    """Keras train steps that make ``train.steps`` generator updates."""
-    if config.family.train_steps is not None:
-        return config.family.train_steps(config, n_critic)
-    return config.train.steps
-
-
-def batch_sizes(config):
-    """The batch sizes a run uses (ProGAN: one per resolution)."""
-    if config.family.batch_sizes is not None:
-        return config.family.batch_sizes(config)
-    return [config.train.batch_size]
-
-
-def default_export_name(config):
-    return config.export.name or f"{config.model.family}_{config.data.name.split(':')[0]}"
 
 
 def evaluation_callbacks(config, examples, tensorboard_dir):
@@ -198,15 +126,19 @@ def _run(config, workdir, extra_callbacks, strategy):
         num_samples=config.data.num_samples, seed=config.train.seed,
         channels=config.data.channels,
     )
+    largest = max(batch_sizes(config))
+    if examples.num_examples is not None and examples.num_examples < largest:
+        raise ConfigError(f"the batch size {largest} (train.batch_size, or progan.batch_sizes) "
+                          f"is larger than the {examples.num_examples} examples of "
+                          f"data.name={examples.name!r}")
     with strategy.scope():
         gan = build_gan(config, examples)
     if hasattr(gan, "set_stage"):  # a growing GAN: its largest stage
         gan.set_stage(gan.num_stages - 1)
     memory.check_fits(
-        gan.generator, gan.discriminator, max(batch_sizes(config)), gan.latent_dim,
-        examples.shape,
+        gan.generator, gan.discriminator, largest, gan.latent_dim, examples.shape,
         f"data.resolution={config.data.resolution} ({examples.name}, shape "
-        f"{list(examples.shape)}) with a batch of {max(batch_sizes(config))}")
+        f"{list(examples.shape)}) with a batch of {largest}")
 
     with workdir_lib.Lock(workdir):
         workdir_lib.check_fingerprint(config.to_dict(), workdir)  # again, under the lock

@@ -1,0 +1,90 @@
+"""Config -> networks -> GAN: building what a config describes, for a given data source.
+
+The family decides what is specific to it (:mod:`tfgan_stable.gans.family`);
+this module holds what every family shares.
+"""
+
+import numpy as np
+
+from tfgan_stable import registry
+from tfgan_stable.errors import ConfigError
+
+
+def resolve_architecture(config, examples):
+    """``model.architecture``, or the family's default for this kind of data."""
+    if config.model.architecture is not None:
+        return config.model.architecture
+    if examples.kind == "vector":
+        return "mlp"
+    return (config.family.architectures or ("dcgan",))[0]
+
+
+def build_networks(config, examples):
+    """``(generator, discriminator)`` for the configured family, architecture and data."""
+    model_cfg, family = config.model, config.family
+    architecture = resolve_architecture(config, examples)
+    needs = "vector" if architecture == "mlp" else "image"
+    if examples.kind != needs:
+        other = "mlp" if needs == "image" else (family.architectures or ("dcgan",))[0]
+        raise ConfigError(
+            f"model.architecture={architecture!r} needs {needs} data, but data.name="
+            f"{examples.name!r} gives {examples.kind}s of shape {examples.shape}; "
+            f"use model.architecture={other}"
+        )
+    if family.build_networks is not None:
+        return family.build_networks(config, examples, architecture)
+    build_generator, build_discriminator = registry.get_architecture(architecture)
+    if architecture == "mlp":
+        dim = int(np.prod(examples.shape))
+        return (build_generator(model_cfg.latent_dim, dim, hidden_units=model_cfg.hidden_units),
+                build_discriminator(dim, hidden_units=model_cfg.hidden_units))
+    resolution, _, channels = examples.shape
+    return (
+        build_generator(model_cfg.latent_dim, resolution, channels, filters=model_cfg.g_filters,
+                        max_filters=model_cfg.max_filters,
+                        normalization=model_cfg.g_normalization),
+        build_discriminator(resolution, channels, filters=model_cfg.d_filters,
+                            max_filters=model_cfg.max_filters,
+                            normalization=(model_cfg.d_normalization
+                                           or family.critic_normalization)),
+    )
+
+
+def build_gan(config, examples):
+    """Builds and compiles the GAN that ``config`` describes for ``examples``."""
+    model_cfg, family = config.model, config.family
+    generator, discriminator = build_networks(config, examples)
+    kwargs = family.gan_kwargs(config.family_options)
+    if model_cfg.g_ema_decay is not None:  # else the family's default (ProGAN: 0.999)
+        kwargs["g_ema_decay"] = model_cfg.g_ema_decay
+    gan = family.gan_class(generator, discriminator, n_critic=model_cfg.n_critic,
+                           seed=config.train.seed, **kwargs)
+    opt = config.optimizer
+    d_optimizer, g_optimizer = family.gan_class.default_optimizers(
+        d_learning_rate=opt.d_learning_rate, g_learning_rate=opt.g_learning_rate,
+        beta_1=opt.beta_1, beta_2=opt.beta_2,
+    )
+    gan.compile(
+        d_optimizer=d_optimizer, g_optimizer=g_optimizer,
+        steps_per_execution=config.train.steps_per_execution,
+        jit_compile=config.train.jit_compile,
+    )
+    return gan
+
+
+def train_steps_for(config, n_critic):
+    """Keras train steps that make ``train.steps`` generator updates."""
+    if config.family.train_steps is not None:
+        return config.family.train_steps(config, n_critic)
+    return config.train.steps
+
+
+def batch_sizes(config):
+    """The batch sizes a run uses (ProGAN: one per resolution)."""
+    if config.family.batch_sizes is not None:
+        return config.family.batch_sizes(config)
+    return [config.train.batch_size]
+
+
+def default_export_name(config):
+    return config.export.name or f"{config.model.family}_{config.data.name.split(':')[0]}"
