@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DEMO_CONFIG ?= configs/wgan_gp_digits.yaml
 DEMO_WORKDIR ?= runs/demo
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test test-fast bench clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Unit tests only (no training, no binaries): under a minute.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
 
 # Benchmarks (CPU minutes each); results land in bench/results/.
 FASHION_MNIST ?= ../shared/data/fashion-mnist

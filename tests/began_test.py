@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 
 import tfgan_stable as tg
-from conftest import CONFIGS
+from helpers import CONFIGS
 from tfgan_stable import config as config_lib
 from tfgan_stable import schedules, train_lib
+
+pytestmark = pytest.mark.slow  # trains, or runs the binaries
 
 
 def numpy_k_trajectory(loss_real, loss_fake, gamma, lambda_k, k0=0.0):
@@ -226,7 +228,7 @@ print("ROWS=" + json.dumps({"replicas": strategy.num_replicas_in_sync, "rows": r
 def test_k_under_mirrored_strategy_uses_global_losses_and_agrees_on_replicas():
     import json
 
-    from conftest import run_python
+    from helpers import run_python
 
     result = run_python(MIRRORED_BEGAN)
     line = [l for l in result.stdout.splitlines() if l.startswith("ROWS=")]

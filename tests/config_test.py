@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from conftest import CONFIGS
+from helpers import CONFIGS
 from tfgan_stable import config as config_lib
 
 ALL_CONFIGS = sorted(glob.glob(os.path.join(CONFIGS, "**", "*.yaml"), recursive=True))

@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import CONFIGS, REPO
+from helpers import CONFIGS, REPO
 from tfgan_stable import distribute
 from tfgan_stable.gans import family as family_lib
+
+pytestmark = pytest.mark.slow  # trains, or runs the binaries
 
 FAMILIES = family_lib.names()
 

@@ -8,9 +8,11 @@ import pytest
 import yaml
 
 import tfgan_stable as tg
-from conftest import CONFIGS, run_python
+from helpers import CONFIGS, run_python
 from tfgan_stable import config as config_lib
 from tfgan_stable import data, metrics, train_lib
+
+pytestmark = pytest.mark.slow  # trains, or runs the binaries
 
 
 def smoke(name, tmp_path, *overrides):

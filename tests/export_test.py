@@ -8,8 +8,10 @@ import pytest
 import tensorflow as tf
 
 import tfgan_stable as tg
-from conftest import run_python
+from helpers import run_python
 from tfgan_stable import export
+
+pytestmark = pytest.mark.slow  # trains, or runs the binaries
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,8 @@ from tfgan_stable import train_lib
 from tfgan_stable.errors import ConfigError
 from tfgan_stable.gans import GAN, family
 
+pytestmark = pytest.mark.slow  # trains, or runs the binaries
+
 
 @keras.saving.register_keras_serializable(package="tests")
 class LSGAN(GAN):

@@ -9,6 +9,8 @@ import tfgan_stable as tg
 from tfgan_stable import registry
 from tfgan_stable.gans import family as family_lib
 
+pytestmark = pytest.mark.slow  # trains, or runs the binaries
+
 FAMILIES = family_lib.names()
 
 

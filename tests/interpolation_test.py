@@ -7,8 +7,10 @@ import pytest
 from PIL import Image
 
 import tfgan_stable as tg
-from conftest import run_python
+from helpers import run_python
 from tfgan_stable import interpolation
+
+pytestmark = pytest.mark.slow  # trains, or runs the binaries
 
 
 def test_interpolate_latents_is_a_straight_line_with_both_ends():

@@ -9,6 +9,8 @@ import tensorflow as tf
 
 import tfgan_stable as tg
 
+pytestmark = pytest.mark.slow  # trains, or runs the binaries
+
 FAMILIES = ("dcgan", "wgan", "wgan_gp", "began", "progan")
 
 

@@ -6,7 +6,9 @@ import os
 import pytest
 import yaml
 
-from conftest import CONFIGS, SMOKE_CONFIGS, run_train
+from helpers import CONFIGS, SMOKE_CONFIGS, run_train
+
+pytestmark = pytest.mark.slow  # trains, or runs the binaries
 
 
 @pytest.mark.parametrize("config", SMOKE_CONFIGS, ids=os.path.basename)

@@ -8,6 +8,8 @@ import gans_test
 from tfgan_stable import distribute
 from tfgan_stable.gans import family as family_lib
 
+pytestmark = pytest.mark.slow  # trains, or runs the binaries
+
 FAMILIES = family_lib.names()
 
 

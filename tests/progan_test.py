@@ -9,12 +9,14 @@ import tensorflow as tf
 import yaml
 
 import tfgan_stable as tg
-from conftest import CONFIGS
+from helpers import CONFIGS
 from tfgan_stable import config as config_lib
 from tfgan_stable import layers, schedules, train_lib
 from tfgan_stable import workdir as workdir_lib
 from tfgan_stable.gans.progan import reset_optimizer_state
 from tfgan_stable.networks.progan import feature_maps
+
+pytestmark = pytest.mark.slow  # trains, or runs the binaries
 
 
 def test_alpha_table():

@@ -15,7 +15,9 @@ import time
 import numpy as np
 import pytest
 
-from conftest import CONFIGS, REPO, run_python, run_train
+from helpers import CONFIGS, REPO, run_python, run_train
+
+pytestmark = pytest.mark.slow  # trains, or runs the binaries
 
 SMOKE = os.path.join(CONFIGS, "smoke")
 

@@ -5,9 +5,11 @@ import os
 import keras
 import pytest
 
-from conftest import CONFIGS, run_train
+from helpers import CONFIGS, run_train
 from tfgan_stable import config as config_lib
 from tfgan_stable import train_lib
+
+pytestmark = pytest.mark.slow  # trains, or runs the binaries
 
 
 class Interrupt(Exception):
