@@ -1,0 +1,44 @@
+"""The documentation stays true: the generated config reference, links, README size."""
+
+import os
+import re
+
+from helpers import REPO
+from tfgan_stable import config as config_lib
+
+DOCS = os.path.join(REPO, "docs")
+PAGES = [os.path.join(REPO, "README.md"), os.path.join(REPO, "CHANGELOG.md")] + sorted(
+    os.path.join(DOCS, name) for name in os.listdir(DOCS) if name.endswith(".md"))
+
+
+def test_config_reference_is_generated_from_the_dataclasses():
+    with open(os.path.join(DOCS, "config_reference.md")) as f:
+        assert f.read() == config_lib.reference_markdown(), (
+            "docs/config_reference.md is stale; regenerate it with "
+            "python -m tfgan_stable.config > docs/config_reference.md")
+
+
+def test_every_section_and_key_is_in_the_reference():
+    text = config_lib.reference_markdown()
+    for section, values in config_lib.Config().to_dict().items():
+        assert f"## `{section}`" in text
+        for key in values:
+            assert f"| `{key}` |" in text
+
+
+def test_relative_links_point_at_files_that_exist():
+    for page in PAGES:
+        with open(page) as f:
+            text = f.read()
+        for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", text):
+            if "://" in target:
+                continue
+            path = os.path.normpath(os.path.join(os.path.dirname(page), target))
+            assert os.path.exists(path), f"{os.path.relpath(page, REPO)} links {target}"
+
+
+def test_readme_is_short_and_keeps_both_quickstart_commands():
+    with open(os.path.join(REPO, "README.md")) as f:
+        text = f.read()
+    assert len(text.splitlines()) <= 200
+    assert "make demo" in text and "make test" in text
