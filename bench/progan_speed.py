@@ -50,7 +50,7 @@ def train(mode, config, examples, real, args):
     keras.utils.set_random_seed(args.seed)
     gan = train_lib.build_gan(config, examples)
     final = gan.num_stages - 1
-    model_cfg = config.model
+    model_cfg = config.family_options  # the progan: section
     if mode == "progressive":
         plan = list(enumerate(schedules.progan_stage_images(
             gan.num_stages, model_cfg.transition_images, model_cfg.stable_images)))
@@ -59,7 +59,7 @@ def train(mode, config, examples, real, args):
             gan.num_stages, model_cfg.transition_images, model_cfg.stable_images))
         plan = [(final, total)]
     curve, train_seconds, images_seen, next_eval = [], 0.0, 0, 0.0
-    batch_sizes = train_lib.progan_batch_sizes(config, gan.num_stages)
+    batch_sizes = train_lib.batch_sizes(config)
     for stage, stage_images in plan:
         gan.start_stage(stage)
         if mode == "direct":  # no fade-in: alpha is 1 from the first step

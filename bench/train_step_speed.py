@@ -88,6 +88,7 @@ def library_gan(config, examples, jit, steps_per_execution=1):
 def plain_step(config, examples, jit):
     """The same family's arithmetic as a bare tf.function on freshly built networks."""
     family, model_cfg = config.model.family, config.model
+    options = config.family_options  # the family's own section
     keras.utils.set_random_seed(config.train.seed)
     generator, critic = train_lib.build_networks(config, examples)
     gan_class = registry.get_gan_class(family)
@@ -132,13 +133,13 @@ def plain_step(config, examples, jit):
             else:
                 loss = losses.wasserstein_critic_loss(real_out, fake_out)
             if family in ("wgan_gp", "progan"):
-                loss += model_cfg.gp_weight * penalty(real, fake)
+                loss += options.gp_weight * penalty(real, fake)
             if family == "progan":
-                loss += model_cfg.drift_weight * tf.reduce_mean(tf.square(real_out))
+                loss += options.drift_weight * tf.reduce_mean(tf.square(real_out))
         d_opt.apply(tape.gradient(loss, critic.trainable_variables), critic.trainable_variables)
         if family == "wgan":
             for v in critic.trainable_variables:
-                v.assign(tf.clip_by_value(v, -model_cfg.clip_value, model_cfg.clip_value))
+                v.assign(tf.clip_by_value(v, -options.clip_value, options.clip_value))
         return loss
 
     def generator_update(batch):
@@ -173,8 +174,8 @@ def plain_step(config, examples, jit):
         g_grads = tape.gradient(g_loss, generator.trainable_variables)
         d_opt.apply(d_grads, critic.trainable_variables)
         g_opt.apply(g_grads, generator.trainable_variables)
-        balance = model_cfg.gamma * loss_real - g_loss
-        k_t.assign(tf.clip_by_value(k_t + model_cfg.lambda_k * balance, 0.0, 1.0))
+        balance = options.gamma * loss_real - g_loss
+        k_t.assign(tf.clip_by_value(k_t + options.lambda_k * balance, 0.0, 1.0))
         return d_loss
 
     @tf.function(jit_compile=jit)
