@@ -28,6 +28,7 @@ _EXPORTS = {
     "build_dcgan_discriminator": "networks", "build_dcgan_generator": "networks",
     "build_mlp_discriminator": "networks", "build_mlp_generator": "networks",
     "ConfigError": "errors", "MissingPathError": "errors",
+    "OptimisticAdam": "optimizers",
 }
 
 
@@ -50,6 +51,7 @@ __all__ = [
     "BEGAN",
     "ConfigError",
     "MissingPathError",
+    "OptimisticAdam",
     "Backup",
     "BeganEquilibrium",
     "DCGAN",

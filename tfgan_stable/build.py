@@ -62,7 +62,7 @@ def build_gan(config, examples):
     opt = config.optimizer
     d_optimizer, g_optimizer = family.gan_class.default_optimizers(
         d_learning_rate=opt.d_learning_rate, g_learning_rate=opt.g_learning_rate,
-        beta_1=opt.beta_1, beta_2=opt.beta_2,
+        beta_1=opt.beta_1, beta_2=opt.beta_2, name=opt.name,
     )
     gan.compile(
         d_optimizer=d_optimizer, g_optimizer=g_optimizer,

@@ -23,6 +23,7 @@ ARCHITECTURES = ("began", "dcgan", "mlp", "progan")
 NORMALIZATIONS = ("batch", "layer", "none")
 MIXED_PRECISION_POLICIES = ("mixed_float16", "mixed_bfloat16")
 CHANNELS = ("auto", 1, 3)
+OPTIMIZERS = ("adam", "optimistic_adam", "rmsprop")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,8 +77,13 @@ class ModelConfig:
 
 @dataclasses.dataclass(frozen=True)
 class OptimizerConfig:
-    """Optimizer settings; ``None`` takes the family's published default."""
+    """Optimizer settings; ``None`` takes the family's published default.
 
+    ``name``: ``adam``, ``rmsprop`` or ``optimistic_adam`` (Daskalakis 2018,
+    :class:`tfgan_stable.optimizers.OptimisticAdam`) for both networks.
+    """
+
+    name: Optional[str] = None
     d_learning_rate: Optional[float] = None
     g_learning_rate: Optional[float] = None
     beta_1: Optional[float] = None
@@ -180,6 +186,8 @@ class Config:
                     f"model.architecture={arch!r} cannot train model.family={family.name!r}; "
                     f"it trains {sorted(allowed)} (BEGAN and ProGAN need architectures of "
                     "their own, which the other families cannot use)")
+        if self.optimizer.name is not None:
+            _check_choice("optimizer.name", self.optimizer.name, OPTIMIZERS)
         _check_choice("model.g_normalization", self.model.g_normalization, NORMALIZATIONS)
         if self.model.d_normalization is not None:
             _check_choice("model.d_normalization", self.model.d_normalization, NORMALIZATIONS)

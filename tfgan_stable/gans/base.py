@@ -17,6 +17,9 @@ from keras import ops
 from tfgan_stable import distribute
 
 
+OPTIMIZER_NAMES = ("adam", "optimistic_adam", "rmsprop")
+
+
 class GAN(keras.Model):
     """Base class of every family; not registered, use a subclass.
 
@@ -157,19 +160,31 @@ class GAN(keras.Model):
 
     @classmethod
     def default_optimizers(cls, d_learning_rate=None, g_learning_rate=None,
-                           beta_1=None, beta_2=None):
+                           beta_1=None, beta_2=None, name=None):
         """``(d_optimizer, g_optimizer)`` with the family paper's settings.
 
-        Arguments that are not None replace the defaults (betas apply to Adam).
+        Arguments that are not None replace the defaults (betas apply to Adam
+        and optimistic Adam). ``name``: ``"adam"``, ``"rmsprop"`` or
+        ``"optimistic_adam"`` (:class:`tfgan_stable.optimizers.OptimisticAdam`);
+        default the family's.
         """
+        name = cls.optimizer_name if name is None else name
+        if name not in OPTIMIZER_NAMES:
+            raise ValueError(f"optimizer name must be one of {list(OPTIMIZER_NAMES)}. "
+                             f"Received: name={name!r}")
+        adam_betas = {"beta_1": cls.default_betas[0] if beta_1 is None else beta_1,
+                      "beta_2": cls.default_betas[1] if beta_2 is None else beta_2}
+        options = cls.optimizer_options if name == cls.optimizer_name else {}
+
         def make(learning_rate):
             learning_rate = cls.default_learning_rate if learning_rate is None else learning_rate
-            if cls.optimizer_name == "rmsprop":
-                return keras.optimizers.RMSprop(learning_rate, **cls.optimizer_options)
-            return keras.optimizers.Adam(
-                learning_rate, beta_1=cls.default_betas[0] if beta_1 is None else beta_1,
-                beta_2=cls.default_betas[1] if beta_2 is None else beta_2,
-                **cls.optimizer_options)
+            if name == "rmsprop":
+                return keras.optimizers.RMSprop(learning_rate, **options)
+            if name == "optimistic_adam":
+                from tfgan_stable.optimizers import OptimisticAdam
+
+                return OptimisticAdam(learning_rate, **adam_betas, **options)
+            return keras.optimizers.Adam(learning_rate, **adam_betas, **options)
         return make(d_learning_rate), make(g_learning_rate)
 
     @property
