@@ -113,7 +113,8 @@ def test_empty_sources_raise(tmp_path):
 
 
 def test_non_power_of_two_resolution():
-    with pytest.raises(ValueError, match="data.resolution must be a power of two >= 4, got 24"):
+    with pytest.raises(ValueError, match=r"resolution must be a power of two >= 4. "
+                                         r"Received: resolution=24"):
         data.load_examples("digits", resolution=24)
 
 

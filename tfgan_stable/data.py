@@ -118,7 +118,8 @@ def _stacked_digit_examples(num_samples, resolution, seed):
 # ---------------------------------------------------------------- images
 def _power_of_two(resolution):
     if resolution < 4 or resolution & (resolution - 1):
-        raise ConfigError(f"data.resolution must be a power of two >= 4, got {resolution}")
+        raise ConfigError(f"resolution must be a power of two >= 4. "
+                          f"Received: resolution={resolution}")
 
 
 def _images_to_model_range(images, resolution):
@@ -401,10 +402,10 @@ def load_examples(name, path="", resolution=16, num_samples=100_000, seed=0, cha
       MissingPathError: a path that does not exist (also a FileNotFoundError).
     """
     if channels not in ("auto", 1, 3):
-        raise ConfigError(f"data.channels must be 'auto', 1 or 3, got {channels!r}")
+        raise ConfigError(f"channels must be 'auto', 1 or 3. Received: channels={channels!r}")
     if name in ("ring8", "grid25"):
         if num_samples < 1:
-            raise ConfigError(f"data.num_samples must be >= 1, got {num_samples}")
+            raise ConfigError(f"num_samples must be >= 1. Received: num_samples={num_samples}")
         points = sample_mixture(name, num_samples, seed)
         return Examples(tf.data.Dataset.from_tensor_slices(points), "vector", (2,),
                         num_samples, name)
