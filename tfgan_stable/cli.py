@@ -29,16 +29,18 @@ def _flag_value(argv, name):
 
 
 def tensorflow_log_level(argv, environ):
-    """``TF_CPP_MIN_LOG_LEVEL`` for a run: the user's, else from ``--verbosity``, else 2.
+    """``TF_CPP_MIN_LOG_LEVEL`` for a run: the user's, else from ``--verbosity``, else 3.
 
-    2 silences TensorFlow's C++ INFO and WARNING start-up lines; an absl
-    ``--verbosity`` of info (0) or more shows them all, warning (-1) shows warnings.
+    3 silences TensorFlow's C++ log lines (start-up notices, and grappler's
+    "remapper failed" errors that a gradient penalty's graph triggers on every
+    run; Python exceptions are unaffected); an absl ``--verbosity`` of info (0)
+    or more shows them all, warning (-1) warnings and errors, error (-2) errors.
     """
     if "TF_CPP_MIN_LOG_LEVEL" in environ:
         return environ["TF_CPP_MIN_LOG_LEVEL"]
     verbosity = _flag_value(argv, "verbosity") or _flag_value(argv, "v")
     if verbosity is None:
-        return "2"
+        return "3"
     try:
         level = int(verbosity)
     except ValueError:
@@ -66,7 +68,7 @@ _STARTUP_NOISE = re.compile(
 def import_tensorflow():
     """Imports TensorFlow and finds its devices, keeping its start-up noise off stderr.
 
-    With ``TF_CPP_MIN_LOG_LEVEL`` >= 2 (the default here) the C++ lines written
+    With ``TF_CPP_MIN_LOG_LEVEL`` >= 2 (the binaries default to 3) the C++ lines written
     to stderr meanwhile are captured and every line but the start-up noise is
     written back; with a lower level nothing is touched.
     """
