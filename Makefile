@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/stacked_digits.py --out bench/results
 	$(BIN)/python bench/wasserstein_estimate.py --out bench/results
 	$(BIN)/python bench/train_step_speed.py --out bench/results
+	$(BIN)/python bench/lazy_penalty.py --out bench/results
 
 clean:
 	rm -rf $(VENV) runs *.egg-info

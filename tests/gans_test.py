@@ -235,3 +235,23 @@ def test_xla_and_steps_per_execution_train_like_single_steps(family, tiny_images
         # XLA draws other random numbers from the same seed (TensorFlow's
         # stateless RNG under XLA), so its losses are only checked to be finite
         assert np.all(np.isfinite(compiled_logs[name])), name
+
+
+def test_lazy_gradient_penalty_applies_every_kth_critic_step_with_k_times_lambda(tiny_images):
+    generator = tg.build_dcgan_generator(4, 8, 1, filters=4)
+    critic = tg.build_dcgan_discriminator(8, 1, filters=4, normalization="layer")
+    gan = tg.WGANGP(generator, critic, gp_weight=1e6, gp_every=2, n_critic=1, seed=0)
+    gan.compile(d_optimizer=keras.optimizers.SGD(0.0), g_optimizer=keras.optimizers.SGD(0.0))
+    batch = tiny_images[:8]
+    logs = [gan.train_on_batch(batch, return_dict=True) for _ in range(4)]
+    # critic updates 0 and 2 carry 2 * 1e6 * gp; updates 1 and 3 no penalty at all
+    assert logs[0]["d_loss"] > 1e3 and logs[2]["d_loss"] > 1e3
+    assert abs(logs[1]["d_loss"]) < 10 and abs(logs[3]["d_loss"]) < 10
+    assert logs[1]["gp"] == logs[0]["gp"] > 0  # the last computed value is logged
+    every = tg.WGANGP(generator, critic, gp_weight=1e6, n_critic=1, seed=0)
+    every.compile(d_optimizer=keras.optimizers.SGD(0.0), g_optimizer=keras.optimizers.SGD(0.0))
+    first = every.train_on_batch(batch, return_dict=True)
+    # same networks, seeds and data: the lazy step 0 is the critic loss plus 2 x the penalty
+    np.testing.assert_allclose(logs[0]["gp"], first["gp"], rtol=1e-5)
+    np.testing.assert_allclose(logs[0]["d_loss"], first["d_loss"] + 1e6 * first["gp"],
+                               rtol=1e-4)

@@ -4,6 +4,7 @@ import dataclasses
 import warnings
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 from tfgan_stable import losses, penalties
@@ -23,6 +24,15 @@ class WGANGP(GAN):
 
     Logs ``d_loss`` (including the penalty), ``g_loss``, ``gp`` (the unweighted
     penalty), ``grad_norm`` and ``wasserstein_estimate``.
+
+    Args:
+      gp_weight: lambda.
+      gp_every: lazy regularisation (the trick Karras et al. 2020, arXiv
+        1912.04958, apply to R1): the penalty only on every ``gp_every``-th
+        critic update, weighted ``gp_every * lambda`` so its average pull is
+        unchanged; the other updates skip the double backward pass. ``gp`` and
+        ``grad_norm`` then log the last computed values.
+      **kwargs: see :class:`tfgan_stable.gans.base.GAN`.
     """
 
     family = "wgan_gp"
@@ -31,11 +41,19 @@ class WGANGP(GAN):
     default_learning_rate = 1e-4
     default_betas = (0.5, 0.9)
 
-    def __init__(self, generator, discriminator, gp_weight=10.0, **kwargs):
+    def __init__(self, generator, discriminator, gp_weight=10.0, gp_every=1, **kwargs):
         super().__init__(generator, discriminator, **kwargs)
         if gp_weight < 0:
             raise ValueError(f"WGANGP.gp_weight must be >= 0, got {gp_weight}")
+        if gp_every < 1:
+            raise ValueError(f"WGANGP.gp_every must be >= 1. Received: gp_every={gp_every}")
         self.gp_weight = float(gp_weight)
+        self.gp_every = int(gp_every)
+        # the last computed penalty and gradient norm, logged on lazy steps
+        self.last_gp = keras.Variable(0.0, trainable=False, name="last_gp",
+                                      aggregation="only_first_replica")
+        self.last_grad_norm = keras.Variable(0.0, trainable=False, name="last_grad_norm",
+                                             aggregation="only_first_replica")
         batch_norms = [
             layer.name for layer in self.discriminator._flatten_layers()
             if isinstance(layer, keras.layers.BatchNormalization)
@@ -49,12 +67,27 @@ class WGANGP(GAN):
                 stacklevel=2,
             )
 
+    def _penalty(self, real, fake):
+        return penalties.gradient_penalty(
+            self.discriminator, real, fake, alpha=self.interpolation_alpha(ops.shape(real)[0]))
+
     def discriminator_loss(self, real, fake, real_output, fake_output):
-        penalty, grad_norm = penalties.gradient_penalty(
-            self.discriminator, real, fake, alpha=self.interpolation_alpha(ops.shape(real)[0])
-        )
         loss = losses.wasserstein_critic_loss(real_output, fake_output)
-        return loss + self.gp_weight * penalty, {
+        if self.gp_every == 1 or self._evaluating:
+            penalty, grad_norm = self._penalty(real, fake)
+            weighted = self.gp_weight * penalty
+        else:
+            due = ops.equal(self.d_optimizer.iterations % self.gp_every, 0)
+
+            def lazy():
+                penalty, grad_norm = self._penalty(real, fake)
+                self.last_gp.assign(penalty)
+                self.last_grad_norm.assign(grad_norm)
+                return self.gp_every * self.gp_weight * penalty
+
+            weighted = tf.cond(due, lazy, lambda: ops.zeros((), "float32"))
+            penalty, grad_norm = self.last_gp, self.last_grad_norm
+        return loss + weighted, {
             "gp": penalty,
             "grad_norm": grad_norm,
             "wasserstein_estimate": losses.wasserstein_estimate(real_output, fake_output),
@@ -64,18 +97,21 @@ class WGANGP(GAN):
         return losses.wasserstein_generator_loss(fake_output), {}
 
     def get_config(self):
-        return {**super().get_config(), "gp_weight": self.gp_weight}
+        return {**super().get_config(), "gp_weight": self.gp_weight, "gp_every": self.gp_every}
 
 
 @dataclasses.dataclass(frozen=True)
 class WGANGPOptions:
-    """The ``wgan_gp:`` config section: the penalty weight lambda."""
+    """The ``wgan_gp:`` config section: the penalty weight lambda and lazy ``gp_every``."""
 
     gp_weight: float = 10.0
+    gp_every: int = 1
 
     def check(self, config):
         if self.gp_weight < 0:
             raise ConfigError(f"wgan_gp.gp_weight must be >= 0, got {self.gp_weight}")
+        if self.gp_every < 1:
+            raise ConfigError(f"wgan_gp.gp_every must be >= 1, got {self.gp_every}")
 
 
 # The penalty is per example, so the critic must not use batch norm (sec. 4).
