@@ -214,3 +214,19 @@ def test_memory_estimate_refuses_what_does_not_fit():
     with pytest.raises(ConfigError, match=r"batch 64 needs about .* GiB per train step"):
         memory.check_fits(generator, discriminator, 64, 8, (16, 16, 1), "batch 64",
                           available=small)
+
+
+def test_folder_scans_are_cached_and_only_changed_files_decoded_again(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(tmp_path / f"{i}.png")
+    files = sorted(str(p) for p in tmp_path.glob("*.png"))
+    cache = str(tmp_path / "cache" / "scan.json")
+    assert data.scan_images(files, cache) == [(8, 8, 1)] * 4
+    decoded = []
+    real_header = data._image_header
+    monkeypatch.setattr(data, "_image_header", lambda path: decoded.append(path)
+                        or real_header(path))
+    assert data.scan_images(files, cache) == [(8, 8, 1)] * 4 and decoded == []
+    Image.fromarray(rng.integers(0, 256, (8, 12, 3), dtype=np.uint8)).save(files[2])
+    assert data.scan_images(files, cache)[2] == (8, 12, 3) and decoded == [files[2]]

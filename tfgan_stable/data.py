@@ -323,16 +323,43 @@ def _image_header(path):
     return tuple(int(d) for d in image.shape)
 
 
-def scan_images(files):
+def scan_images(files, cache_path=None):
     """Decodes every file (on all cores); returns their ``(height, width, channels)``.
+
+    With ``cache_path`` (a JSON file) a file whose size and modification time
+    match the cache's record is not decoded again, so rerunning on a large
+    folder checks only what changed; the cache is rewritten afterwards.
 
     Raises:
       ConfigError: naming the first file that does not decode, and why.
     """
+    import json
     from concurrent.futures import ThreadPoolExecutor
 
+    known = {}
+    if cache_path and os.path.isfile(cache_path):
+        try:
+            with open(cache_path) as f:
+                known = json.load(f)
+        except (OSError, ValueError):
+            known = {}
+    stamps = {path: [os.stat(path).st_size, os.stat(path).st_mtime_ns] for path in files}
+    todo = [path for path in files if known.get(path, [None, None])[:2] != stamps[path]]
+    if len(todo) > 10_000:
+        log.info(f"checking that {len(todo)} images decode (once: the result is cached)")
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        return list(pool.map(_image_header, files))
+        decoded = dict(zip(todo, pool.map(_image_header, todo)))
+    headers = [tuple(decoded[path]) if path in decoded else tuple(known[path][2:])
+               for path in files]
+    if cache_path and todo:
+        from tfgan_stable.utils import files as files_lib
+
+        try:
+            files_lib.write_json(cache_path, {path: stamps[path] + list(header)
+                                              for path, header in zip(files, headers)})
+        except OSError:
+            pass  # a cache we cannot write only costs time
+    return headers
 
 
 def _folder_images(folder, resolution, channels="auto"):
@@ -343,9 +370,12 @@ def _folder_images(folder, resolution, channels="auto"):
     if not files:
         raise ConfigError(f"data.name={source!r} holds no image files "
                           f"({', '.join(IMAGE_EXTENSIONS)})")
-    if len(files) > 10_000:
-        log.info(f"data.name={source!r}: checking that all {len(files)} images decode")
-    headers = scan_images(files)
+    import hashlib
+
+    from tfgan_stable.utils.files import cache_dir
+
+    key = hashlib.sha1(os.path.abspath(folder).encode()).hexdigest()[:16]
+    headers = scan_images(files, os.path.join(cache_dir(), "image_scans", f"{key}.json"))
     counts = {}
     for _, _, count in headers:
         effective = _effective_channels(count)

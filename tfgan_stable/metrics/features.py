@@ -11,6 +11,7 @@ import numpy as np
 from tfgan_stable import log
 from tfgan_stable.errors import MissingPathError
 from tfgan_stable.utils import files
+from tfgan_stable.utils.files import cache_dir
 
 
 def extract_features(model, images, batch_size=256):
@@ -82,12 +83,6 @@ def train_digit_classifier(seed=0, epochs=40, verbose=0):
     model.fit(x_train, y_train, batch_size=64, epochs=epochs, verbose=verbose, shuffle=True)
     accuracy = float(model.evaluate(x_test, y_test, verbose=0)[1])
     return model, accuracy
-
-
-def cache_dir():
-    """Where trained helper models are cached: ``$TFGAN_STABLE_CACHE`` or ``~/.cache/tfgan_stable``."""
-    return os.environ.get("TFGAN_STABLE_CACHE") or os.path.join(
-        os.path.expanduser("~"), ".cache", "tfgan_stable")
 
 
 def digit_classifier(seed=0, epochs=40, cache=True):

@@ -34,3 +34,10 @@ def write_text(path, text):
 def write_json(path, value):
     """Writes ``value`` as indented JSON to ``path`` atomically."""
     write_text(path, json.dumps(value, indent=2) + "\n")
+
+
+def cache_dir():
+    """Where the library caches what it computed once: ``$TFGAN_STABLE_CACHE`` or
+    ``~/.cache/tfgan_stable``."""
+    return os.environ.get("TFGAN_STABLE_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "tfgan_stable")
