@@ -75,7 +75,8 @@ def test_a_family_added_in_one_place_trains_and_exports_through_the_run(lsgan, t
 
 
 def test_its_section_is_strict_and_other_families_keys_are_errors(lsgan, tmp_path):
-    with pytest.raises(ConfigError, match=r"unknown config key 'lsgan.real_targt'; did you mean 'real_target'"):
+    with pytest.raises(ConfigError, match=r"unknown config key 'lsgan.real_targt'; "
+                                          r"did you mean 'real_target'"):
         smoke_config(tmp_path, lsgan={"real_targt": 0.9})
     with pytest.raises(ConfigError, match=r"lsgan.real_target must be of type float"):
         smoke_config(tmp_path, lsgan={"real_target": "high"})

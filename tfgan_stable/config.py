@@ -378,8 +378,10 @@ def from_dict(raw: Mapping[str, Any]) -> Config:
     model = _section(ModelConfig, "model", raw.get("model"))
     family = family_of(model.family)
     families = family_lib().names()
-    kwargs = {}
+    kwargs = {"model": model}
     for section, values in raw.items():
+        if section == "model":
+            continue  # parsed above: its family names the family's section
         if section == family.name:
             kwargs["family_options"] = _section(family.options, section, values)
         elif section in families:

@@ -343,7 +343,8 @@ def scan_images(files, cache_path=None):
                 known = json.load(f)
         except (OSError, ValueError):
             known = {}
-    stamps = {path: [os.stat(path).st_size, os.stat(path).st_mtime_ns] for path in files}
+    stats = {path: os.stat(path) for path in files}
+    stamps = {path: [stat.st_size, stat.st_mtime_ns] for path, stat in stats.items()}
     todo = [path for path in files if known.get(path, [None, None])[:2] != stamps[path]]
     if len(todo) > 10_000:
         log.info(f"checking that {len(todo)} images decode (once: the result is cached)")
@@ -522,8 +523,8 @@ def make_dataset(examples, batch_size, n_critic=1, seed=0, shuffle_buffer=10_000
     dataset = examples.dataset if isinstance(examples, Examples) else examples
     num = examples.num_examples if isinstance(examples, Examples) else _known_size(dataset)
     if num == 0:
-        raise ValueError(f"make_dataset needs examples; {getattr(examples, 'name', 'the dataset')!r} "
-                         "has none")
+        name = getattr(examples, "name", "the dataset")
+        raise ValueError(f"make_dataset needs examples; {name!r} has none")
     if num is not None and num < batch_size:
         raise ValueError(f"batch_size must be <= the {num} examples of the data. "
                          f"Received: batch_size={batch_size}")

@@ -8,7 +8,6 @@ a training workdir. Each row walks a straight line between two random latent
 vectors drawn from the distribution the model was trained with.
 """
 
-import os
 import sys
 
 from tfgan_stable import cli
@@ -36,7 +35,6 @@ def interpolate():
     grid, _ = interpolation.interpolation_grid(
         generate, latent_dim, rows=FLAGS.rows, num_steps=FLAGS.steps, seed=FLAGS.seed,
         distribution=distribution)
-    os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
     save_png(grid, FLAGS.output)
     print(f"[tfgan_stable] wrote {FLAGS.rows}x{FLAGS.steps} interpolations from {path} "
           f"to {FLAGS.output}")

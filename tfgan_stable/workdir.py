@@ -27,6 +27,8 @@ from tfgan_stable.utils import files
 CONFIG_FILE = "config.yaml"
 LOCK_FILE = ".lock"
 EXPORT_RECORD = "export.json"
+# errno values of a non-blocking flock on a lock another process holds
+_LOCK_HELD = (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK)
 
 # Config keys that do not change what the trained weights are: how long to
 # train, where the data and exports live, what is logged and how the steps are
@@ -112,7 +114,7 @@ def lock_holder(workdir):
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except OSError as error:
-            if error.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+            if error.errno not in _LOCK_HELD:
                 raise
             return _read_pid(fd)
         fcntl.flock(fd, fcntl.LOCK_UN)
@@ -162,7 +164,7 @@ class Lock:
         except OSError as error:
             holder = _read_pid(fd)
             os.close(fd)
-            if error.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+            if error.errno in _LOCK_HELD:
                 raise _in_use(self.workdir, holder) from None
             raise
         os.ftruncate(fd, 0)

@@ -331,10 +331,7 @@ class GAN(keras.Model):
         finally:
             self._evaluating = False
         self._track(values)
-        logs = {tracker.name: tracker.result() for tracker in self.loss_trackers}
-        if distribute.in_multi_worker_mode():
-            logs = {name: ops.reshape(value, (1,)) for name, value in logs.items()}
-        return logs
+        return self._step_logs()
 
     # ------------------------------------------------------ family hooks
     def discriminator_loss(self, real, fake, real_output, fake_output):
@@ -415,6 +412,10 @@ class GAN(keras.Model):
         (the reduction returns it as a scalar again).
         """
         self.train_steps.assign_add(1)
+        return self._step_logs(**extra)
+
+    def _step_logs(self, **extra):
+        """Every tracker's result plus ``extra``, shaped for the strategy (see above)."""
         logs = {tracker.name: tracker.result() for tracker in self.loss_trackers}
         logs.update(extra)
         if distribute.in_multi_worker_mode():

@@ -11,7 +11,11 @@ from tfgan_stable import distribute, layers, losses, penalties, schedules
 from tfgan_stable.errors import ConfigError
 from tfgan_stable.gans import family
 from tfgan_stable.gans.base import GAN
-from tfgan_stable.networks.progan import ProgressiveDiscriminator, ProgressiveGenerator
+from tfgan_stable.networks.progan import (
+    ProgressiveDiscriminator,
+    ProgressiveGenerator,
+    num_stages,
+)
 
 
 @keras.saving.register_keras_serializable(package="tfgan_stable")
@@ -231,7 +235,7 @@ class ProGANOptions:
     reset_optimizers: bool = True
 
     def check(self, config):
-        stages = config.data.resolution.bit_length() - 2  # 4x4 -> 1 stage, 8x8 -> 2, ...
+        stages = num_stages(config.data.resolution)  # 4x4 -> 1 stage, 8x8 -> 2, ...
         if self.batch_sizes and len(self.batch_sizes) != stages:
             raise ConfigError(
                 f"progan.batch_sizes needs one batch size per resolution from 4x4 to "
@@ -259,7 +263,7 @@ def _build_networks(config, examples, architecture):
 
 
 def _batch_sizes(config):
-    stages = config.data.resolution.bit_length() - 2
+    stages = num_stages(config.data.resolution)
     return list(config.family_options.batch_sizes) or [config.train.batch_size] * stages
 
 
