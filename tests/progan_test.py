@@ -126,6 +126,57 @@ def test_alpha_is_exact_every_step_with_steps_per_execution(tiny_images=None):
     assert int(gan.stage_images_seen.numpy()) == 36
 
 
+def test_half_life_average_restarts_each_new_block():
+    """Under a half-life with ramp-up each block's average runs on its own images:
+    a new block's average starts at its live weights, older blocks keep averaging."""
+    generator, discriminator = tiny_networks(16)
+    gan = tg.ProGAN(generator, discriminator, transition_images=8, seed=0,
+                    g_ema_half_life_images=1000, g_ema_rampup=0.5)
+    assert gan.g_ema_decay is None and gan.generator_ema is not None
+    gan.compile()
+    rng = np.random.default_rng(0)
+
+    def dataset(resolution):
+        images = rng.uniform(-1, 1, (32, resolution, resolution, 1)).astype("float32")
+        return tg.make_dataset(tf.data.Dataset.from_tensor_slices(images), 4)
+
+    gan.start_stage(0)
+    gan.fit(dataset(4), steps_per_epoch=3, epochs=1, verbose=0)
+    gan.start_stage(1)
+    gan.fit(dataset(8), steps_per_epoch=1, epochs=1, verbose=0)  # alpha 0: block 1 idle
+    assert gan.block_images_seen.numpy().tolist() == [16, 4, 0]
+    blocks = gan._weight_blocks
+    assert set(blocks) == {0, 1, 2}
+    before = [w.numpy().copy() for w in gan.generator_ema.weights]
+    gan.fit(dataset(8), steps_per_epoch=1, epochs=1, verbose=0)  # alpha 0.5
+    # images each block had seen before this step: 16 and 4, so h = 0.5 x that
+    decays = {0: 0.5 ** (4 / 8), 1: 0.5 ** (4 / 2)}
+    for block, ema, live, old in zip(blocks, gan.generator_ema.weights,
+                                     gan.generator.weights, before):
+        if not live.trainable:  # alpha: follows the live generator
+            continue
+        if block == 2:  # not grown yet: untouched
+            np.testing.assert_array_equal(ema.numpy(), old)
+            continue
+        np.testing.assert_allclose(
+            ema.numpy(), decays[block] * old + (1 - decays[block]) * live.numpy(), atol=1e-6)
+    new_block = [w for w, block in zip(gan.generator.weights, blocks) if block == 1]
+    assert any(not np.array_equal(w.numpy(), old) for w, old in zip(
+        new_block, [o for o, b in zip(before, blocks) if b == 1]))  # the new block trains
+    # the setting survives get_config / from_config
+    config = gan.get_config()
+    assert (config["g_ema_half_life_images"], config["g_ema_rampup"]) == (1000, 0.5)
+
+
+def test_ema_settings_in_configs_are_checked(tmp_path):
+    with pytest.raises(config_lib.ConfigError, match="not both"):
+        smoke_config(tmp_path, "model.g_ema_decay=0.99", "model.g_ema_half_life_images=1000")
+    with pytest.raises(config_lib.ConfigError, match="needs model.g_ema_half_life_images"):
+        smoke_config(tmp_path, "model.g_ema_rampup=0.05")
+    config = smoke_config(tmp_path, "model.g_ema_half_life_images=1000", "model.g_ema_rampup=0.05")
+    assert config.model.g_ema_half_life_images == 1000
+
+
 def smoke_config(tmp_path, *overrides):
     raw = yaml.safe_load(open(os.path.join(CONFIGS, "smoke", "progan.yaml")))
     return config_lib.from_dict(config_lib.apply_overrides(

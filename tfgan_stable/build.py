@@ -55,8 +55,10 @@ def build_gan(config, examples):
     model_cfg, family = config.model, config.family
     generator, discriminator = build_networks(config, examples)
     kwargs = family.gan_kwargs(config.family_options)
-    if model_cfg.g_ema_decay is not None:  # else the family's default (ProGAN: 0.999)
-        kwargs["g_ema_decay"] = model_cfg.g_ema_decay
+    # Unset: the family's default (ProGAN: 0.999).
+    for key in ("g_ema_decay", "g_ema_half_life_images", "g_ema_rampup"):
+        if getattr(model_cfg, key) is not None:
+            kwargs[key] = getattr(model_cfg, key)
     gan = family.gan_class(generator, discriminator, n_critic=model_cfg.n_critic,
                            seed=config.train.seed, **kwargs)
     opt = config.optimizer

@@ -123,3 +123,45 @@ def check_gamma(gamma):
 def check_lambda_k(lambda_k):
     if not lambda_k >= 0.0:
         raise ValueError(f"BEGAN.lambda_k must be >= 0, got {lambda_k}")
+
+
+def ema_decay(batch_size, images_seen, half_life_images, rampup=None):
+    """Per-step decay of a weight average stated as a half-life in images.
+
+    ``decay = 0.5 ** (batch_size / h)`` with ``h = min(half_life_images,
+    rampup * images_seen)`` when ``rampup`` is set (else ``half_life_images``):
+    after ``h`` images an old weight counts half. The ramp-up keeps a young
+    average short, so that it follows weights that are still far from their
+    initialisation (the generator average of Karras et al.'s later work,
+    StyleGAN2-ADA, arXiv 2006.06676: half-life 10k images, ramp-up 0.05). With
+    ``images_seen = 0`` and a ramp-up the decay is 0: the average restarts at
+    the weights. Works on Python numbers and tensors.
+    """
+    if isinstance(images_seen, (int, float)) and isinstance(batch_size, (int, float)):
+        half_life = half_life_images if rampup is None else min(half_life_images,
+                                                                 rampup * images_seen)
+        return 0.0 if half_life <= 0 else 0.5 ** (batch_size / half_life)
+    images = ops.cast(images_seen, "float32")
+    half_life = ops.convert_to_tensor(float(half_life_images), "float32")
+    if rampup is not None:
+        half_life = ops.minimum(half_life, float(rampup) * images)
+    batch = ops.cast(batch_size, "float32")
+    return ops.where(half_life > 0.0, ops.power(0.5, batch / ops.maximum(half_life, 1e-8)), 0.0)
+
+
+def check_ema(decay, half_life_images, rampup, owner="GAN"):
+    """Validates the generator-average settings: one of a decay or a half-life."""
+    if decay is not None and not 0.0 < decay < 1.0:
+        raise ValueError(f"{owner}.g_ema_decay must be in (0, 1) or None, got {decay}")
+    if half_life_images is not None:
+        if decay is not None:
+            raise ValueError(f"{owner}: give g_ema_decay or g_ema_half_life_images, not both "
+                             f"(got {decay} and {half_life_images})")
+        if not half_life_images > 0:
+            raise ValueError(f"{owner}.g_ema_half_life_images must be > 0, "
+                             f"got {half_life_images}")
+    if rampup is not None:
+        if half_life_images is None:
+            raise ValueError(f"{owner}.g_ema_rampup needs g_ema_half_life_images")
+        if not rampup > 0:
+            raise ValueError(f"{owner}.g_ema_rampup must be > 0 or None, got {rampup}")

@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from tfgan_stable import distribute
+from tfgan_stable import distribute, schedules
 
 
 OPTIMIZER_NAMES = ("adam", "optimistic_adam", "rmsprop")
@@ -33,6 +33,11 @@ class GAN(keras.Model):
         :func:`tfgan_stable.data.critic_batches`).
       g_ema_decay: when set (e.g. 0.999), keep ``generator_ema``, an
         exponential moving average of the generator used by ``call`` and export.
+      g_ema_half_life_images: the same average stated as a half-life in
+        images (:func:`tfgan_stable.schedules.ema_decay`); give this or
+        ``g_ema_decay``.
+      g_ema_rampup: with a half-life, keep it at most ``rampup`` x the images
+        seen (a young average stays short).
       seed: seed of the latent noise and of any other randomness in the step.
     """
 
@@ -42,7 +47,8 @@ class GAN(keras.Model):
     latent_distribution = "normal"  # or "uniform" on [-1, 1]
 
     def __init__(self, generator, discriminator, latent_dim=None, n_critic=None,
-                 g_ema_decay=None, seed=None, **kwargs):
+                 g_ema_decay=None, g_ema_half_life_images=None, g_ema_rampup=None,
+                 seed=None, **kwargs):
         super().__init__(**kwargs)
         for part, model in (("generator", generator), ("discriminator", discriminator)):
             if not isinstance(model, keras.Model):
@@ -70,12 +76,11 @@ class GAN(keras.Model):
         self.n_critic = int(n_critic if n_critic is not None else self.default_n_critic)
         if self.n_critic < 1:
             raise ValueError(f"{type(self).__name__}.n_critic must be >= 1, got {n_critic}")
-        if g_ema_decay is not None and not 0.0 < g_ema_decay < 1.0:
-            raise ValueError(
-                f"{type(self).__name__}.g_ema_decay must be in (0, 1) or None, "
-                f"got {g_ema_decay}"
-            )
+        schedules.check_ema(g_ema_decay, g_ema_half_life_images, g_ema_rampup,
+                            owner=type(self).__name__)
         self.g_ema_decay = g_ema_decay
+        self.g_ema_half_life_images = g_ema_half_life_images
+        self.g_ema_rampup = g_ema_rampup
         self.seed = seed
         self.sample_shape = tuple(
             generator.compute_output_shape((None, self.latent_dim))[1:]
@@ -95,7 +100,7 @@ class GAN(keras.Model):
             aggregation="only_first_replica",
         )
         self.generator_ema = None
-        if g_ema_decay is not None:
+        if g_ema_decay is not None or g_ema_half_life_images is not None:
             self.generator_ema = clone_network(generator)
             self.generator_ema.trainable = False
         names = ("d_loss", "g_loss") + tuple(self.extra_metric_names)
@@ -448,16 +453,30 @@ class GAN(keras.Model):
             scaled = distribute.scale_loss(loss, self.g_optimizer)
         variables = self.generator.trainable_variables
         apply_gradients(self.g_optimizer, tape.gradient(scaled, variables), variables)
-        self._update_ema()
+        self._update_ema(batch_size)
         self.generator_steps.assign_add(1)
         self.after_generator_step()
         self._track({"g_loss": loss, **extras})
 
-    def _update_ema(self):
+    def ema_decays(self, batch_size):
+        """The decay of each generator weight's average in this step.
+
+        ``g_ema_decay``, or the half-life schedule at the images seen so far
+        (generator steps x the global batch). ProGAN counts per block.
+        """
+        if self.g_ema_half_life_images is None:
+            decay = self.g_ema_decay
+        else:
+            global_batch = ops.cast(batch_size, "int64") * distribute.num_replicas()
+            decay = schedules.ema_decay(global_batch, self.generator_steps * global_batch,
+                                        self.g_ema_half_life_images, self.g_ema_rampup)
+        return [decay] * len(self.generator.weights)
+
+    def _update_ema(self, batch_size):
         if self.generator_ema is None:
             return
-        decay = self.g_ema_decay
-        for ema, weight in zip(self.generator_ema.weights, self.generator.weights):
+        for ema, weight, decay in zip(self.generator_ema.weights, self.generator.weights,
+                                      self.ema_decays(batch_size)):
             if weight.trainable:
                 ema.assign(decay * ema + (1.0 - decay) * weight)
             else:  # e.g. batch-norm statistics: follow the live generator
@@ -486,6 +505,8 @@ class GAN(keras.Model):
             "latent_dim": self.latent_dim,
             "n_critic": self.n_critic,
             "g_ema_decay": self.g_ema_decay,
+            "g_ema_half_life_images": self.g_ema_half_life_images,
+            "g_ema_rampup": self.g_ema_rampup,
             "seed": self.seed,
             "name": self.name,
         }

@@ -111,7 +111,7 @@ class BEGAN(GAN):
         del tape
         apply_gradients(self.d_optimizer, d_grads, d_variables)
         apply_gradients(self.g_optimizer, g_grads, g_variables)
-        self._update_ema()
+        self._update_ema(batch_size)
         self.generator_steps.assign_add(1)
 
         # The controller sees the losses of the whole global batch.

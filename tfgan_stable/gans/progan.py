@@ -18,6 +18,9 @@ from tfgan_stable.networks.progan import (
 )
 
 
+PAPER_EMA_DECAY = 0.999
+
+
 @keras.saving.register_keras_serializable(package="tfgan_stable")
 class ProGAN(GAN):
     """Progressive growing with fade-in, trained with WGAN-GP plus the drift term.
@@ -41,7 +44,15 @@ class ProGAN(GAN):
       transition_images: images over which alpha rises from 0 to 1.
       gp_weight: lambda.
       drift_weight: epsilon_drift on ``E[D(x)^2]``.
-      g_ema_decay: decay of the generator EMA used for samples and export.
+      g_ema_decay: decay of the generator EMA used for samples and export
+        (None: the paper's 0.999 unless a half-life is given).
+      g_ema_half_life_images: instead of ``g_ema_decay``, the average's
+        half-life in images (:func:`tfgan_stable.schedules.ema_decay`). The
+        images are counted per block from the stage that adds it, so with
+        ``g_ema_rampup`` a new block's average restarts at its live weights
+        and lengthens as the block trains, while older blocks keep their
+        long horizon: an average that follows the resolution being learnt.
+      g_ema_rampup: see ``g_ema_half_life_images``.
       **kwargs: see :class:`tfgan_stable.gans.base.GAN`.
     """
 
@@ -53,7 +64,7 @@ class ProGAN(GAN):
     optimizer_options = {"epsilon": 1e-8}
 
     def __init__(self, generator, discriminator, transition_images=600_000, gp_weight=10.0,
-                 drift_weight=0.001, g_ema_decay=0.999, **kwargs):
+                 drift_weight=0.001, g_ema_decay=None, **kwargs):
         if not isinstance(generator, ProgressiveGenerator):
             raise TypeError(f"ProGAN.generator must be a ProgressiveGenerator, "
                             f"got {type(generator).__name__}")
@@ -64,6 +75,8 @@ class ProGAN(GAN):
             raise ValueError(f"ProGAN: generator resolution {generator.resolution} != "
                              f"discriminator resolution {discriminator.resolution}")
         kwargs.setdefault("latent_dim", generator.latent_dim)
+        if g_ema_decay is None and kwargs.get("g_ema_half_life_images") is None:
+            g_ema_decay = PAPER_EMA_DECAY
         super().__init__(generator, discriminator, g_ema_decay=g_ema_decay, **kwargs)
         if self.n_critic != 1:
             raise ValueError(f"ProGAN.n_critic must be 1, got {self.n_critic}")
@@ -74,6 +87,12 @@ class ProGAN(GAN):
         self.stage_images_seen = keras.Variable(
             0, dtype="int64", trainable=False, name="stage_images_seen",
             aggregation="only_first_replica")
+        # Images each block has trained on (from the stage that adds it): the
+        # clock of its weight average under a half-life schedule.
+        self.block_images_seen = keras.Variable(
+            [0] * generator.num_stages, dtype="int64", trainable=False,
+            name="block_images_seen", aggregation="only_first_replica")
+        self._weight_blocks = _weight_blocks(generator)
         self._downsample = layers.downsample()
         self._upsample = layers.upsample()
         # Built now: under a strategy Keras traces an unbuilt model symbolically first.
@@ -140,7 +159,19 @@ class ProGAN(GAN):
         self._generator_step(ops.shape(real)[0])
         global_batch = ops.cast(ops.shape(real)[0], "int64") * distribute.num_replicas()
         self.stage_images_seen.assign_add(global_batch)
+        in_use = [1 if block <= self.stage else 0 for block in range(self.num_stages)]
+        self.block_images_seen.assign_add(global_batch * ops.convert_to_tensor(in_use, "int64"))
         return self.finish_step(alpha=alpha)
+
+    def ema_decays(self, batch_size):
+        """Under a half-life, each weight's decay follows its own block's images."""
+        if self.g_ema_half_life_images is None:
+            return super().ema_decays(batch_size)
+        global_batch = ops.cast(batch_size, "int64") * distribute.num_replicas()
+        per_block = [schedules.ema_decay(global_batch, self.block_images_seen[block],
+                                         self.g_ema_half_life_images, self.g_ema_rampup)
+                     for block in range(self.num_stages)]
+        return [per_block[block] for block in self._weight_blocks]
 
     def evaluation_losses(self, real):
         """The losses on real images faded like training's at the current alpha."""
@@ -204,6 +235,16 @@ class FixedStage(keras.layers.Layer):
         config = dict(config)
         network = keras.saving.deserialize_keras_object(config.pop("network"))
         return cls(network, config.pop("stage"), **config)
+
+
+def _weight_blocks(generator):
+    """The block (stage) of each of ``generator.weights``: 0 for the 4x4 head."""
+    owner = {}
+    for stage in range(generator.num_stages):
+        for layer in [*generator.blocks[stage], generator.to_rgb[stage]]:
+            for weight in layer.weights:
+                owner[id(weight)] = stage
+    return [owner.get(id(weight), 0) for weight in generator.weights]
 
 
 def reset_optimizer_state(optimizer):
