@@ -174,3 +174,36 @@ def test_inception_features_load_from_a_local_weights_file(tmp_path):
     assert features.shape == (2, 2048)
     with pytest.raises(FileNotFoundError, match="InceptionV3 weights file not found"):
         metrics.inception_feature_extractor(str(tmp_path / "missing.h5"))
+
+
+def test_fashion_classifier_trains_on_idx_files_and_caches(tmp_path, monkeypatch):
+    """Two classes (bright top half vs bright bottom half) in train/t10k IDX files:
+    the classifier learns them, reports test accuracy, and a second call loads it."""
+    from data_test import write_idx
+
+    rng = np.random.default_rng(0)
+
+    def split(count):
+        labels = rng.integers(0, 2, count)
+        images = rng.integers(0, 60, (count, 28, 28))
+        for image, label in zip(images, labels):
+            image[:14] += 180 * (label == 0)
+            image[14:] += 180 * (label == 1)
+        return images.astype(np.uint8), labels.astype(np.uint8)
+
+    for prefix, count in (("train", 256), ("t10k", 64)):
+        images, labels = split(count)
+        write_idx(str(tmp_path / f"{prefix}-images-idx3-ubyte.gz"), images)
+        write_idx(str(tmp_path / f"{prefix}-labels-idx1-ubyte.gz"), labels)
+    x, y = metrics.load_fashion_mnist_split(str(tmp_path), "test", resolution=8)
+    assert x.shape == (64, 8, 8, 1) and x.min() >= -1 and x.max() <= 1 and y.shape == (64,)
+    monkeypatch.setenv("TFGAN_STABLE_CACHE", str(tmp_path / "cache"))
+    model, accuracy = metrics.fashion_classifier(str(tmp_path), resolution=8, epochs=3)
+    assert accuracy >= 0.95
+    assert metrics.classifier_features(model)(x).shape == (64, 64)
+    again, cached_accuracy = metrics.fashion_classifier(str(tmp_path), resolution=8, epochs=3)
+    assert cached_accuracy == accuracy
+    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0),
+                               atol=1e-5)
+    with pytest.raises(FileNotFoundError, match="lacks the train split"):
+        metrics.fashion_classifier(str(tmp_path / "nowhere"), resolution=8)

@@ -25,13 +25,18 @@ from tfgan_stable.metrics.distances import (  # noqa: F401
     wasserstein_1,
 )
 from tfgan_stable.metrics.features import (  # noqa: F401
+    FASHION_MNIST_CLASSES,
     cache_dir,
+    classifier_features,
     digit_classifier,
     digit_features,
     extract_features,
+    fashion_classifier,
     inception_feature_extractor,
+    load_fashion_mnist_split,
     stacked_mode_count,
     train_digit_classifier,
+    train_image_classifier,
 )
 from tfgan_stable.metrics.suites import (  # noqa: F401
     IMAGE_METRICS,
