@@ -35,9 +35,13 @@ class BEGAN(GAN):
     (L(G(z_G))), ``m_global``, ``balance`` (gamma L(x) - L(G(z_G))) and the
     current ``k_t``.
 
+    Defaults are the small-data setting: ``gamma=1.0, lambda_k=0.01``. The
+    paper's ``gamma=0.5, lambda_k=0.001`` (its faces setting) is met on small
+    data sets by a collapsed generator; see docs/benchmarks.md.
+
     Args:
-      gamma: the diversity ratio (the paper uses 0.3 to 0.7).
-      lambda_k: the controller's gain.
+      gamma: the diversity ratio (the paper uses 0.3 to 0.7 on faces).
+      lambda_k: the controller's gain (the paper: 0.001).
       reconstruction_norm: eta, 1 (the paper) or 2.
       k_initial: k_0.
       **kwargs: see :class:`tfgan_stable.gans.base.GAN` (``n_critic`` must be 1).
@@ -50,7 +54,7 @@ class BEGAN(GAN):
     default_learning_rate = 1e-4
     default_betas = (0.5, 0.999)
 
-    def __init__(self, generator, discriminator, gamma=0.5, lambda_k=0.001,
+    def __init__(self, generator, discriminator, gamma=1.0, lambda_k=0.01,
                  reconstruction_norm=1, k_initial=0.0, **kwargs):
         super().__init__(generator, discriminator, **kwargs)
         if self.n_critic != 1:
@@ -153,13 +157,15 @@ class BEGANOptions:
     """The ``began:`` config section.
 
     ``gamma``, ``lambda_k``, ``reconstruction_norm`` (eta) and ``bottleneck``
-    (h) are the paper's; ``decay_patience``: epochs without improvement of
+    (h) are the paper's knobs; gamma and lambda_k default to the small-data
+    setting (1.0, 0.01), the paper's faces setting is 0.5, 0.001
+    (``configs/began_celeba.yaml``); ``decay_patience``: epochs without improvement of
     M_global before both learning rates are multiplied by ``decay_factor``
     (floor ``min_learning_rate``); null disables the decay.
     """
 
-    gamma: float = 0.5
-    lambda_k: float = 0.001
+    gamma: float = 1.0
+    lambda_k: float = 0.01
     bottleneck: int = 64
     reconstruction_norm: int = 1
     decay_patience: Optional[int] = None
