@@ -46,7 +46,7 @@ def test_ema_decay_half_life_table():
     (1.0, None, None, r"g_ema_decay must be in \(0, 1\)"),
     (0.99, 1000, None, "not both"),
     (None, 0, None, "g_ema_half_life_images must be > 0"),
-    (None, None, 0.05, "g_ema_rampup needs g_ema_half_life_images"),
+    (None, None, 0.05, "GAN.g_ema_rampup needs GAN.g_ema_half_life_images"),
     (None, 1000, -1.0, "g_ema_rampup must be > 0"),
 ])
 def test_ema_settings_are_checked(decay, half_life, rampup, message):

@@ -224,7 +224,13 @@ class Config:
                 f"model.hidden_units must be a non-empty list of positive ints, "
                 f"got {list(self.model.hidden_units)}"
             )
-        self._check_ema()
+        from tfgan_stable import schedules
+
+        try:
+            schedules.check_ema(self.model.g_ema_decay, self.model.g_ema_half_life_images,
+                                self.model.g_ema_rampup, owner="model")
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
         spe = self.train.steps_per_execution
         if self.train.steps_per_epoch % spe or self.train.steps % spe:
             raise ConfigError(
@@ -248,20 +254,6 @@ class Config:
             raise ConfigError(f"train.verbose must be 0, 1 or 2, got {self.train.verbose}")
         self.family_options.check(self)
         return self
-
-    def _check_ema(self):
-        decay, half_life, rampup = (self.model.g_ema_decay, self.model.g_ema_half_life_images,
-                                    self.model.g_ema_rampup)
-        if decay is not None and not 0.0 < decay < 1.0:
-            raise ConfigError(f"model.g_ema_decay must be in (0, 1) or null, got {decay}")
-        if half_life is not None and decay is not None:
-            raise ConfigError(f"give model.g_ema_decay or model.g_ema_half_life_images, not "
-                              f"both (got {decay} and {half_life})")
-        if half_life is not None and not half_life > 0:
-            raise ConfigError(f"model.g_ema_half_life_images must be > 0, got {half_life}")
-        if rampup is not None and (half_life is None or not rampup > 0):
-            raise ConfigError(f"model.g_ema_rampup must be > 0 and needs "
-                              f"model.g_ema_half_life_images, got {rampup}")
 
     def to_dict(self) -> dict:
         """Sections in YAML order; the family's options under the family's name."""

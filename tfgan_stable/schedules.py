@@ -138,8 +138,8 @@ def ema_decay(batch_size, images_seen, half_life_images, rampup=None):
     the weights. Works on Python numbers and tensors.
     """
     if isinstance(images_seen, (int, float)) and isinstance(batch_size, (int, float)):
-        half_life = half_life_images if rampup is None else min(half_life_images,
-                                                                 rampup * images_seen)
+        half_life = (half_life_images if rampup is None
+                     else min(half_life_images, rampup * images_seen))
         return 0.0 if half_life <= 0 else 0.5 ** (batch_size / half_life)
     images = ops.cast(images_seen, "float32")
     half_life = ops.convert_to_tensor(float(half_life_images), "float32")
@@ -155,13 +155,13 @@ def check_ema(decay, half_life_images, rampup, owner="GAN"):
         raise ValueError(f"{owner}.g_ema_decay must be in (0, 1) or None, got {decay}")
     if half_life_images is not None:
         if decay is not None:
-            raise ValueError(f"{owner}: give g_ema_decay or g_ema_half_life_images, not both "
-                             f"(got {decay} and {half_life_images})")
+            raise ValueError(f"give {owner}.g_ema_decay or {owner}.g_ema_half_life_images, "
+                             f"not both (got {decay} and {half_life_images})")
         if not half_life_images > 0:
             raise ValueError(f"{owner}.g_ema_half_life_images must be > 0, "
                              f"got {half_life_images}")
     if rampup is not None:
         if half_life_images is None:
-            raise ValueError(f"{owner}.g_ema_rampup needs g_ema_half_life_images")
+            raise ValueError(f"{owner}.g_ema_rampup needs {owner}.g_ema_half_life_images")
         if not rampup > 0:
             raise ValueError(f"{owner}.g_ema_rampup must be > 0 or None, got {rampup}")

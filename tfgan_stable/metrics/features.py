@@ -166,9 +166,9 @@ def fashion_classifier(folder, resolution=32, seed=0, epochs=5, cache=True):
     if cache and os.path.isfile(stem + ".keras") and os.path.isfile(stem + ".json"):
         with open(stem + ".json") as f:
             return keras.models.load_model(stem + ".keras"), json.load(f)["accuracy"]
+    where = f", once; cached in {stem}.keras)" if cache else ")"
     log.info(f"training the Fashion-MNIST classifier for feature distances ({epochs} epochs "
-             f"at {resolution}x{resolution}" + (f", once; cached in {stem}.keras)" if cache
-                                                  else ")"))
+             f"at {resolution}x{resolution}{where}")
     x_train, y_train = load_fashion_mnist_split(folder, "train", resolution)
     x_test, y_test = load_fashion_mnist_split(folder, "test", resolution)
     model, accuracy = train_image_classifier(x_train, y_train, x_test, y_test, 10, seed=seed,
