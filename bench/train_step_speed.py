@@ -1,27 +1,44 @@
-"""What the library costs: each family's train step against a plain training loop.
+"""What the library costs and what it gains: train steps against a plain loop and a peer.
 
-The floor for a train step is a ``tf.function`` with ``tf.GradientTape`` that
-does the same arithmetic on the same networks, optimizers and batch. For every
-family this script builds the library GAN from its ``configs/<family>_digits``
-config (16x16 digits; ProGAN at its final stage with alpha 1) and a plain loop
-on networks built from the same seed, and times, *interleaved* in rounds of
-``--steps`` steps each (the order rotating every round, so that machine noise
-hits all of them):
+**Overhead.** The floor for a train step is a ``tf.function`` with
+``tf.GradientTape`` that does the same arithmetic on the same networks,
+optimizers and batch. For every family this builds the library GAN from its
+``configs/<family>_digits`` config (16x16 digits; ProGAN at its final stage
+with alpha 1, float32) and a plain loop on networks built from the same seed,
+and times, *interleaved* in rounds of ``--steps`` steps each (the order
+rotating every round, so that machine noise hits all of them):
 
 * ``plain``: the plain ``tf.function`` called from a Python loop;
 * ``train_step``: the library GAN's ``train_step`` in a ``tf.function``, called
   from the same loop (what the library's own graph costs);
-* ``fit``: ``model.fit`` with ``steps_per_execution=1`` and ``=10`` (what
-  Keras' loop adds per step, and how much ``steps_per_execution`` takes back).
+* ``fit``: ``model.fit`` with ``steps_per_execution`` 1 and each of ``--spe``
+  (what Keras' loop adds per step, and how much executing several steps per
+  call takes back; ``train.steps_per_execution: auto`` picks up to 50).
 
 Each variant's time is the median over rounds; ratios are over ``plain``. It
-does so with and without ``jit_compile``, and times the input pipeline alone
-(elements per second) against the rate the train step consumes them.
+does so with and without ``jit_compile`` (``--jit``), and times the input
+pipeline alone (elements per second) against the rate the train step consumes
+them.
+
+**Peer.** What a user would write instead: the popular Keras WGAN-GP example's
+train step on its own networks (``bench/keras_example_wgan_gp.py``: 28x28x1,
+3 critic steps, Adam(2e-4, 0.5, 0.9), ``fit`` with its defaults), against the
+library's ``WGANGP`` on the same networks with the same arithmetic (3 critic
+steps, penalty 10, the same optimizers), at ``--peer_batch_sizes``:
+
+* ``peer``: the example, float32, ``steps_per_execution`` 1;
+* ``library_float32_spe1``: the library in the same loop and precision;
+* ``library_float32``: float32 at the configs' default ``steps_per_execution`` (50);
+* ``library_defaults``: the library's defaults: ``train.mixed_precision: auto``
+  (bfloat16 where the hardware computes in it) and ``steps_per_execution`` 50.
+
+Images per second and ratios over the peer; interleaved like the overhead rows.
+The pixels are random (a step's time does not depend on them).
 
     python bench/train_step_speed.py --out bench/results
 
 Writes ``train_step_speed.json`` and ``train_step_speed.md``. Keep the
-machine otherwise idle while it runs.
+machine otherwise idle while it runs. On a GPU the same script runs unchanged.
 """
 
 import argparse
@@ -32,13 +49,15 @@ import time
 
 import numpy as np
 
-import tfgan_stable as tg  # noqa: F401  (Keras on TensorFlow)
+import tfgan_stable as tg
 import keras
 import tensorflow as tf
 
 from tfgan_stable import config as config_lib
 from tfgan_stable import data as data_lib
-from tfgan_stable import losses, registry, train_lib
+from tfgan_stable import build, distribute, hardware, losses, registry, train_lib
+
+import keras_example_wgan_gp as peer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAMILIES = tuple(config_lib.family_lib().names())
@@ -217,87 +236,196 @@ def pipeline_rate(dataset, elements):
     return elements / (time.perf_counter() - start)
 
 
-VARIANTS = ("plain", "train_step", "fit", "fit_spe10")
+def interleaved(timers, rounds, steps):
+    """Median ms per step of each timer, timed in rounds whose order rotates."""
+    names = tuple(timers)
+    for timer in timers.values():  # trace everything before timing
+        timer(steps)
+    times = {name: [] for name in names}
+    for round_index in range(rounds):
+        shift = round_index % len(names)
+        for name in names[shift:] + names[:shift]:
+            times[name].append(timers[name](steps) * 1e3)
+    return {name: statistics.median(values) for name, values in times.items()}, times
 
 
 def measure(family, args, jit):
     config = load_config(family, args.batch_size)
     examples = data_lib.load_examples(config.data.name, resolution=config.data.resolution)
-    gan = library_gan(config, examples, jit)
-    gan_spe10 = library_gan(config, examples, jit, steps_per_execution=10)
+    gans = {"fit": library_gan(config, examples, jit)}
+    for spe in args.spe:
+        gans[f"fit_spe{spe}"] = library_gan(config, examples, jit, steps_per_execution=spe)
     plain = plain_step(config, examples, jit)
-    library_step = tf.function(gan.train_step, jit_compile=jit)
-    dataset = data_lib.make_dataset(examples, args.batch_size, n_critic=gan.n_critic,
+    library_step = tf.function(gans["fit"].train_step, jit_compile=jit)
+    dataset = data_lib.make_dataset(examples, args.batch_size, n_critic=gans["fit"].n_critic,
                                     seed=config.train.seed)
     iterator = iter(dataset)
     timers = {
         "plain": lambda steps: time_loop(plain, iterator, steps),
         "train_step": lambda steps: time_loop(library_step, iterator, steps),
-        "fit": lambda steps: time_fit(gan, dataset, steps),
-        "fit_spe10": lambda steps: time_fit(gan_spe10, dataset, steps),
+        **{name: (lambda steps, gan=gan: time_fit(gan, dataset, steps))
+           for name, gan in gans.items()},
     }
-    for timer in timers.values():  # trace everything before timing
-        timer(20)
-    times = {name: [] for name in VARIANTS}
-    for round_index in range(args.rounds):
-        shift = round_index % len(VARIANTS)
-        for name in VARIANTS[shift:] + VARIANTS[:shift]:
-            times[name].append(timers[name](args.steps) * 1e3)
-    median = {name: statistics.median(values) for name, values in times.items()}
+    median, times = interleaved(timers, args.rounds, args.steps)
     rate = pipeline_rate(dataset, args.pipeline_elements)
-    fastest_library = min(median["fit"], median["fit_spe10"])
-    return {"family": family, "jit_compile": jit, "n_critic": gan.n_critic,
+    fastest_library = min(median[name] for name in gans)
+    return {"family": family, "jit_compile": jit, "n_critic": gans["fit"].n_critic,
             "ms": median, "all_ms": times,
-            "ratio": {name: median[name] / median["plain"] for name in VARIANTS},
+            "ratio": {name: median[name] / median["plain"] for name in median},
             "pipeline_elements_per_s": rate,
             "pipeline_headroom": rate * fastest_library / 1e3}
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--families", default=",".join(FAMILIES))
-    parser.add_argument("--batch_size", type=int, default=64)
-    parser.add_argument("--steps", type=int, default=40, help="steps per timed block")
-    parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--pipeline_elements", type=int, default=200)
-    parser.add_argument("--jit", default="false,true")
-    parser.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
-    args = parser.parse_args()
-    if args.steps % 10 or args.steps < 20:
-        parser.error("--steps must be a multiple of 10 and >= 20 (steps_per_execution=10 "
-                     "is timed between its first and last execution)")
-    os.makedirs(args.out, exist_ok=True)
-    rows = []
-    for jit in [value == "true" for value in args.jit.split(",")]:
-        for family in args.families.split(","):
-            keras.backend.clear_session()
-            row = measure(family, args, jit)
-            rows.append(row)
-            print(json.dumps({k: v for k, v in row.items() if k != "all_ms"}), flush=True)
-    with open(os.path.join(args.out, "train_step_speed.json"), "w") as f:
-        json.dump({"batch_size": args.batch_size, "steps": args.steps, "rounds": args.rounds,
-                   "rows": rows}, f, indent=2)
+PEER_SHAPE = (28, 28, 1)
+
+
+def peer_models(batch_size, default_spe):
+    """``{variant: (model, dataset)}``: the Keras example and the library on its networks."""
+    policy, reason = hardware.auto_precision()
+    rng = np.random.default_rng(0)
+    pixels = rng.uniform(-1, 1, (4096, *PEER_SHAPE)).astype("float32")
+    examples = data_lib.Examples(tf.data.Dataset.from_tensor_slices(pixels), "image",
+                                 PEER_SHAPE, len(pixels), "random")
+    one_batch = data_lib.make_dataset(examples, batch_size, seed=0)  # the example's input
+    critic_batches = data_lib.make_dataset(examples, batch_size, n_critic=peer.CRITIC_STEPS,
+                                           seed=0)
+
+    def networks(precision):
+        keras.utils.set_random_seed(0)
+        with distribute.mixed_precision(precision):
+            return peer.generator(PEER_SHAPE), peer.critic(PEER_SHAPE)
+
+    example = peer.ExampleWGANGP(*networks("float32"))
+    example.compile()
+    models = {"peer": (example, one_batch)}
+    for name, precision, spe in (("library_float32_spe1", "float32", 1),
+                                 ("library_float32", "float32", default_spe),
+                                 ("library_defaults", policy, default_spe)):
+        gan = tg.WGANGP(*networks(precision), n_critic=peer.CRITIC_STEPS,
+                        gp_weight=peer.GP_WEIGHT, seed=0)
+        gan.compile(d_optimizer=peer.optimizer(), g_optimizer=peer.optimizer(),
+                    steps_per_execution=spe)
+        models[name] = (gan, critic_batches)
+    return models, {"policy": policy, "reason": reason}
+
+
+def measure_peer(batch_size, args):
+    default_spe = build.MAX_STEPS_PER_EXECUTION
+    models, precision = peer_models(batch_size, default_spe)
+    steps = max(args.peer_steps, 2 * default_spe)
+    timers = {name: (lambda count, model=model, data=data: time_fit(model, data, count))
+              for name, (model, data) in models.items()}
+    median, times = interleaved(timers, args.peer_rounds, steps)
+    return {"batch_size": batch_size, "steps": steps, "precision": precision,
+            "ms": median, "all_ms": times,
+            "images_per_s": {name: batch_size * 1e3 / ms for name, ms in median.items()},
+            "speedup": {name: median["peer"] / ms for name, ms in median.items()}}
+
+
+def overhead_table(rows, args):
+    fit_names = ["fit"] + [f"fit_spe{spe}" for spe in args.spe]
     lines = [
-        f"Digits 16x16, batch {args.batch_size}, the families' digits configs; median of "
-        f"{args.rounds} interleaved blocks of {args.steps} steps; 2 CPU cores. "
+        f"Digits 16x16, batch {args.batch_size}, the families' digits configs, float32; median "
+        f"of {args.rounds} interleaved blocks of {args.steps} steps; {cpu_words()}. "
         "ms per train step (one generator step and n_critic critic steps); ratios over the "
         "plain loop (1.00 = no cost). Pipeline headroom = elements the input pipeline alone "
         "delivers per second / elements the fastest library variant consumes per second.",
         "",
-        "| family | jit_compile | n_critic | plain loop | library train_step | fit | "
-        "fit, steps_per_execution 10 | pipeline headroom |",
-        "|---|---|---|---|---|---|---|---|",
+        "| family | jit_compile | n_critic | plain loop | library train_step | fit | " +
+        " | ".join(f"fit, steps_per_execution {spe}" for spe in args.spe) +
+        " | pipeline headroom |",
+        "|---" * (6 + len(args.spe)) + "|",
     ]
     for row in rows:
         ms, ratio = row["ms"], row["ratio"]
         cells = [f"{ms['plain']:.1f} ms"] + [
-            f"{ms[name]:.1f} ms ({ratio[name]:.3f})" for name in VARIANTS[1:]]
+            f"{ms[name]:.1f} ms ({ratio[name]:.3f})" for name in ["train_step"] + fit_names]
         lines.append(f"| {row['family']} | {str(row['jit_compile']).lower()} | "
                      f"{row['n_critic']} | " + " | ".join(cells) +
                      f" | {row['pipeline_headroom']:.0f}x |")
+    return lines
+
+
+PEER_NAMES = ("peer", "library_float32_spe1", "library_float32", "library_defaults")
+
+
+def peer_table(rows, args):
+    precision = rows[0]["precision"]
+    lines = [
+        "The Keras WGAN-GP example's train step (`peer`, float32, fit with "
+        "steps_per_execution 1) against the library's `WGANGP` on the same networks and "
+        f"arithmetic (28x28x1, 3 critic steps, Adam(2e-4, 0.5, 0.9)); {cpu_words()}; "
+        f"median of {args.peer_rounds} interleaved blocks. The library's defaults: "
+        f"`train.mixed_precision: auto` = {precision['policy']} ({precision['reason']}) and "
+        f"steps_per_execution {build.MAX_STEPS_PER_EXECUTION}. Images per second (real "
+        "images per generator step x steps per second) and speed-up over the peer.",
+        "",
+        "| batch | " + " | ".join(PEER_NAMES) + " |",
+        "|---" * (1 + len(PEER_NAMES)) + "|",
+    ]
+    for row in rows:
+        cells = [f"{row['images_per_s'][name]:.0f} img/s ({row['speedup'][name]:.2f}x)"
+                 for name in PEER_NAMES]
+        lines.append(f"| {row['batch_size']} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def cpu_words():
+    gpus = hardware.gpu_capabilities()
+    if gpus:
+        return ", ".join(name for name, _ in gpus)
+    cpu = hardware.cpu_description()
+    return (f"{cpu['model']}, {cpu['cores']} cores (bfloat16 instructions: "
+            f"{', '.join(cpu['bf16_features']) or 'none'})")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sections", default="overhead,peer")
+    parser.add_argument("--families", default=",".join(FAMILIES))
+    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=100, help="steps per timed block")
+    parser.add_argument("--spe", default="10,50", help="steps_per_execution values to time")
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--pipeline_elements", type=int, default=200)
+    parser.add_argument("--jit", default="false,true")
+    parser.add_argument("--peer_batch_sizes", default="32,64")
+    parser.add_argument("--peer_steps", type=int, default=100, help="steps per peer block")
+    parser.add_argument("--peer_rounds", type=int, default=3)
+    parser.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
+    args = parser.parse_args()
+    args.spe = [int(value) for value in args.spe.split(",") if value]
+    if any(args.steps % (2 * spe) for spe in args.spe):
+        parser.error("--steps must be a multiple of twice every --spe value (a fit is timed "
+                     "between its first and last execution)")
+    os.makedirs(args.out, exist_ok=True)
+    sections = args.sections.split(",")
+    results, text = {"cpu": hardware.cpu_description(), "gpus": hardware.gpu_capabilities()}, []
+    if "overhead" in sections:
+        rows = []
+        for jit in [value == "true" for value in args.jit.split(",")]:
+            for family in args.families.split(","):
+                keras.backend.clear_session()
+                row = measure(family, args, jit)
+                rows.append(row)
+                print(json.dumps({k: v for k, v in row.items() if k != "all_ms"}), flush=True)
+        results["overhead"] = {"batch_size": args.batch_size, "steps": args.steps,
+                               "rounds": args.rounds, "rows": rows}
+        text += overhead_table(rows, args) + [""]
+    if "peer" in sections:
+        rows = []
+        for batch_size in [int(value) for value in args.peer_batch_sizes.split(",")]:
+            keras.backend.clear_session()
+            row = measure_peer(batch_size, args)
+            rows.append(row)
+            print(json.dumps({k: v for k, v in row.items() if k != "all_ms"}), flush=True)
+        results["peer"] = {"rounds": args.peer_rounds, "rows": rows}
+        text += peer_table(rows, args) + [""]
+    with open(os.path.join(args.out, "train_step_speed.json"), "w") as f:
+        json.dump(results, f, indent=2)
     with open(os.path.join(args.out, "train_step_speed.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+        f.write("\n".join(text))
+    print("\n".join(text))
 
 
 if __name__ == "__main__":

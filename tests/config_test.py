@@ -64,6 +64,11 @@ def test_overrides_are_typed():
      r"wgan.warmup needs train.steps_per_execution=1"),
     ({"model": {"gp_weight": 1.0}}, r"unknown config key 'model.gp_weight'"),
     ({"train": {"steps": 10, "steps_per_execution": 4}}, r"multiples of train.steps_per_execution"),
+    ({"train": {"steps_per_execution": 0}}, r"train.steps_per_execution must be auto or an int"),
+    ({"train": {"steps_per_execution": 10, "strategy": "multi_worker"}},
+     r"train.steps_per_execution=10 does not run under train.strategy=multi_worker"),
+    ({"train": {"steps_per_execution": "fast"}},
+     r"train.steps_per_execution must be auto or an int >= 1, got 'fast'"),
     ({"model": {"d_normalization": "spectral"}}, r"model.d_normalization must be one of"),
     ({"model": {"family": "wgan"}, "wgan": {"warmup": "yes"}},
      r"wgan.warmup must be of type bool"),
@@ -105,3 +110,29 @@ def test_save_writes_the_resolved_config(tmp_path):
     config_lib.save(config, str(path))
     assert config_lib.load(str(path)) == config
     assert not list(tmp_path.glob("*.tmp-*"))
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ({}, 50),  # 2,000 steps, 200 per epoch
+    ({"train": {"steps": 1500, "steps_per_epoch": 150}}, 50),
+    ({"train": {"steps": 20000, "steps_per_epoch": 1000, "eval_every": 250}}, 50),
+    ({"train": {"steps": 3000, "steps_per_epoch": 200, "eval_every": 30}}, 10),
+    ({"train": {"steps": 4, "steps_per_epoch": 2}}, 2),
+    ({"train": {"steps": 97, "steps_per_epoch": 97}}, 1),  # a prime: single steps
+    ({"train": {"steps_per_execution": 4, "steps": 8, "steps_per_epoch": 4}}, 4),  # as given
+    ({"model": {"family": "wgan"}, "wgan": {"warmup": True}}, 1),  # counted between steps
+    ({"model": {"family": "wgan"}}, 50),
+    ({"train": {"strategy": "multi_worker"}}, 1),
+    # ProGAN: one fit per stage, of ceil(stage images / batch) steps.
+    ({"model": {"family": "progan"}, "data": {"resolution": 16},
+      "progan": {"transition_images": 8000, "stable_images": 8000, "batch_sizes": [32] * 3},
+      "train": {"steps_per_epoch": 125}}, 25),
+    ({"model": {"family": "progan"}, "data": {"resolution": 8},
+      "progan": {"transition_images": 100, "stable_images": 100, "batch_sizes": [64, 32]}}, 1),
+])
+def test_auto_steps_per_execution_divides_every_period(raw, expected):
+    from tfgan_stable import build
+
+    config = config_lib.from_dict(raw)
+    n_critic = config.model.n_critic or config.family.gan_class.default_n_critic
+    assert build.steps_per_execution(config, n_critic) == expected

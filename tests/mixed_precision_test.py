@@ -46,3 +46,56 @@ def test_gradient_penalty_is_float32_under_float16(tiny_images):
         penalty, norm = penalties.gradient_penalty(gan.discriminator, tiny_images, fake, seed=0)
     assert penalty.dtype == "float32" and norm.dtype == "float32"
     assert np.isfinite(penalty.numpy()) and norm.numpy() > 0
+
+
+def test_auto_precision_is_announced_recorded_and_kept_on_resume(tmp_path, monkeypatch, capsys):
+    import json
+    import os
+
+    import tensorflow as tf
+    import yaml
+
+    from helpers import CONFIGS, run_python
+    from tfgan_stable import config as config_lib
+    from tfgan_stable import hardware, train_lib
+
+    raw = config_lib.apply_overrides(
+        yaml.safe_load(open(os.path.join(CONFIGS, "smoke", "wgan_gp.yaml"))),
+        [f"export.dir={tmp_path / 'exports'}", "train.steps=2"])
+    config = config_lib.from_dict(raw)
+    assert config.train.mixed_precision == "auto"  # the default
+    monkeypatch.setattr(hardware, "auto_precision",
+                        lambda strategy=None: ("mixed_bfloat16", "the CPU has AMX_BF16"))
+    workdir = tmp_path / "run"
+    result = train_lib.run(config, str(workdir))
+    out = capsys.readouterr().out
+    assert "train.mixed_precision=auto: mixed_bfloat16 (the CPU has AMX_BF16)" in out
+    assert {layer.compute_dtype for layer in result.model.generator.layers
+            if layer.weights} == {"bfloat16"}
+    stored = yaml.safe_load(open(workdir / "config.yaml"))
+    assert stored["train"]["mixed_precision"] == "mixed_bfloat16"
+    with open(os.path.join(result.export_path, "tfgan_stable.json")) as f:
+        assert json.load(f)["mixed_precision"] == "mixed_bfloat16"
+
+    # The export serves float32 in and out, in a fresh process.
+    code = (f"import tensorflow as tf, numpy as np\n"
+            f"m = tf.saved_model.load({result.export_path!r})\n"
+            "f = m.signatures['serving_default']\n"
+            "print('IN', f.structured_input_signature[1]['z'].dtype.name)\n"
+            "out = f(z=tf.zeros([2, 8]))\n"
+            "print('OUT', sorted((k, v.dtype.name) for k, v in out.items()))\n")
+    served = run_python(code)
+    assert served.returncode == 0, served.stderr[-2000:]
+    assert "IN float32" in served.stdout
+    assert "OUT [('images', 'float32')]" in served.stdout
+
+    # Resumed on a machine that would choose float32: the run keeps bfloat16.
+    monkeypatch.setattr(hardware, "auto_precision",
+                        lambda strategy=None: ("float32", "no bfloat16 here"))
+    more = config_lib.from_dict(config_lib.apply_overrides(raw, ["train.steps=4"]))
+    resumed = train_lib.run(more, str(workdir))
+    out = capsys.readouterr().out
+    assert f"mixed_bfloat16 (the precision the run in {workdir} started with)" in out
+    assert resumed.resumed and int(resumed.model.generator_steps.numpy()) == 4
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored
+    del tf

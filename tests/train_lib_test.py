@@ -85,15 +85,20 @@ class PoisonAtSecondEpoch(keras.callbacks.Callback):
             variable.assign(variable * float("nan"))
 
 
-def test_non_finite_loss_stops_with_step_and_loss_and_keeps_the_last_good_state(tmp_path):
+@pytest.mark.parametrize("steps_per_execution, where", [
+    (1, r"at generator step 3"),
+    (2, r"by generator step 4 \(losses are checked once per 2 steps"),
+])
+def test_non_finite_loss_stops_with_step_and_loss_and_keeps_the_last_good_state(
+        tmp_path, steps_per_execution, where):
     import h5py
     import numpy as np
 
     from tfgan_stable.callbacks import NonFiniteLossError
 
-    config = smoke("wgan_gp.yaml", tmp_path)
+    config = smoke("wgan_gp.yaml", tmp_path, steps_per_execution=steps_per_execution)
     (tmp_path / "exports" / "smoke_wgan_gp" / "1").mkdir(parents=True)  # an earlier export
-    with pytest.raises(NonFiniteLossError, match=r"non-finite d_loss \(nan\) at generator step 3"):
+    with pytest.raises(NonFiniteLossError, match=r"non-finite d_loss \(nan\) " + where):
         train_lib.run(config, str(tmp_path / "run"), extra_callbacks=[PoisonAtSecondEpoch()])
     backup = tmp_path / "run" / "backup"
     assert sorted(os.listdir(backup)) == ["state.weights.h5"]

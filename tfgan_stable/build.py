@@ -4,6 +4,8 @@ The family decides what is specific to it (:mod:`tfgan_stable.gans.family`);
 this module holds what every family shares.
 """
 
+import math
+
 import numpy as np
 
 from tfgan_stable import registry
@@ -68,7 +70,7 @@ def build_gan(config, examples):
     )
     gan.compile(
         d_optimizer=d_optimizer, g_optimizer=g_optimizer,
-        steps_per_execution=config.train.steps_per_execution,
+        steps_per_execution=steps_per_execution(config, gan.n_critic),
         jit_compile=config.train.jit_compile,
     )
     return gan
@@ -79,6 +81,36 @@ def train_steps_for(config, n_critic):
     if config.family.train_steps is not None:
         return config.family.train_steps(config, n_critic)
     return config.train.steps
+
+
+# The most train steps ``steps_per_execution: auto`` runs in one call: enough
+# to bring fit within 3% of a plain tf.function loop for every family on the
+# 2-core benchmark machine (bench/train_step_speed.py).
+MAX_STEPS_PER_EXECUTION = 50
+
+
+def steps_per_execution(config, n_critic):
+    """``train.steps_per_execution``, with ``auto`` made concrete.
+
+    ``auto`` is the largest count up to :data:`MAX_STEPS_PER_EXECUTION` that
+    divides every period the run keeps (steps per epoch, the evaluation
+    period, the length of each ``fit``), so that backups, sample grids,
+    evaluations and ProGAN's stage ends still come exactly at their step:
+    Keras runs callbacks once per execution and rounds an epoch up to whole
+    executions.
+    """
+    value = config.train.steps_per_execution
+    if value != "auto":
+        return value
+    train = config.train
+    if train.strategy == "multi_worker":
+        return 1  # Keras' multi-step loop fails under MultiWorkerMirroredStrategy
+    lengths = (config.family.fit_lengths(config, n_critic) if config.family.fit_lengths
+               else [train_steps_for(config, n_critic)])
+    if not lengths:
+        return 1
+    period = math.gcd(*lengths, train.steps_per_epoch, train.eval_every)
+    return max(count for count in range(1, MAX_STEPS_PER_EXECUTION + 1) if period % count == 0)
 
 
 def batch_sizes(config):

@@ -21,7 +21,7 @@ from tfgan_stable.errors import ConfigError, MissingPathError
 
 ARCHITECTURES = ("began", "dcgan", "mlp", "progan")
 NORMALIZATIONS = ("batch", "layer", "none")
-MIXED_PRECISION_POLICIES = ("mixed_float16", "mixed_bfloat16")
+MIXED_PRECISION_POLICIES = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 CHANNELS = ("auto", 1, 3)
 OPTIMIZERS = ("adam", "optimistic_adam", "rmsprop")
 
@@ -107,8 +107,12 @@ class TrainConfig:
       strategy: ``default`` (one device), ``mirrored`` (all local GPUs, or
         ``devices``), ``multi_worker`` (``MultiWorkerMirroredStrategy``, the
         cluster from ``TF_CONFIG``) or ``tpu`` (the TPU named by ``tpu``).
-      mixed_precision: null, ``mixed_float16`` (dynamic loss scaling) or
-        ``mixed_bfloat16``; variables, losses and penalties stay float32.
+      mixed_precision: ``auto`` (``mixed_bfloat16`` where the CPU has AMX-BF16
+        or AVX512-BF16, the GPUs compute capability 8.0+, or on TPUs;
+        ``float32`` elsewhere: see :mod:`tfgan_stable.hardware`; a resumed
+        run keeps the precision it started with), ``float32`` (or null),
+        ``mixed_float16`` (dynamic loss scaling) or ``mixed_bfloat16``;
+        variables, losses and penalties stay float32, exports serve float32.
       deterministic: enable TensorFlow's op determinism (reproducible reruns
         and resumes, somewhat slower).
     """
@@ -117,7 +121,7 @@ class TrainConfig:
     steps_per_epoch: int = 200
     batch_size: int = 64
     seed: int = 0
-    steps_per_execution: int = 1
+    steps_per_execution: Any = "auto"
     jit_compile: bool = False
     sample_grid_size: int = 8
     verbose: int = 1
@@ -127,7 +131,7 @@ class TrainConfig:
     strategy: str = "default"
     devices: Sequence[str] = ()
     tpu: str = ""
-    mixed_precision: Optional[str] = None
+    mixed_precision: Optional[str] = "auto"
     deterministic: bool = False
 
 
@@ -209,7 +213,6 @@ class Config:
             ("train.steps", self.train.steps, 1),
             ("train.steps_per_epoch", self.train.steps_per_epoch, 1),
             ("train.batch_size", self.train.batch_size, 1),
-            ("train.steps_per_execution", self.train.steps_per_execution, 1),
             ("train.sample_grid_size", self.train.sample_grid_size, 1),
             ("train.eval_every", self.train.eval_every, 0),
             ("train.eval_samples", self.train.eval_samples, 2),
@@ -232,7 +235,15 @@ class Config:
         except ValueError as error:
             raise ConfigError(str(error)) from None
         spe = self.train.steps_per_execution
-        if self.train.steps_per_epoch % spe or self.train.steps % spe:
+        if spe != "auto" and (isinstance(spe, bool) or not isinstance(spe, int) or spe < 1):
+            raise ConfigError(f"train.steps_per_execution must be auto or an int >= 1, "
+                              f"got {spe!r}")
+        if spe not in ("auto", 1) and self.train.strategy == "multi_worker":
+            raise ConfigError(
+                f"train.steps_per_execution={spe} does not run under "
+                "train.strategy=multi_worker (Keras' multi-step loop fails to feed its "
+                "iterator there); use 1 or auto")
+        if spe != "auto" and (self.train.steps_per_epoch % spe or self.train.steps % spe):
             raise ConfigError(
                 f"train.steps ({self.train.steps}) and train.steps_per_epoch "
                 f"({self.train.steps_per_epoch}) must be multiples of "

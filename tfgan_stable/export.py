@@ -300,8 +300,25 @@ def write_warmup_requests(path, model_name, latent_dim):
             writer.write(log.SerializeToString())
 
 
-def verify_export(path, generator, batch_sizes=(1, 3), atol=1e-5):
-    """Reloads a SavedModel and checks its signature reproduces ``generator``."""
+# How far a reloaded export may differ from the generator, by the generator's
+# compute dtype: the reload may fuse ops differently, and a reduced-precision
+# network rounds each of its layers (4 units in the last place at 1.0).
+VERIFY_TOLERANCE = {"float32": 1e-5, "float16": 4 * 2.0**-10, "bfloat16": 4 * 2.0**-7}
+
+
+def compute_dtype(network):
+    """The lowest-precision compute dtype among ``network``'s layers with weights."""
+    dtypes = {layer.compute_dtype for layer in network._flatten_layers() if layer.weights}
+    return next((d for d in ("bfloat16", "float16") if d in dtypes), "float32")
+
+
+def verify_export(path, generator, batch_sizes=(1, 3), tolerance=None):
+    """Reloads a SavedModel and checks its signature reproduces ``generator``.
+
+    ``tolerance`` (absolute and relative; default: :data:`VERIFY_TOLERANCE` of
+    the generator's compute dtype) bounds the difference.
+    """
+    tolerance = tolerance or VERIFY_TOLERANCE[compute_dtype(generator)]
     loaded = tf.saved_model.load(path)
     if SERVING_SIGNATURE not in loaded.signatures:
         raise ValueError(f"export {path!r} lacks the {SERVING_SIGNATURE!r} signature")
@@ -315,7 +332,7 @@ def verify_export(path, generator, batch_sizes=(1, 3), atol=1e-5):
         for key, value in expected.items():
             if key not in got:
                 raise ValueError(f"export {path!r}: signature output {key!r} missing")
-            if not np.allclose(got[key].numpy(), value, atol=atol):
+            if not np.allclose(got[key].numpy(), value, atol=tolerance, rtol=tolerance):
                 raise ValueError(
                     f"export {path!r}: reloaded output {key!r} differs from the generator "
                     f"(max abs diff {np.abs(got[key].numpy() - value).max():.3g})"

@@ -28,7 +28,7 @@ from tfgan_stable import callbacks as callbacks_lib
 from tfgan_stable import config as config_lib
 from tfgan_stable import data as data_lib
 from tfgan_stable import export as export_lib
-from tfgan_stable import distribute, log, memory
+from tfgan_stable import distribute, hardware, log, memory
 from tfgan_stable import workdir as workdir_lib
 from tfgan_stable.errors import ConfigError
 from tfgan_stable.build import (  # noqa: F401  (public names of train_lib)
@@ -112,10 +112,27 @@ def run(config, workdir, extra_callbacks=(), strategy=None):
         workdir = os.path.join(workdir, "workers", distribute.worker_name(strategy))
         config = dataclasses.replace(config, export=dataclasses.replace(
             config.export, dir=os.path.join(workdir, "export")))
+    config = _resolve_precision(config, workdir, strategy)
     workdir_lib.check(config.to_dict(), workdir,
                       config.export.dir if config.export.enabled else None)
-    with distribute.mixed_precision(train_cfg.mixed_precision):
+    with distribute.mixed_precision(config.train.mixed_precision):
         return _run(config, workdir, extra_callbacks, strategy)
+
+
+def _resolve_precision(config, workdir, strategy):
+    """``train.mixed_precision: auto`` made concrete: the resumed run's, else the hardware's."""
+    setting = config.train.mixed_precision
+    if setting != "auto":
+        return config
+    stored = workdir_lib.stored_config(workdir)
+    if stored is not None:
+        policy = (stored.get("train") or {}).get("mixed_precision")
+        reason = f"the precision the run in {workdir} started with"
+    else:
+        policy, reason = hardware.auto_precision(strategy)
+    log.info(f"train.mixed_precision=auto: {policy or 'float32'} ({reason})")
+    return dataclasses.replace(config, train=dataclasses.replace(config.train,
+                                                                 mixed_precision=policy))
 
 
 def _run(config, workdir, extra_callbacks, strategy):
@@ -242,6 +259,7 @@ def _export(gan, config, examples, workdir, done):
         "sample_shape": list(examples.shape),
         "generator_steps": done,
         "ema": gan.generator_ema is not None,
+        "mixed_precision": config.train.mixed_precision or "float32",
         "latent_distribution": gan.latent_distribution,
         "config": config.to_dict(),
     }

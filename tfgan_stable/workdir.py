@@ -82,11 +82,15 @@ def check_writable(path, field):
         raise ConfigError(f"{field}={path!r} is not writable{where}: {reason}") from None
 
 
-def check_fingerprint(config_dict, workdir):
-    """Raises ConfigError if ``workdir`` holds a run whose weights another config shaped."""
+def stored_config(workdir):
+    """The config dict of the run ``workdir`` holds, or None for a new workdir.
+
+    Raises:
+      ConfigError: the stored config is unreadable or not a config.
+    """
     path = os.path.join(workdir, CONFIG_FILE)
     if not os.path.isfile(path):
-        return
+        return None
     try:
         with open(path) as f:
             stored = yaml.safe_load(f)
@@ -96,6 +100,15 @@ def check_fingerprint(config_dict, workdir):
     if not isinstance(stored, dict):
         raise ConfigError(f"workdir {workdir!r}: its {CONFIG_FILE} is not a config; "
                           "use a new workdir")
+    return stored
+
+
+def check_fingerprint(config_dict, workdir):
+    """Raises ConfigError if ``workdir`` holds a run whose weights another config shaped."""
+    stored = stored_config(workdir)
+    if stored is None:
+        return
+    path = os.path.join(workdir, CONFIG_FILE)
     differences = fingerprint_differences(stored, config_dict)
     if differences:
         raise ConfigError(

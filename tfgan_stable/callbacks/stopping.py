@@ -47,13 +47,17 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
             value = float(np.asarray(keras.ops.convert_to_numpy(value)))
             if not np.isfinite(value):
                 step = int(keras.ops.convert_to_numpy(self.model.generator_steps))
-                self.failure = (step, name, value)
+                span = int(getattr(self.model, "steps_per_execution", 1) or 1)
+                where = (f"at generator step {step}" if span == 1 else
+                         f"by generator step {step} (losses are checked once per "
+                         f"{span} steps: steps_per_execution)")
+                self.failure = (where, name, value)
                 self.model.stop_training = True
                 return
 
     def on_epoch_end(self, epoch, logs=None):
         if self.failure is not None:
-            step, name, value = self.failure
+            where, name, value = self.failure
             raise NonFiniteLossError(
-                f"non-finite {name} ({value}) at generator step {step}; training stopped, "
+                f"non-finite {name} ({value}) {where}; training stopped, "
                 "the last backup and any earlier export are untouched")

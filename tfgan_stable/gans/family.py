@@ -47,6 +47,9 @@ class Family:
         -> (history, initial_epoch)``; None: one ``fit`` of ``train.steps``.
       batch_sizes: ``config -> list`` of the batch sizes a run uses; None:
         ``[train.batch_size]``.
+      fit_lengths: ``(config, n_critic) -> list`` of the train steps of each
+        ``fit`` a run makes, which ``steps_per_execution: auto`` must divide
+        (an empty list: executions of one step); None: ``[train_steps]``.
     """
 
     name: str
@@ -60,6 +63,7 @@ class Family:
     train_steps: Optional[Callable] = None
     fit: Optional[Callable] = None
     batch_sizes: Optional[Callable] = None
+    fit_lengths: Optional[Callable] = None
 
 
 _FAMILIES = {}

@@ -1,6 +1,7 @@
 """Progressive GAN (Karras, Aila, Laine, Lehtinen 2018, arXiv 1710.10196)."""
 
 import dataclasses
+import math
 import os
 from typing import Sequence
 
@@ -335,9 +336,18 @@ def _fit(gan, examples, config, workdir, state_callbacks, common_callbacks):
     return histories[-1], (histories[-1].epoch or [0])[0]
 
 
+def _fit_lengths(config, n_critic):
+    """One ``fit`` per stage: the train steps that show its images."""
+    options = config.family_options
+    stages = num_stages(config.data.resolution)
+    images = schedules.progan_stage_images(stages, options.transition_images,
+                                           options.stable_images)
+    return [math.ceil(count / batch) for count, batch in zip(images, _batch_sizes(config))]
+
+
 FAMILY = family.register(family.Family(
     "progan", ProGAN, ProGANOptions,
     gan_kwargs=lambda o: {"transition_images": o.transition_images,
                           "gp_weight": o.gp_weight, "drift_weight": o.drift_weight},
     architectures=("progan",), critic_normalization="none", build_networks=_build_networks,
-    fit=_fit, batch_sizes=_batch_sizes))
+    fit=_fit, batch_sizes=_batch_sizes, fit_lengths=_fit_lengths))

@@ -89,9 +89,9 @@ class WGANOptions:
     def check(self, config):
         if self.clip_value <= 0:
             raise ConfigError(f"wgan.clip_value must be > 0, got {self.clip_value}")
-        if self.warmup and config.train.steps_per_execution != 1:
+        if self.warmup and config.train.steps_per_execution not in (1, "auto"):
             raise ConfigError(
-                "wgan.warmup needs train.steps_per_execution=1 (generator steps are "
+                "wgan.warmup needs train.steps_per_execution=1 or auto (generator steps are "
                 f"counted between executions), got {config.train.steps_per_execution}")
 
 
@@ -102,5 +102,11 @@ def _train_steps(config, n_critic):
     return config.train.steps
 
 
+def _fit_lengths(config, n_critic):
+    """With warm-up the generator steps are counted between executions: one step each."""
+    return [] if config.family_options.warmup else [config.train.steps]
+
+
 FAMILY = family.register(family.Family(
-    "wgan", WGAN, WGANOptions, gan_kwargs=dataclasses.asdict, train_steps=_train_steps))
+    "wgan", WGAN, WGANOptions, gan_kwargs=dataclasses.asdict, train_steps=_train_steps,
+    fit_lengths=_fit_lengths))
