@@ -38,6 +38,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/began_gamma.py --out bench/results
 	$(BIN)/python bench/progan_speed.py --data $(FASHION_MNIST) --out bench/results
 	$(BIN)/python bench/stacked_digits.py --out bench/results
+	$(BIN)/python bench/step_profile.py --out bench/results
+	$(BIN)/python bench/precision_quality.py --out bench/results
 	$(BIN)/python bench/wasserstein_estimate.py --out bench/results
 	$(BIN)/python bench/train_step_speed.py --out bench/results
 	$(BIN)/python bench/lazy_penalty.py --out bench/results

@@ -141,7 +141,30 @@ def profile_ops(step, batches, steps):
                 if ":" not in name or name.strip().startswith("__inference"):
                     continue
                 per_type[name.rsplit(":", 1)[1]] += event.duration_ps / 1e9 / steps
-    return per_type
+    return without_containers(per_type)
+
+
+# Events that enclose other ops' events (the executor's scheduling span and
+# function calls), so summing them would count their ops twice.
+CONTAINER_EVENTS = ("Process", "PartitionedCall", "StatefulPartitionedCall", "While", "If",
+                    "StatelessWhile", "StatelessIf")
+
+
+def without_containers(per_type):
+    return collections.Counter({op_type: ms for op_type, ms in per_type.items()
+                                if op_type not in CONTAINER_EVENTS})
+
+
+def categorise(row):
+    """Adds the per-kind sums of ``row["ops_ms"]`` as ``row["categories_ms"]``."""
+    row["categories_ms"] = {}
+    for policy in POLICIES:
+        row["ops_ms"][policy] = dict(without_containers(row["ops_ms"][policy]).most_common())
+        categories = collections.Counter()
+        for op_type, ms in row["ops_ms"][policy].items():
+            categories[op_category(op_type)] += ms
+        row["categories_ms"][policy] = {name: categories[name] for name in CATEGORIES}
+    return row
 
 
 def measure(config_name, args):
@@ -156,17 +179,12 @@ def measure(config_name, args):
             _, step, batches = built[policy]
             times[policy].append(time_steps(step, batches, args.steps) * 1e3)
     row = {"config": config_name, "family": built["float32"][0].__class__.__name__,
-           "n_critic": built["float32"][0].n_critic, "ms": {}, "ops_ms": {}, "categories_ms": {}}
+           "n_critic": built["float32"][0].n_critic, "ms": {}, "ops_ms": {}}
     for policy, (_, step, batches) in built.items():
         row["ms"][policy] = statistics.median(times[policy])
-        per_type = profile_ops(step, batches, args.profile_steps)
-        row["ops_ms"][policy] = dict(per_type.most_common())
-        categories = collections.Counter()
-        for op_type, ms in per_type.items():
-            categories[op_category(op_type)] += ms
-        row["categories_ms"][policy] = {name: categories[name] for name in CATEGORIES}
+        row["ops_ms"][policy] = dict(profile_ops(step, batches, args.profile_steps))
     row["bf16_speedup"] = row["ms"]["float32"] / row["ms"]["mixed_bfloat16"]
-    return row
+    return categorise(row)
 
 
 def markdown(rows, args, cpu):
@@ -195,7 +213,7 @@ def markdown(rows, args, cpu):
             if f32 < 0.05 and bf16 < 0.05:
                 cells.append("-")
                 continue
-            speedup = f"{f32 / bf16:.2f}x" if bf16 > 0 else "n/a"
+            speedup = f"{f32 / bf16:.2f}x" if min(f32, bf16) >= 0.05 else "only one side"
             cells.append(f"{f32:.0f} ({100 * f32 / total32:.0f}%) -> {bf16:.0f} "
                          f"({100 * bf16 / total16:.0f}%), {speedup}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
@@ -211,16 +229,27 @@ def main():
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--profile_steps", type=int, default=3)
     parser.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
+    parser.add_argument("--tables_from", default="",
+                        help="rewrite the tables from this step_profile.json (no timing)")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    cpu = hardware.cpu_description()
-    rows = []
-    for config_name in args.configs.split(","):
-        row = measure(config_name, args)
-        rows.append(row)
-        print(json.dumps({k: row[k] for k in ("config", "ms", "bf16_speedup")}), flush=True)
+    if args.tables_from:
+        with open(args.tables_from) as f:
+            saved = json.load(f)
+        cpu, rows = saved["cpu"], [categorise(row) for row in saved["rows"]]
+        for key in ("batch_size", "steps", "rounds", "profile_steps"):
+            setattr(args, key, saved.get(key, getattr(args, key)))
+    else:
+        cpu = hardware.cpu_description()
+        rows = []
+        for config_name in args.configs.split(","):
+            row = measure(config_name, args)
+            rows.append(row)
+            print(json.dumps({k: row[k] for k in ("config", "ms", "bf16_speedup")}), flush=True)
     with open(os.path.join(args.out, "step_profile.json"), "w") as f:
-        json.dump({"cpu": cpu, "batch_size": args.batch_size, "rows": rows}, f, indent=2)
+        json.dump({"cpu": cpu, "batch_size": args.batch_size, "steps": args.steps,
+                   "rounds": args.rounds, "profile_steps": args.profile_steps, "rows": rows},
+                  f, indent=2)
     text = markdown(rows, args, cpu)
     with open(os.path.join(args.out, "step_profile.md"), "w") as f:
         f.write(text)

@@ -73,7 +73,8 @@ def choose_precision(cpu_features, gpus, tpu=False):
                                f"{MIN_BF16_GPU_CAPABILITY[0]}.{MIN_BF16_GPU_CAPABILITY[1]}, "
                                "no bfloat16 arithmetic")
         names = ", ".join(sorted({name for name, _ in gpus}))
-        return "mixed_bfloat16", f"GPU {names} computes in bfloat16 (compute capability 8.0+)"
+        return "mixed_bfloat16", (f"GPU {names} computes in bfloat16 "
+                                  "(compute capability 8.0+)")
     have = [name for name in BF16_CPU_FEATURES if name in cpu_features]
     if have:
         return "mixed_bfloat16", f"the CPU has {', '.join(name.upper() for name in have)}"
