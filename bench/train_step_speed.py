@@ -328,7 +328,7 @@ def overhead_table(rows, args):
         "| family | jit_compile | n_critic | plain loop | library train_step | fit | " +
         " | ".join(f"fit, steps_per_execution {spe}" for spe in args.spe) +
         " | pipeline headroom |",
-        "|---" * (6 + len(args.spe)) + "|",
+        "|---" * (7 + len(args.spe)) + "|",
     ]
     for row in rows:
         ms, ratio = row["ms"], row["ratio"]
