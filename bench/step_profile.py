@@ -32,7 +32,6 @@ import json
 import os
 import statistics
 import tempfile
-import time
 
 import numpy as np
 
@@ -44,6 +43,8 @@ from tensorflow.tsl.profiler.protobuf import xplane_pb2
 from tfgan_stable import config as config_lib
 from tfgan_stable import data as data_lib
 from tfgan_stable import distribute, hardware, train_lib
+
+from train_step_speed import time_loop
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 POLICIES = ("float32", "mixed_bfloat16")
@@ -107,16 +108,6 @@ def build(config_name, policy, batch_size):
     return gan, tf.function(gan.train_step), batches
 
 
-def time_steps(step, batches, steps):
-    output = step(next(batches))
-    tf.nest.map_structure(np.asarray, output)
-    start = time.perf_counter()
-    for _ in range(steps):
-        output = step(next(batches))
-    tf.nest.map_structure(np.asarray, output)
-    return (time.perf_counter() - start) / steps
-
-
 def profile_ops(step, batches, steps):
     """Milliseconds per train step of each op type, summed over threads."""
     with tempfile.TemporaryDirectory() as logdir:
@@ -172,12 +163,12 @@ def measure(config_name, args):
     built = {policy: build(config_name, policy, args.batch_size) for policy in POLICIES}
     times = {policy: [] for policy in POLICIES}
     for policy, (_, step, batches) in built.items():
-        time_steps(step, batches, 3)  # trace and warm up
+        time_loop(step, batches, 3)  # trace and warm up
     for round_index in range(args.rounds):
         order = POLICIES if round_index % 2 == 0 else POLICIES[::-1]
         for policy in order:
             _, step, batches = built[policy]
-            times[policy].append(time_steps(step, batches, args.steps) * 1e3)
+            times[policy].append(time_loop(step, batches, args.steps) * 1e3)
     row = {"config": config_name, "family": built["float32"][0].__class__.__name__,
            "n_critic": built["float32"][0].n_critic, "ms": {}, "ops_ms": {}}
     for policy, (_, step, batches) in built.items():
