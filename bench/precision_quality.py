@@ -71,27 +71,32 @@ def main():
     cpu = hardware.cpu_description()
     with open(os.path.join(args.out, "precision_quality.json"), "w") as f:
         json.dump({"cpu": cpu, "rows": rows}, f, indent=2)
+    text = markdown(rows, args, cpu)
+    with open(os.path.join(args.out, "precision_quality.md"), "w") as f:
+        f.write(text)
+    print(text)
+
+
+def markdown(rows, args, cpu):
     lines = [
         f"Each digits config for its own steps, seeds {args.seeds}; Frechet distance and KID "
-        f"x 1000 of {args.samples} samples on the digit classifier's features, and the run's "
+        f"of {args.samples} samples on the digit classifier's features, and the run's "
         f"wall-clock time; {cpu['model']}, {cpu['cores']} cores "
         f"({', '.join(cpu['bf16_features']) or 'no bfloat16 instructions'}).",
         "",
-        "| config | precision | Frechet per seed | mean | KID x 1000 per seed | run time (s) |",
+        "| config | precision | Frechet per seed | mean | KID per seed | run time (s) |",
         "|---|---|---|---|---|---|",
     ]
     for config_name in args.configs.split(","):
         for policy in POLICIES:
             mine = [r for r in rows if r["config"] == config_name and r["policy"] == policy]
             fids = ", ".join("%.2f" % r["fid"] for r in mine)
-            kids = ", ".join("%.1f" % (1000 * r["kid"]) for r in mine)
+            kids = ", ".join("%.2f" % r["kid"] for r in mine)
             mean_fid = statistics.mean(r["fid"] for r in mine)
             seconds = statistics.mean(r["seconds"] for r in mine)
             lines.append(f"| {config_name} | {policy} | {fids} | {mean_fid:.2f} | {kids} | "
                          f"{seconds:.0f} |")
-    with open(os.path.join(args.out, "precision_quality.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
