@@ -44,7 +44,7 @@ from tfgan_stable import config as config_lib
 from tfgan_stable import data as data_lib
 from tfgan_stable import distribute, hardware, train_lib
 
-from train_step_speed import time_loop
+from train_step_speed import random_images, time_loop
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 POLICIES = ("float32", "mixed_bfloat16")
@@ -81,14 +81,6 @@ def op_category(op_type):
     return "other element-wise"
 
 
-def random_examples(config, count=2048, seed=0):
-    res = config.data.resolution
-    channels = 3 if config.data.name == "stacked_digits" else 1
-    pixels = np.random.default_rng(seed).uniform(-1, 1, (count, res, res, channels))
-    return data_lib.Examples(tf.data.Dataset.from_tensor_slices(pixels.astype("float32")),
-                             "image", (res, res, channels), count, "random")
-
-
 def build(config_name, policy, batch_size):
     config = config_lib.load(os.path.join(REPO, "configs", f"{config_name}.yaml"),
                              [f"train.batch_size={batch_size}"])
@@ -96,7 +88,8 @@ def build(config_name, policy, batch_size):
         stages = config.data.resolution.bit_length() - 2
         config = config_lib.from_dict(config_lib.apply_overrides(
             config.to_dict(), [f"progan.batch_sizes={[batch_size] * stages}"]))
-    examples = random_examples(config)
+    res = config.data.resolution
+    examples = random_images((res, res, 3 if config.data.name == "stacked_digits" else 1))
     with distribute.mixed_precision(policy):
         keras.utils.set_random_seed(config.train.seed)
         gan = train_lib.build_gan(config, examples)

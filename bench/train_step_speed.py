@@ -278,13 +278,17 @@ def measure(family, args, jit):
 PEER_SHAPE = (28, 28, 1)
 
 
+def random_images(shape, count=4096, seed=0):
+    """Examples of uniform pixels in [-1, 1]: a step's time does not depend on them."""
+    pixels = np.random.default_rng(seed).uniform(-1, 1, (count, *shape)).astype("float32")
+    return data_lib.Examples(tf.data.Dataset.from_tensor_slices(pixels), "image",
+                             tuple(shape), count, "random")
+
+
 def peer_models(batch_size):
     """``{variant: (model, dataset)}``: the Keras example and the library on its networks."""
     policy, reason = hardware.auto_precision()
-    rng = np.random.default_rng(0)
-    pixels = rng.uniform(-1, 1, (4096, *PEER_SHAPE)).astype("float32")
-    examples = data_lib.Examples(tf.data.Dataset.from_tensor_slices(pixels), "image",
-                                 PEER_SHAPE, len(pixels), "random")
+    examples = random_images(PEER_SHAPE)
     one_batch = data_lib.make_dataset(examples, batch_size, seed=0)  # the example's input
     critic_batches = data_lib.make_dataset(examples, batch_size, n_critic=peer.CRITIC_STEPS,
                                            seed=0)

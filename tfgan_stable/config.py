@@ -23,7 +23,6 @@ ARCHITECTURES = ("began", "dcgan", "mlp", "progan")
 NORMALIZATIONS = ("batch", "layer", "none")
 MIXED_PRECISION_POLICIES = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 CHANNELS = ("auto", 1, 3)
-OPTIMIZERS = ("adam", "optimistic_adam", "rmsprop")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -193,7 +192,9 @@ class Config:
                     f"it trains {sorted(allowed)} (BEGAN and ProGAN need architectures of "
                     "their own, which the other families cannot use)")
         if self.optimizer.name is not None:
-            _check_choice("optimizer.name", self.optimizer.name, OPTIMIZERS)
+            from tfgan_stable.gans.base import OPTIMIZER_NAMES
+
+            _check_choice("optimizer.name", self.optimizer.name, OPTIMIZER_NAMES)
         _check_choice("model.g_normalization", self.model.g_normalization, NORMALIZATIONS)
         if self.model.d_normalization is not None:
             _check_choice("model.d_normalization", self.model.d_normalization, NORMALIZATIONS)

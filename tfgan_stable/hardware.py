@@ -15,30 +15,33 @@ BF16_CPU_FEATURES = ("amx_bf16", "avx512_bf16")
 MIN_BF16_GPU_CAPABILITY = (8, 0)
 
 
-def cpu_flags(cpuinfo="/proc/cpuinfo"):
-    """The CPU's feature flags (Linux ``/proc/cpuinfo``); empty where that file is missing."""
+def _first_processor(cpuinfo):
+    """``{field: value}`` of the first processor in a Linux ``/proc/cpuinfo`` (empty if none)."""
+    fields = {}
     try:
         with open(cpuinfo) as f:
             for line in f:
-                if line.startswith("flags"):
-                    return frozenset(line.split(":", 1)[1].split())
+                if not line.strip():
+                    if fields:
+                        break
+                    continue
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
     except OSError:
         pass
-    return frozenset()
+    return fields
+
+
+def cpu_flags(cpuinfo="/proc/cpuinfo"):
+    """The CPU's feature flags (Linux ``/proc/cpuinfo``); empty where that file is missing."""
+    return frozenset(_first_processor(cpuinfo).get("flags", "").split())
 
 
 def cpu_description(cpuinfo="/proc/cpuinfo"):
     """``{"model", "cores", "bf16_features"}`` of this machine's CPU."""
-    model = platform.processor() or platform.machine()
-    try:
-        with open(cpuinfo) as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    flags = cpu_flags(cpuinfo)
+    fields = _first_processor(cpuinfo)
+    model = fields.get("model name") or platform.processor() or platform.machine()
+    flags = frozenset(fields.get("flags", "").split())
     return {"model": model, "cores": os.cpu_count(),
             "bf16_features": [name for name in BF16_CPU_FEATURES if name in flags]}
 

@@ -69,6 +69,7 @@ def fit_progressive(gan, data, stable_images, transition_images=None, batch_size
     stage_images = schedules.progan_stage_images(gan.num_stages, gan.transition_images,
                                                  stable_images)
     batch_sizes = stage_batch_sizes(batch_sizes, gan.num_stages)
+    stage_steps = schedules.progan_stage_steps(stage_images, batch_sizes)
     examples = data if isinstance(data, data_lib.Examples) else None
     dataset = examples.dataset if examples else data
     num_examples = examples.num_examples if examples else None
@@ -88,7 +89,7 @@ def fit_progressive(gan, data, stable_images, transition_images=None, batch_size
             data_lib.Examples(pooled, "image", (resolution, resolution, gan.generator.channels),
                               num_examples, examples.name if examples else "dataset"),
             batch_size, seed=seed + stage, shuffle_buffer=shuffle_buffer, start=start)
-        steps = math.ceil(stage_images[stage] / batch_size)
+        steps = stage_steps[stage]
         epoch_steps = min(steps_per_epoch, steps)
         log.info(f"stage {stage}: {resolution}x{resolution}, {stage_images[stage]} images, "
                  f"batch {batch_size}")

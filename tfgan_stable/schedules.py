@@ -100,6 +100,11 @@ def progan_stage_images(num_stages, transition_images, stable_images):
     return [stable_images] + [transition_images + stable_images] * (num_stages - 1)
 
 
+def progan_stage_steps(stage_images, batch_sizes):
+    """Train steps of each stage's ``fit``: enough batches to show its images."""
+    return [math.ceil(images / batch) for images, batch in zip(stage_images, batch_sizes)]
+
+
 def progan_stage_and_alpha(images_seen, num_stages, transition_images, stable_images):
     """``(stage, alpha)`` after ``images_seen`` images in total (the growth table).
 

@@ -1,7 +1,6 @@
 """Progressive GAN (Karras, Aila, Laine, Lehtinen 2018, arXiv 1710.10196)."""
 
 import dataclasses
-import math
 import os
 from typing import Sequence
 
@@ -342,7 +341,7 @@ def _fit_lengths(config, n_critic):
     stages = num_stages(config.data.resolution)
     images = schedules.progan_stage_images(stages, options.transition_images,
                                            options.stable_images)
-    return [math.ceil(count / batch) for count, batch in zip(images, _batch_sizes(config))]
+    return schedules.progan_stage_steps(images, _batch_sizes(config))
 
 
 FAMILY = family.register(family.Family(
