@@ -51,7 +51,7 @@ def run_one(config_name, policy, seed, real, classifier):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--configs", default="wgan_gp_digits,dcgan_digits")
+    parser.add_argument("--configs", default="wgan_gp_digits,dcgan_digits,progan_digits")
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
