@@ -21,7 +21,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/tfgan-train --config=$(DEMO_CONFIG) --workdir=$(DEMO_WORKDIR)
 
-# The whole suite, spread over TEST_WORKERS processes (about 9 minutes on 2 CPU cores).
+# The whole suite, spread over TEST_WORKERS processes (about 8 minutes on 2 CPU cores).
 TEST_WORKERS ?= 2
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)
