@@ -64,16 +64,27 @@ def optimizer():
 class ExampleWGANGP(keras.Model):
     """The example's train step: 3 critic steps on one real batch, then one generator step."""
 
-    def __init__(self, generator_net, critic_net, latent_dim=LATENT_DIM):
+    def __init__(self, generator_net, critic_net, latent_dim=LATENT_DIM, alpha="normal",
+                 reuse_real=True, critic_steps=CRITIC_STEPS):
+        """``alpha``, ``reuse_real`` and ``critic_steps`` switch one of the example's
+        choices at a time (``"uniform"``, ``False``: the WGAN-GP paper's); with
+        ``reuse_real=False`` each element of the data holds ``critic_steps`` real
+        batches (``[batch, critic_steps, ...]``, :func:`tfgan_stable.data.make_dataset`).
+        """
         super().__init__()
+        if alpha not in ("normal", "uniform"):
+            raise ValueError(f"alpha must be 'normal' or 'uniform'. Received: alpha={alpha!r}")
         self.generator, self.discriminator, self.latent_dim = generator_net, critic_net, latent_dim
+        self.alpha, self.reuse_real, self.critic_steps = alpha, reuse_real, critic_steps
 
     def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
         super().compile(**kwargs)
         self.d_optimizer, self.g_optimizer = d_optimizer or optimizer(), g_optimizer or optimizer()
 
     def gradient_penalty(self, real, fake):
-        alpha = tf.random.normal([tf.shape(real)[0], 1, 1, 1], 0.0, 1.0)  # the example's choice
+        shape = [tf.shape(real)[0], 1, 1, 1]
+        alpha = (tf.random.normal(shape, 0.0, 1.0) if self.alpha == "normal"  # the example's
+                 else tf.random.uniform(shape))  # the paper's
         mixed = real + alpha * (fake - real)
         with tf.GradientTape() as tape:
             tape.watch(mixed)
@@ -82,9 +93,10 @@ class ExampleWGANGP(keras.Model):
         norm = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]))
         return tf.reduce_mean((norm - 1.0) ** 2)
 
-    def train_step(self, real):
-        batch = tf.shape(real)[0]
-        for _ in range(CRITIC_STEPS):  # the same real batch each time
+    def train_step(self, data):
+        batch = tf.shape(data)[0]
+        for step in range(self.critic_steps):  # the example: the same real batch each time
+            real = data if self.reuse_real else data[:, step]
             z = tf.random.normal((batch, self.latent_dim))
             with tf.GradientTape() as tape:
                 fake = self.generator(z, training=True)

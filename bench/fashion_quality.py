@@ -1,0 +1,514 @@
+"""Real-image quality at an equal CPU budget: every family against a plain Keras WGAN-GP.
+
+Each run trains one model on Fashion-MNIST at 32x32 (the IDX files, taken
+as ``--data``) for ``--budget_minutes`` of *CPU time* (the process's, all
+its threads; evaluation excluded), on ``--threads`` cores, and scores the
+generator (its average where the family keeps one) every
+``--eval_every_minutes``:
+
+* the Frechet distance and KID on the 64-D features of a Fashion-MNIST
+  classifier trained offline on the training split
+  (``metrics.fashion_classifier``; its held-out accuracy is reported), against
+  ``--eval_samples`` held-out test images;
+* SWD (Karras 2018, x 1e3) against the same images;
+* class coverage: the classifier's classes that get >= 2% of the samples.
+
+Runs are named ``base[:key=value...]``. ``base`` is a family (its shipped
+``configs/<family>_fashion_mnist.yaml``; values are config overrides) or
+``peer``: the plain WGAN-GP written the way the popular Keras example does it
+(``bench/keras_example_wgan_gp.py``: its networks at 32x32, N(0, 1)
+interpolation weights, one real batch for its 3 critic steps, Adam(2e-4, 0.5,
+0.9), no average, float32, ``fit`` defaults, batch ``--peer_batch``); its
+keys switch one choice at a time: ``alpha=uniform``, ``reuse_real=false``,
+``critic_steps=5``, ``precision=mixed_bfloat16``, ``ema_half_life=10000``.
+ProGAN's shipped schedule (100k images per phase) outgrows the budget; its
+run takes ``--progan`` overrides (a schedule that finishes growing inside it),
+stated in the table.
+
+The parent runs ``--jobs`` runs at a time, each in its own process, and
+writes ``fashion_quality.json``, ``fashion_quality.md``,
+``fashion_quality.png`` (Frechet distance and SWD against CPU time) and
+``fashion_quality_samples.png`` (a grid per run, seed 0, at its end).
+
+    python bench/fashion_quality.py --data ../shared/data/fashion-mnist --out bench/results
+"""
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FAMILIES = ("dcgan", "wgan", "wgan_gp", "began", "progan")
+DEFAULT_RUNS = "wgan_gp,dcgan,wgan,began,progan,peer"
+PROGAN_OVERRIDES = ("progan.transition_images=12000,progan.stable_images=12000,"
+                    "progan.fmap_base=256,model.max_filters=64,model.g_ema_decay=null,"
+                    "model.g_ema_half_life_images=10000,model.g_ema_rampup=0.05")
+CLASS_SHARE = 0.02  # a class is covered when it gets at least this share of the samples
+
+
+# ----------------------------------------------------------------------------- one run
+
+
+def parse_run(spec):
+    """``"base:key=value:key=value"`` -> ``(base, {key: value})``."""
+    base, *pairs = spec.split(":")
+    if base not in FAMILIES + ("peer",):
+        raise SystemExit(f"--runs: unknown base {base!r} in {spec!r}; "
+                         f"valid: {', '.join(FAMILIES + ('peer',))}")
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"--runs: {pair!r} in {spec!r} is not key=value")
+        options[key] = value
+    return base, options
+
+
+class Scorer:
+    """Frechet distance, KID, SWD and class coverage of samples against held-out images."""
+
+    def __init__(self, data, count, seed):
+        from tfgan_stable import metrics
+
+        self.metrics = metrics
+        classifier, self.accuracy = metrics.fashion_classifier(data, resolution=32)
+        self.classifier = classifier
+        self.features = metrics.classifier_features(classifier)
+        images, _ = metrics.load_fashion_mnist_split(data, "test", 32)
+        self.real = images[np.random.default_rng(seed).choice(len(images), count, False)]
+        self.real_features = metrics.extract_features(self.features, self.real)
+        self.seed = seed
+
+    def __call__(self, samples):
+        m = self.metrics
+        fake_features = m.extract_features(self.features, samples)
+        labels = np.argmax(self.classifier.predict(samples, batch_size=500, verbose=0), -1)
+        shares = np.bincount(labels, minlength=10) / len(labels)
+        return {
+            "frechet": float(m.frechet_distance(self.real_features, fake_features)),
+            "kid": float(m.kernel_distance(self.real_features, fake_features,
+                                           seed=self.seed)[0]),
+            "swd": float(m.sliced_wasserstein_distance(
+                self.real, samples, seed=self.seed, nhoods_per_image=32)["average"]),
+            "classes": int((shares >= CLASS_SHARE).sum()),
+        }
+
+
+class Budget:
+    """Process CPU seconds spent training: everything since ``start`` but the scoring."""
+
+    def __init__(self):
+        self.start, self.excluded = time.process_time(), 0.0
+
+    def spent(self):
+        return time.process_time() - self.start - self.excluded
+
+    def exclude(self, fn):
+        begin = time.process_time()
+        try:
+            return fn()
+        finally:
+            self.excluded += time.process_time() - begin
+
+
+def budget_callback(args, budget, score, curve, progress):
+    """A Keras callback: scores every ``eval_every`` CPU minutes, stops at the budget."""
+    import keras
+
+    class BudgetCallback(keras.callbacks.Callback):
+        next_eval = 0.0
+
+        def on_train_batch_end(self, batch, logs=None):
+            spent = budget.spent()
+            done = spent >= args.budget_minutes * 60
+            if done or spent >= self.next_eval:
+                point = budget.exclude(lambda: score(self.model))
+                point.update(cpu_seconds=round(spent, 1), **progress(self.model))
+                curve.append(point)
+                print(json.dumps(point), flush=True)
+                self.next_eval = spent + args.eval_every_minutes * 60
+            if done:
+                self.model.stop_training = True
+
+    return BudgetCallback()
+
+
+def upsampled(images, size=32):
+    factor = size // images.shape[1]
+    return np.clip(images.repeat(factor, 1).repeat(factor, 2), -1.0, 1.0)
+
+
+def library_run(base, options, args, scorer):
+    """A family at its shipped config (plus overrides) for the CPU budget."""
+    import keras
+    import tensorflow as tf
+
+    from tfgan_stable import config as config_lib
+    from tfgan_stable import data as data_lib
+    from tfgan_stable import distribute, hardware, schedules, train_lib
+
+    overrides = [f"{k}={v}" for k, v in options.items()]
+    if base == "progan":
+        overrides = [o for o in args.progan.split(",") if o] + overrides
+    config = config_lib.load(os.path.join(REPO, "configs", f"{base}_fashion_mnist.yaml"), [
+        f"data.path={args.data}", f"train.seed={args.seed}", *overrides])
+    policy = config.train.mixed_precision
+    if policy == "auto":
+        policy, _ = hardware.auto_precision()
+        config = config_lib.load(os.path.join(REPO, "configs", f"{base}_fashion_mnist.yaml"), [
+            f"data.path={args.data}", f"train.seed={args.seed}", *overrides,
+            f"train.mixed_precision={policy or 'float32'}"])
+    keras.utils.set_random_seed(args.seed)
+    examples = data_lib.load_examples("fashion_mnist", path=args.data, resolution=32)
+    with distribute.mixed_precision(config.train.mixed_precision):
+        gan = train_lib.build_gan(config, examples)
+    curve, budget = [], Budget()
+
+    def score(model):
+        return scorer(upsampled(model.generate_numpy(args.eval_samples, seed=args.seed + 1000)))
+
+    def progress(model):
+        steps = int(keras.ops.convert_to_numpy(model.generator_steps))
+        point = {"generator_steps": steps}
+        if base == "progan":
+            point["stage"] = model.stage
+        return point
+
+    callback = budget_callback(args, budget, score, curve, progress)
+    if base == "progan":
+        family = config.family_options
+        plan = schedules.progan_stage_images(gan.num_stages, family.transition_images,
+                                             family.stable_images)
+        batch_sizes = train_lib.batch_sizes(config)
+        for stage in range(gan.num_stages):
+            resolution = 4 * 2**stage
+            gan.start_stage(stage)
+            stage_examples = data_lib.Examples(
+                examples.dataset.map(lambda x, r=resolution: tf.image.resize(x, (r, r), "area")),
+                "image", (resolution, resolution, 1), examples.num_examples, examples.name)
+            batch = batch_sizes[stage]
+            last = stage == gan.num_stages - 1
+            steps = 10**9 if last else math.ceil(plan[stage] / batch)  # the last: to the budget
+            fit(gan, data_lib.make_dataset(stage_examples, batch, seed=args.seed + stage),
+                steps, callback)
+            if budget.spent() >= args.budget_minutes * 60:
+                break
+    else:
+        dataset = data_lib.make_dataset(examples, config.train.batch_size, n_critic=gan.n_critic,
+                                        seed=args.seed)
+        fit(gan, dataset, 10**9, callback)
+    return gan, curve, {"precision": policy or "float32", "overrides": overrides}
+
+
+def fit(model, dataset, steps, callback):
+    """``fit`` until ``steps`` or the callback stops it, epochs of 1,000 steps."""
+    epoch = min(steps, 1000)
+    model.fit(dataset, epochs=math.ceil(steps / epoch), steps_per_epoch=epoch,
+              callbacks=[callback], verbose=0)
+
+
+def peer_run(options, args, scorer):
+    """The plain Keras-example WGAN-GP, with one choice switched per option."""
+    import keras
+
+    import keras_example_wgan_gp as peer
+    from tfgan_stable import data as data_lib
+    from tfgan_stable import distribute, schedules
+
+    unknown = set(options) - {"alpha", "reuse_real", "critic_steps", "precision",
+                              "ema_half_life"}
+    if unknown:
+        raise SystemExit(f"peer: unknown options {sorted(unknown)}")
+    critic_steps = int(options.get("critic_steps", peer.CRITIC_STEPS))
+    reuse_real = options.get("reuse_real", "true") == "true" or critic_steps == 1
+    precision = options.get("precision", "float32")
+    half_life = float(options.get("ema_half_life", 0))
+    keras.utils.set_random_seed(args.seed)
+    with distribute.mixed_precision(precision):
+        model = peer.ExampleWGANGP(peer.generator((32, 32, 1)), peer.critic((32, 32, 1)),
+                                   alpha=options.get("alpha", "normal"), reuse_real=reuse_real,
+                                   critic_steps=critic_steps)
+    model.compile()
+    average = None
+    if half_life:
+        average = keras.models.clone_model(model.generator)
+        average.set_weights(model.generator.get_weights())
+    examples = data_lib.load_examples("fashion_mnist", path=args.data, resolution=32)
+    dataset = data_lib.make_dataset(examples, args.peer_batch,
+                                    n_critic=1 if reuse_real else critic_steps, seed=args.seed)
+    curve, budget, steps = [], Budget(), [0]
+
+    class Average(keras.callbacks.Callback):  # the generator average, after every step
+        def on_train_batch_end(self, batch, logs=None):
+            steps[0] += 1
+            if average is not None:
+                decay = schedules.ema_decay(args.peer_batch, steps[0] * args.peer_batch,
+                                            half_life)
+                for a, w in zip(average.weights, model.generator.weights):
+                    a.assign(decay * a + (1 - decay) * keras.ops.cast(w, a.dtype))
+
+    def score(_):
+        z = np.random.default_rng(args.seed + 1000).normal(
+            size=(args.eval_samples, peer.LATENT_DIM)).astype("float32")
+        network = average or model.generator
+        samples = np.concatenate([keras.ops.convert_to_numpy(network(z[i:i + 500],
+                                                                     training=False))
+                                  for i in range(0, len(z), 500)]).astype("float32")
+        return scorer(samples)
+
+    callback = budget_callback(args, budget, score, curve,
+                               lambda _: {"generator_steps": steps[0]})
+    epoch = 1000
+    model.fit(dataset, epochs=10**6, steps_per_epoch=epoch, callbacks=[Average(), callback],
+              verbose=0)
+    return average or model.generator, curve, {"precision": precision, "overrides": [
+        f"{k}={v}" for k, v in options.items()]}
+
+
+def one_run(args):
+    """The child process: trains and scores one run, writes its record as JSON."""
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    import tfgan_stable  # noqa: F401  (Keras on TensorFlow)
+    from tfgan_stable.utils import images as images_lib
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    scorer = Scorer(args.data, args.eval_samples, seed=0)
+    base, options = parse_run(args.one)
+    started = time.perf_counter()
+    if base == "peer":
+        network, curve, info = peer_run(options, args, scorer)
+        z = np.random.default_rng(0).normal(size=(64, 128)).astype("float32")
+        grid = np.asarray(network(z, training=False), "float32")
+    else:
+        gan, curve, info = library_run(base, options, args, scorer)
+        grid = upsampled(gan.generate_numpy(64, seed=0))
+    record = {"run": args.one, "seed": args.seed, "threads": args.threads,
+              "budget_minutes": args.budget_minutes, "wall_seconds":
+              round(time.perf_counter() - started, 1), "classifier_accuracy": scorer.accuracy,
+              "curve": curve, **info}
+    with open(args.record, "w") as f:
+        json.dump(record, f, indent=1)
+    images_lib.save_png(images_lib.image_grid(grid, 8), args.record[:-5] + ".png")
+
+
+# ----------------------------------------------------------------------------- the parent
+
+
+def record_path(folder, spec, seed):
+    return os.path.join(folder, f"{spec.replace(':', '+').replace('=', '-')}_s{seed}.json")
+
+
+def launch(args, spec, seed, folder):
+    record = record_path(folder, spec, seed)
+    command = [sys.executable, os.path.abspath(__file__), "--one", spec, "--seed", str(seed),
+               "--record", record, "--data", args.data, "--threads", str(args.threads),
+               "--budget_minutes", str(args.budget_minutes), "--eval_every_minutes",
+               str(args.eval_every_minutes), "--eval_samples", str(args.eval_samples),
+               "--peer_batch", str(args.peer_batch), "--progan", args.progan]
+    log = open(record[:-5] + ".log", "w")
+    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT), record
+
+
+def run_all(args, folder):
+    queue = [(spec, int(seed)) for spec in args.runs.split(",")
+             for seed in args.seeds.split(",")]
+    running, records = [], []
+    for spec, seed in list(queue):  # a record from an earlier call: kept (resume)
+        if os.path.isfile(record_path(folder, spec, seed)):
+            with open(record_path(folder, spec, seed)) as f:
+                records.append(json.load(f))
+            queue.remove((spec, seed))
+            print(f"kept the record of {spec} seed {seed}", flush=True)
+    while queue or running:
+        while queue and len(running) < args.jobs:
+            spec, seed = queue.pop(0)
+            running.append((spec, seed, *launch(args, spec, seed, folder)))
+            print(f"started {spec} seed {seed}", flush=True)
+        time.sleep(5)
+        for item in list(running):
+            spec, seed, process, record = item
+            if process.poll() is None:
+                continue
+            running.remove(item)
+            if process.returncode:
+                raise SystemExit(f"{spec} seed {seed} failed; see {record[:-5]}.log")
+            with open(record) as f:
+                records.append(json.load(f))
+            print(f"finished {spec} seed {seed}: {records[-1]['curve'][-1]}", flush=True)
+    return records
+
+
+def at_minutes(curve, minutes):
+    """The score taken when training passed ``minutes`` of CPU time (scores are
+    taken at the first step end past each period, so a few seconds after it)."""
+    after = [p for p in curve if p["cpu_seconds"] >= minutes * 60 - 1e-6]
+    return after[0] if after else curve[-1]
+
+
+def summarise(records, args):
+    runs = list(dict.fromkeys(r["run"] for r in records))
+    rows = []
+    for run in runs:
+        mine = [r for r in records if r["run"] == run]
+        finals = [r["curve"][-1] for r in mine]
+
+        def values(key, finals=finals):
+            return [p[key] for p in finals]
+        rows.append({"run": run, "seeds": [r["seed"] for r in mine],
+                     "precision": mine[0]["precision"], "overrides": mine[0]["overrides"],
+                     "frechet": values("frechet"), "kid": values("kid"), "swd": values("swd"),
+                     "classes": values("classes"),
+                     "generator_steps": values("generator_steps"),
+                     "frechet_mean": statistics.mean(values("frechet"))})
+    return rows
+
+
+def markdown(rows, records, args, cpu):
+    minutes = args.budget_minutes
+    checkpoints = [m for m in np.arange(args.eval_every_minutes, minutes + 1e-6,
+                                        args.eval_every_minutes)]
+    lines = [
+        f"Fashion-MNIST 32x32, {minutes:g} CPU-minutes of training per run (process CPU time, "
+        f"{args.threads} thread(s) each, scoring excluded), seeds {args.seeds}; {cpu}. "
+        f"Scores of {args.eval_samples} samples against {args.eval_samples} held-out test "
+        f"images: Frechet distance and KID on the 64-D features of a Fashion-MNIST "
+        f"classifier ({records[0]['classifier_accuracy']:.3f} test accuracy), SWD x 1e3, and "
+        f"classes with >= {CLASS_SHARE:.0%} of the samples. Lower distances are better.",
+        "",
+        "| run | precision | generator steps | Frechet per seed | mean | KID | SWD | "
+        "classes |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+
+    def fmt(values, digits=2):
+        return ", ".join(f"{v:.{digits}f}" for v in values)
+    for row in sorted(rows, key=lambda r: r["frechet_mean"]):
+        lines.append(
+            f"| {row['run']} | {row['precision']} | {fmt(row['generator_steps'], 0)} | "
+            f"{fmt(row['frechet'])} | {row['frechet_mean']:.2f} | "
+            f"{fmt(row['kid'], 1)} | {fmt(row['swd'], 1)} | "
+            f"{fmt(row['classes'], 0)} |")
+    lines += ["", "Frechet distance (mean over seeds) at each CPU time:", "",
+              "| run | " + " | ".join(f"{m:g} min" for m in checkpoints) + " |",
+              "|---|" + "---|" * len(checkpoints)]
+    for row in sorted(rows, key=lambda r: r["frechet_mean"]):
+        cells = []
+        for m in checkpoints:
+            points = [at_minutes(r["curve"], m)["frechet"] for r in records
+                      if r["run"] == row["run"]]
+            cells.append(f"{statistics.mean(points):.2f}")
+        lines.append(f"| {row['run']} | " + " | ".join(cells) + " |")
+    progan = [r for r in rows if r["run"].startswith("progan")]
+    if progan:
+        lines += ["", f"ProGAN's run overrides (a schedule that grows inside the budget): "
+                      f"{', '.join(progan[0]['overrides'])}."]
+    return "\n".join(lines) + "\n"
+
+
+def plot(records, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+    runs = list(dict.fromkeys(r["run"] for r in records))
+    colours = {run: plt.cm.tab10(i % 10) for i, run in enumerate(runs)}
+    for ax, key, label in zip(axes, ("frechet", "swd"),
+                              ("Frechet distance (classifier features)", "SWD x 1e3")):
+        for record in records:
+            curve = record["curve"]
+            ax.plot([p["cpu_seconds"] / 60 for p in curve], [p[key] for p in curve],
+                    color=colours[record["run"]], marker="o", markersize=3,
+                    linestyle="-" if record["seed"] == records[0]["seed"] else "--",
+                    label=record["run"] if record["seed"] == records[0]["seed"] else None)
+        ax.set(xlabel="training CPU minutes", ylabel=f"{label} (lower is better)",
+               yscale="log", title="Fashion-MNIST 32x32")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def sample_sheet(records, folder, path):
+    """One row per run: its seed-0 grid (from the child's PNG), labelled."""
+    from PIL import Image, ImageDraw
+
+    grids = []
+    for record in records:
+        if record["seed"] != records[0]["seed"]:
+            continue
+        name = f"{record['run'].replace(':', '+').replace('=', '-')}_s{record['seed']}.png"
+        grids.append((record["run"], Image.open(os.path.join(folder, name)).convert("L")))
+    width = max(g.width for _, g in grids)
+    sheet = Image.new("L", (width * len(grids), grids[0][1].height + 20), 255)
+    draw = ImageDraw.Draw(sheet)
+    for i, (run, grid) in enumerate(grids):
+        sheet.paste(grid, (i * width, 20))
+        draw.text((i * width + 4, 4), run, fill=0)
+    sheet.save(path)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", required=True, help="folder of Fashion-MNIST IDX files")
+    parser.add_argument("--runs", default=DEFAULT_RUNS)
+    parser.add_argument("--seeds", default="0,1")
+    parser.add_argument("--budget_minutes", type=float, default=15.0)
+    parser.add_argument("--eval_every_minutes", type=float, default=2.5)
+    parser.add_argument("--eval_samples", type=int, default=2000)
+    parser.add_argument("--jobs", type=int, default=2, help="runs at a time")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads per run (default: CPU cores / jobs)")
+    parser.add_argument("--peer_batch", type=int, default=64)
+    parser.add_argument("--progan", default=PROGAN_OVERRIDES)
+    parser.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
+    parser.add_argument("--name", default="fashion_quality", help="output file stem")
+    parser.add_argument("--records", default=None,
+                        help="folder for per-run records and logs (default: a temporary "
+                             "one); runs that have a record there are not run again")
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--record", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    args.threads = args.threads or max(1, (os.cpu_count() or 2) // args.jobs)
+    if args.one:
+        return one_run(args)
+    for spec in args.runs.split(","):
+        parse_run(spec)
+    os.makedirs(args.out, exist_ok=True)
+    folder = args.records or tempfile.mkdtemp(prefix="fashion_quality_")
+    os.makedirs(folder, exist_ok=True)
+    print(f"per-run records and logs in {folder}", flush=True)
+    records = run_all(args, folder)
+    records.sort(key=lambda r: (args.runs.split(",").index(r["run"]), r["seed"]))
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from train_step_speed import cpu_words
+
+    cpu = cpu_words()
+    rows = summarise(records, args)
+    with open(os.path.join(args.out, f"{args.name}.json"), "w") as f:
+        json.dump({"args": {k: v for k, v in vars(args).items()
+                            if k not in ("one", "seed", "record")},
+                   "cpu": cpu, "rows": rows, "records": records}, f, indent=1)
+    text = markdown(rows, records, args, cpu)
+    with open(os.path.join(args.out, f"{args.name}.md"), "w") as f:
+        f.write(text)
+    print(text)
+    sample_sheet(records, folder, os.path.join(args.out, f"{args.name}_samples.png"))
+    plot(records, os.path.join(args.out, f"{args.name}.png"))  # last: tables survive
+
+
+if __name__ == "__main__":
+    main()
