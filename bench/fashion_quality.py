@@ -155,7 +155,10 @@ def library_run(base, options, args, scorer):
     from tfgan_stable import data as data_lib
     from tfgan_stable import distribute, hardware, schedules, train_lib
 
-    overrides = [f"{k}={v}" for k, v in options.items()]
+    # Scores and the budget stop happen between executions: 10 steps per
+    # execution (fit within 1% of a plain loop, bench/results/train_step_speed.md)
+    # keep them within a few seconds of their time.
+    overrides = ["train.steps_per_execution=10", *(f"{k}={v}" for k, v in options.items())]
     if base == "progan":
         overrides = [o for o in args.progan.split(",") if o] + overrides
     config = config_lib.load(os.path.join(REPO, "configs", f"{base}_fashion_mnist.yaml"), [
