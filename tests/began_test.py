@@ -9,7 +9,7 @@ import pytest
 import tfgan_stable as tg
 from helpers import CONFIGS
 from tfgan_stable import config as config_lib
-from tfgan_stable import schedules, train_lib
+from tfgan_stable import networks, schedules, train_lib
 
 pytestmark = pytest.mark.slow  # trains, or runs the binaries
 
@@ -254,3 +254,85 @@ def test_began_on_vectors_uses_an_mlp_autoencoder(tmp_path):
     assert critic.get_layer("bottleneck").units == 8
     assert critic.get_layer("bottleneck").activation is keras.activations.linear
     assert int(result.model.generator_steps.numpy()) == 4
+
+
+def test_latent_recovery_loss_matches_numpy():
+    keras.utils.set_random_seed(0)
+    gan = tg.BEGAN(tg.build_began_generator(4, 8, 1, filters=4),
+                   tg.build_began_discriminator(8, 1, filters=4, bottleneck=4),
+                   latent_recovery=0.5)
+    z = np.random.default_rng(0).uniform(-1, 1, (6, 4)).astype("float32")
+    samples = np.random.default_rng(1).uniform(-1, 1, (6, 8, 8, 1)).astype("float32")
+    encoder = gan.discriminator.get_layer("encoder")
+    codes = keras.ops.convert_to_numpy(encoder(samples))
+    expected = np.mean((z - codes) ** 2)
+    got = float(gan.recovery_loss(z, samples, training=False))
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_latent_recovery_trains_the_encoder_to_invert_the_generator():
+    def run(weight):
+        keras.utils.set_random_seed(0)
+        gan = tg.BEGAN(tg.build_began_generator(8, 8, 1, filters=8),
+                       tg.build_began_discriminator(8, 1, filters=8, bottleneck=8),
+                       latent_recovery=weight, seed=0)
+        gan.compile()
+        z = np.random.default_rng(5).uniform(-1, 1, (256, 8)).astype("float32")
+        encoder = gan.discriminator.get_layer("encoder")
+
+        def recovery():
+            codes = keras.ops.convert_to_numpy(encoder(gan.generator(z)))
+            return float(np.mean((z - codes) ** 2))
+
+        before = recovery()
+        history = gan.fit(digits_dataset(), steps_per_epoch=150, epochs=1, verbose=0)
+        return before, recovery(), history.history
+
+    before, after, logs = run(1.0)
+    assert "latent_recovery" in logs
+    assert after < 0.5 * before, (before, after)
+    _, after_off, logs_off = run(0.0)  # the paper's BEGAN: nothing inverts the generator
+    assert "latent_recovery" not in logs_off
+    assert after < 0.5 * after_off, (after, after_off)
+
+
+def test_latent_recovery_checks_its_networks_and_config():
+    generator = tg.build_began_generator(4, 8, 1, filters=4)
+    with pytest.raises(ValueError, match=r"bottleneck \(6\) to equal the generator's latent "
+                                         r"size \(4\)"):
+        tg.BEGAN(generator, tg.build_began_discriminator(8, 1, filters=4, bottleneck=6),
+                 latent_recovery=1.0)
+    inputs = keras.Input((8, 8, 1))
+    plain = keras.Model(inputs, keras.layers.Conv2D(1, 3, padding="same")(inputs))
+    with pytest.raises(ValueError, match="a layer named 'encoder' or ends in a layer named "
+                                         "'bottleneck'"):
+        tg.BEGAN(generator, plain, latent_recovery=1.0)
+    with pytest.raises(ValueError, match="latent_recovery must be >= 0"):
+        tg.BEGAN(generator, tg.build_began_discriminator(8, 1, filters=4, bottleneck=4),
+                 latent_recovery=-1.0)
+    flat = tg.BEGAN(tg.build_mlp_generator(4, 2, hidden_units=(8,)),
+                    networks.build_mlp_autoencoder(2, hidden_units=(8,), bottleneck=4),
+                    latent_recovery=1.0)
+    assert flat.encoder.output_shape == (None, 4)
+    config = os.path.join(CONFIGS, "began_digits.yaml")
+    with pytest.raises(tg.ConfigError, match=r"began.bottleneck \(16\) equal to "
+                                             r"model.latent_dim \(32\)"):
+        config_lib.load(config, ["began.latent_recovery=1.0", "began.bottleneck=16"])
+    with pytest.raises(tg.ConfigError, match="began.latent_recovery must be >= 0"):
+        config_lib.load(config, ["began.latent_recovery=-0.5"])
+    loaded = config_lib.load(config, ["began.latent_recovery=0.3"])
+    assert loaded.family.gan_kwargs(loaded.family_options)["latent_recovery"] == 0.3
+
+
+def test_latent_recovery_survives_a_keras_file(tmp_path):
+    keras.utils.set_random_seed(0)
+    gan = tg.BEGAN(tg.build_began_generator(4, 8, 1, filters=4),
+                   tg.build_began_discriminator(8, 1, filters=4, bottleneck=4),
+                   latent_recovery=0.25, seed=0)
+    gan.compile()
+    gan.fit(digits_dataset(), steps_per_epoch=2, epochs=1, verbose=0)
+    gan.save(tmp_path / "began.keras")
+    loaded = keras.models.load_model(tmp_path / "began.keras")
+    assert loaded.latent_recovery == 0.25
+    assert loaded.encoder is not None
+    loaded.fit(digits_dataset(), steps_per_epoch=2, epochs=1, verbose=0)

@@ -44,6 +44,15 @@ class BEGAN(GAN):
       lambda_k: the controller's gain (the paper: 0.001).
       reconstruction_norm: eta, 1 (the paper) or 2.
       k_initial: k_0.
+      latent_recovery: weight of a latent-recovery term (0: off, the paper).
+        The auto-encoder's encoder must map generated samples back to their
+        latent vectors, ``R = mean (z - Enc(G(z)))^2``, added to the
+        discriminator's loss (which trains the encoder) and the generator's
+        (which keeps distinct latents apart). A generator that sends many z to
+        the same few images cannot make R small, so collapse costs it: the
+        reconstructor of VEEGAN (Srivastava et al. 2017) with the encoder BEGAN
+        already has, as BEGAN-CS (Chang et al. 2018) does for the
+        discriminator. Needs the bottleneck's width to equal the latent size.
       **kwargs: see :class:`tfgan_stable.gans.base.GAN` (``n_critic`` must be 1).
     """
 
@@ -55,7 +64,7 @@ class BEGAN(GAN):
     default_betas = (0.5, 0.999)
 
     def __init__(self, generator, discriminator, gamma=1.0, lambda_k=0.01,
-                 reconstruction_norm=1, k_initial=0.0, **kwargs):
+                 reconstruction_norm=1, k_initial=0.0, latent_recovery=0.0, **kwargs):
         super().__init__(generator, discriminator, **kwargs)
         if self.n_critic != 1:
             raise ValueError(
@@ -72,8 +81,20 @@ class BEGAN(GAN):
                 "BEGAN.discriminator must be an auto-encoder returning samples of shape "
                 f"{self.sample_shape}, got output shape {output_shape[1:]}"
             )
+        if not latent_recovery >= 0:
+            raise ValueError(f"BEGAN.latent_recovery must be >= 0, got {latent_recovery}")
         self.reconstruction_norm = int(reconstruction_norm)
         self.k_initial = float(k_initial)
+        self.latent_recovery = float(latent_recovery)
+        self.encoder = None
+        if self.latent_recovery:
+            self.loss_trackers.append(keras.metrics.Mean(name="latent_recovery"))
+            self.encoder = autoencoder_encoder(discriminator)
+            code = self.encoder.compute_output_shape((None,) + self.sample_shape)[-1]
+            if code != self.latent_dim:
+                raise ValueError(
+                    f"BEGAN.latent_recovery needs the discriminator's bottleneck ({code}) to "
+                    f"equal the generator's latent size ({self.latent_dim})")
 
         def state(value, name):
             return keras.Variable(float(value), dtype="float32", trainable=False, name=name,
@@ -95,6 +116,11 @@ class BEGAN(GAN):
             error = ops.square(error)
         return ops.mean(error)
 
+    def recovery_loss(self, z, samples, training=True):
+        """``R = mean (z - Enc(G(z)))^2``: how well the encoder recovers latents."""
+        return ops.mean(ops.square(float32(z) - float32(self.encoder(samples,
+                                                                     training=training))))
+
     def train_step(self, data):
         (real,) = self.critic_real_batches(data)
         batch_size = ops.shape(real)[0]
@@ -105,7 +131,12 @@ class BEGAN(GAN):
             fake_g = self.generator(z_g, training=True)
             loss_real = self.reconstruction_loss(real)
             d_loss = loss_real - self.k_t * self.reconstruction_loss(fake_d)
-            g_loss = self.reconstruction_loss(fake_g)
+            loss_fake = self.reconstruction_loss(fake_g)
+            g_loss = loss_fake
+            if self.latent_recovery:
+                recovery = self.recovery_loss(z_d, fake_d)
+                d_loss = d_loss + self.latent_recovery * recovery
+                g_loss = g_loss + self.latent_recovery * self.recovery_loss(z_g, fake_g)
             scaled_d = distribute.scale_loss(d_loss, self.d_optimizer)
             scaled_g = distribute.scale_loss(g_loss, self.g_optimizer)
         d_variables = self.discriminator.trainable_variables
@@ -120,15 +151,16 @@ class BEGAN(GAN):
 
         # The controller sees the losses of the whole global batch.
         loss_real = distribute.mean_over_replicas(loss_real)
-        loss_fake = distribute.mean_over_replicas(g_loss)
+        loss_fake = distribute.mean_over_replicas(loss_fake)
         k_next, m_global = schedules.began_k_update(
             self.k_t, loss_real, loss_fake, self.gamma, self.lambda_k)
         self.k_t.assign(k_next)
-        self._track({
-            "d_loss": d_loss, "g_loss": g_loss, "loss_real": loss_real,
-            "loss_fake": loss_fake, "m_global": m_global,
-            "balance": self.gamma * loss_real - loss_fake,
-        })
+        logs = {"d_loss": d_loss, "g_loss": g_loss, "loss_real": loss_real,
+                "loss_fake": loss_fake, "m_global": m_global,
+                "balance": self.gamma * loss_real - loss_fake}
+        if self.latent_recovery:
+            logs["latent_recovery"] = recovery
+        self._track(logs)
         return self.finish_step(k_t=ops.convert_to_tensor(self.k_t))
 
     def evaluation_losses(self, real):
@@ -149,7 +181,26 @@ class BEGAN(GAN):
             "lambda_k": float(ops.convert_to_numpy(self.lambda_k)),
             "reconstruction_norm": self.reconstruction_norm,
             "k_initial": self.k_initial,
+            "latent_recovery": self.latent_recovery,
         }
+
+
+def autoencoder_encoder(discriminator):
+    """The encoder half of an auto-encoder discriminator: image or vector -> code.
+
+    A nested model named ``encoder`` (:func:`networks.build_began_discriminator`)
+    or, in a flat model, the input up to a layer named ``bottleneck``
+    (:func:`networks.build_mlp_autoencoder`).
+    """
+    names = [layer.name for layer in discriminator.layers]
+    if "encoder" in names:
+        return discriminator.get_layer("encoder")
+    if "bottleneck" in names:
+        return keras.Model(discriminator.inputs, discriminator.get_layer("bottleneck").output,
+                           name="encoder")
+    raise ValueError("BEGAN.latent_recovery needs an auto-encoder whose encoder is a layer "
+                     "named 'encoder' or ends in a layer named 'bottleneck'; the "
+                     f"discriminator {discriminator.name!r} has neither")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,7 +212,8 @@ class BEGANOptions:
     setting (1.0, 0.01), the paper's faces setting is 0.5, 0.001
     (``configs/began_celeba.yaml``); ``decay_patience``: epochs without improvement of
     M_global before both learning rates are multiplied by ``decay_factor``
-    (floor ``min_learning_rate``); null disables the decay.
+    (floor ``min_learning_rate``); null disables the decay. ``latent_recovery``:
+    weight of the encoder's latent-recovery term (:class:`BEGAN`; 0: off).
     """
 
     gamma: float = 1.0
@@ -171,6 +223,7 @@ class BEGANOptions:
     decay_patience: Optional[int] = None
     decay_factor: float = 0.5
     min_learning_rate: float = 1e-6
+    latent_recovery: float = 0.0
 
     def check(self, config):
         if not self.gamma > 0:
@@ -187,6 +240,12 @@ class BEGANOptions:
                               f"got {self.decay_patience}")
         if not 0.0 < self.decay_factor < 1.0:
             raise ConfigError(f"began.decay_factor must be in (0, 1), got {self.decay_factor}")
+        if not self.latent_recovery >= 0:
+            raise ConfigError(f"began.latent_recovery must be >= 0, got {self.latent_recovery}")
+        if self.latent_recovery and self.bottleneck != config.model.latent_dim:
+            raise ConfigError(
+                f"began.latent_recovery needs began.bottleneck ({self.bottleneck}) equal to "
+                f"model.latent_dim ({config.model.latent_dim}): the encoder recovers latents")
         if config.model.n_critic not in (None, 1):
             raise ConfigError(f"model.n_critic must be 1 for BEGAN (simultaneous updates), "
                               f"got {config.model.n_critic}")
@@ -221,5 +280,6 @@ def _callbacks(config):
 FAMILY = family.register(family.Family(
     "began", BEGAN, BEGANOptions,
     gan_kwargs=lambda o: {"gamma": o.gamma, "lambda_k": o.lambda_k,
-                          "reconstruction_norm": o.reconstruction_norm},
+                          "reconstruction_norm": o.reconstruction_norm,
+                          "latent_recovery": o.latent_recovery},
     architectures=("began", "mlp"), build_networks=_build_networks, callbacks=_callbacks))
