@@ -36,6 +36,9 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[test,bench]'
 	$(BIN)/python bench/toy_mixtures.py --out bench/results
 	$(BIN)/python bench/began_gamma.py --out bench/results
+	$(BIN)/python bench/began_coverage.py --out bench/results \
+		--variants "as shipped=" "without latent recovery=began.latent_recovery=0"
+	$(BIN)/python bench/fashion_quality.py --data $(FASHION_MNIST) --out bench/results
 	$(BIN)/python bench/progan_speed.py --data $(FASHION_MNIST) --out bench/results
 	$(BIN)/python bench/stacked_digits.py --out bench/results
 	$(BIN)/python bench/step_profile.py --out bench/results
