@@ -481,6 +481,8 @@ def main():
     parser.add_argument("--records", default=None,
                         help="folder for per-run records and logs (default: a temporary "
                              "one); runs that have a record there are not run again")
+    parser.add_argument("--report_only", action="store_true",
+                        help="write the tables from the records in --records; train nothing")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--record", help=argparse.SUPPRESS)
@@ -494,7 +496,18 @@ def main():
     folder = args.records or tempfile.mkdtemp(prefix="fashion_quality_")
     os.makedirs(folder, exist_ok=True)
     print(f"per-run records and logs in {folder}", flush=True)
-    records = run_all(args, folder)
+    if args.report_only:
+        records = []
+        for spec in args.runs.split(","):
+            for seed in args.seeds.split(","):
+                path = record_path(folder, spec, int(seed))
+                if os.path.isfile(path):
+                    with open(path) as f:
+                        records.append(json.load(f))
+        if not records:
+            raise SystemExit(f"--report_only: no records of --runs in {folder}")
+    else:
+        records = run_all(args, folder)
     records.sort(key=lambda r: (args.runs.split(",").index(r["run"]), r["seed"]))
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from train_step_speed import cpu_words
