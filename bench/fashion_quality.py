@@ -412,6 +412,18 @@ def markdown(rows, records, args, cpu):
                       if r["run"] == row["run"]]
             cells.append(f"{statistics.mean(points):.2f}")
         lines.append(f"| {row['run']} | " + " | ".join(cells) + " |")
+    library = [r["run"] for r in rows if not r["run"].startswith("peer")]
+    if "peer" in [r["run"] for r in rows] and library:
+        best = min(library, key=lambda run: next(r["frechet_mean"] for r in rows
+                                                  if r["run"] == run))
+
+        def mean_at(run, m):
+            return statistics.mean(at_minutes(r["curve"], m)["frechet"] for r in records
+                                   if r["run"] == run)
+        wins = [mean_at(best, m) < mean_at("peer", m) for m in checkpoints]
+        lines += ["", f"The best library run at the end, {best}, has a lower Frechet distance "
+                      f"than the peer at {sum(wins)} of {len(wins)} time points"
+                      f"{' (every one)' if all(wins) else ''}."]
     progan = [r for r in rows if r["run"].startswith("progan")]
     if progan:
         lines += ["", f"ProGAN's run overrides (a schedule that grows inside the budget): "

@@ -56,7 +56,8 @@ def family_config(family, seed, args):
     else:
         overrides += [f"train.steps={args.steps}",
                       f"train.steps_per_epoch={max(1, args.steps // 10)}"]
-    return config_lib.load(os.path.join(REPO, "configs", f"{family}_digits.yaml"), overrides)
+    return config_lib.load(os.path.join(REPO, "configs", f"{family}_digits.yaml"),
+                           overrides + list(args.override))
 
 
 def run_one(family, seed, classifier, args):
@@ -88,6 +89,9 @@ def main():
     parser.add_argument("--samples", type=int, default=26_000)
     parser.add_argument("--num_examples", type=int, default=60_000,
                         help="stacked training images (drawn from the 1,797 bundled digits)")
+    parser.add_argument("--override", action="append", default=[],
+                        help="extra config bindings for every family, e.g. "
+                             "began.latent_recovery=0")
     parser.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
