@@ -416,8 +416,8 @@ def markdown(rows, records, args, cpu):
         lines.append(f"| {row['run']} | " + " | ".join(cells) + " |")
     library = [r["run"] for r in rows if not r["run"].startswith("peer")]
     if "peer" in [r["run"] for r in rows] and library:
-        best = min(library, key=lambda run: next(r["frechet_mean"] for r in rows
-                                                  if r["run"] == run))
+        final = {r["run"]: r["frechet_mean"] for r in rows}
+        best = min(library, key=final.get)
 
         def mean_at(run, m):
             return statistics.mean(at_minutes(r["curve"], m)["frechet"] for r in records
