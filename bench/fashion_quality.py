@@ -153,7 +153,7 @@ def library_run(base, options, args, scorer):
 
     from tfgan_stable import config as config_lib
     from tfgan_stable import data as data_lib
-    from tfgan_stable import distribute, hardware, schedules, train_lib
+    from tfgan_stable import distribute, schedules, train_lib
 
     # Scores and the budget stop happen between executions: 10 steps per
     # execution (fit within 1% of a plain loop, bench/results/train_step_speed.md)
@@ -161,14 +161,10 @@ def library_run(base, options, args, scorer):
     overrides = ["train.steps_per_execution=10", *(f"{k}={v}" for k, v in options.items())]
     if base == "progan":
         overrides = [o for o in args.progan.split(",") if o] + overrides
-    config = config_lib.load(os.path.join(REPO, "configs", f"{base}_fashion_mnist.yaml"), [
-        f"data.path={args.data}", f"train.seed={args.seed}", *overrides])
+    config = train_lib.resolve_precision(config_lib.load(
+        os.path.join(REPO, "configs", f"{base}_fashion_mnist.yaml"),
+        [f"data.path={args.data}", f"train.seed={args.seed}", *overrides]))
     policy = config.train.mixed_precision
-    if policy == "auto":
-        policy, _ = hardware.auto_precision()
-        config = config_lib.load(os.path.join(REPO, "configs", f"{base}_fashion_mnist.yaml"), [
-            f"data.path={args.data}", f"train.seed={args.seed}", *overrides,
-            f"train.mixed_precision={policy or 'float32'}"])
     keras.utils.set_random_seed(args.seed)
     examples = data_lib.load_examples("fashion_mnist", path=args.data, resolution=32)
     with distribute.mixed_precision(config.train.mixed_precision):

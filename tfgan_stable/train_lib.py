@@ -112,19 +112,20 @@ def run(config, workdir, extra_callbacks=(), strategy=None):
         workdir = os.path.join(workdir, "workers", distribute.worker_name(strategy))
         config = dataclasses.replace(config, export=dataclasses.replace(
             config.export, dir=os.path.join(workdir, "export")))
-    config = _resolve_precision(config, workdir, strategy)
+    config = resolve_precision(config, workdir, strategy)
     workdir_lib.check(config.to_dict(), workdir,
                       config.export.dir if config.export.enabled else None)
     with distribute.mixed_precision(config.train.mixed_precision):
         return _run(config, workdir, extra_callbacks, strategy)
 
 
-def _resolve_precision(config, workdir, strategy):
-    """``train.mixed_precision: auto`` made concrete: the resumed run's, else the hardware's."""
+def resolve_precision(config, workdir=None, strategy=None):
+    """``train.mixed_precision: auto`` made concrete: the resumed run's (when
+    ``workdir`` holds one), else the hardware's."""
     setting = config.train.mixed_precision
     if setting != "auto":
         return config
-    stored = workdir_lib.stored_config(workdir)
+    stored = workdir_lib.stored_config(workdir) if workdir else None
     if stored is not None:
         policy = (stored.get("train") or {}).get("mixed_precision")
         reason = f"the precision the run in {workdir} started with"
