@@ -89,6 +89,12 @@ def test_overrides_are_typed():
     ({"train": {"mixed_precision": "float16"}},
      r"train.mixed_precision must be one of .*got 'float16'"),
     ({"train": {"deterministic": "yes"}}, r"train.deterministic must be of type bool"),
+    ({"optimizer": {"decay": "cosine"}}, r"optimizer.decay must be one of .*got 'cosine'"),
+    ({"model": {"family": "progan"}, "optimizer": {"decay": "linear"}},
+     r"optimizer.decay='linear' does not apply to model.family='progan'"),
+    ({"model": {"family": "began"}, "began": {"decay_patience": 3},
+      "optimizer": {"decay": "linear"}},
+     r"began.decay_patience=3 and optimizer.decay='linear' both set the learning rate"),
 ])
 def test_bad_values_name_the_field(raw, message):
     with pytest.raises(ValueError, match=message):

@@ -78,6 +78,43 @@ def test_wgan_warmup_counts_generator_steps(tmp_path):
     assert int(result.model.d_optimizer.iterations.numpy()) == 300
 
 
+class LearningRates(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.rates = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.rates.append((float(self.model.d_optimizer.learning_rate),
+                           float(self.model.g_optimizer.learning_rate)))
+
+
+@pytest.mark.parametrize("name, overrides, critic_updates", [
+    ("wgan_gp.yaml", [], 4 * 5),
+    # warm-up: 100 critic updates before each of the first 25 generator updates
+    ("wgan.yaml", ["wgan.warmup=true", "model.n_critic=50"], 4 * 100),
+])
+def test_linear_decay_ends_at_zero_on_the_last_update_and_survives_a_resume(
+        tmp_path, name, overrides, critic_updates):
+    config = config_lib.from_dict(config_lib.apply_overrides(
+        smoke(name, tmp_path).to_dict(),
+        overrides + ["optimizer.decay=linear", "optimizer.d_learning_rate=1e-3",
+                     "optimizer.g_learning_rate=2e-3", "export.enabled=false"]))
+    workdir = str(tmp_path / "run")
+    with pytest.raises(Interrupt):
+        train_lib.run(config, workdir, extra_callbacks=[InterruptAfterFirstEpoch()])
+    rates = LearningRates()
+    result = train_lib.run(config, workdir, extra_callbacks=[rates])
+    gan = result.model
+    assert int(gan.generator_steps.numpy()) == 4
+    assert int(gan.d_optimizer.iterations.numpy()) == critic_updates
+    assert int(gan.g_optimizer.iterations.numpy()) == 4
+    # resumed after the first epoch, on the same schedule, down to 0 at the end
+    assert rates.rates[-1] == (0.0, 0.0)
+    critic, generator = gan.d_optimizer._learning_rate, gan.g_optimizer._learning_rate
+    assert [float(generator(step)) for step in (0, 2, 4)] == pytest.approx([2e-3, 1e-3, 0.0])
+    assert float(critic(critic_updates // 2)) == pytest.approx(5e-4)
+
+
 class PoisonAtSecondEpoch(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         if epoch == 1:

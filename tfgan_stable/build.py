@@ -67,6 +67,7 @@ def build_gan(config, examples):
     d_optimizer, g_optimizer = family.gan_class.default_optimizers(
         d_learning_rate=opt.d_learning_rate, g_learning_rate=opt.g_learning_rate,
         beta_1=opt.beta_1, beta_2=opt.beta_2, name=opt.name,
+        decay_updates=decay_updates(config, gan.n_critic),
     )
     gan.compile(
         d_optimizer=d_optimizer, g_optimizer=g_optimizer,
@@ -74,6 +75,19 @@ def build_gan(config, examples):
         jit_compile=config.train.jit_compile,
     )
     return gan
+
+
+def decay_updates(config, n_critic):
+    """``(critic updates, generator updates)`` of the run for ``optimizer.decay: linear``.
+
+    None when the learning rates are constant. A Keras train step makes
+    ``n_critic`` critic updates (WGAN's warm-up included, see
+    :func:`tfgan_stable.schedules.wgan_train_steps`) and at most one generator
+    update, ``train.steps`` in all.
+    """
+    if config.optimizer.decay == "none":
+        return None
+    return train_steps_for(config, n_critic) * n_critic, config.train.steps
 
 
 def train_steps_for(config, n_critic):

@@ -21,6 +21,7 @@ from tfgan_stable.errors import ConfigError, MissingPathError
 
 ARCHITECTURES = ("began", "dcgan", "mlp", "progan")
 NORMALIZATIONS = ("batch", "layer", "none")
+LEARNING_RATE_DECAYS = ("linear", "none")
 MIXED_PRECISION_POLICIES = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 CHANNELS = ("auto", 1, 3)
 
@@ -82,6 +83,11 @@ class OptimizerConfig:
 
     ``name``: ``adam``, ``rmsprop`` or ``optimistic_adam`` (Daskalakis 2018,
     :class:`tfgan_stable.optimizers.OptimisticAdam`) for both networks.
+    ``decay``: ``none`` (constant learning rates) or ``linear``: each falls
+    linearly to 0 by the end of ``train.steps`` (the critic's over its
+    ``train.steps`` x ``n_critic`` updates), as in the WGAN-GP authors'
+    CIFAR-10 script. A rerun with ``train.steps`` raised continues on the
+    longer schedule, from the value it has at the step reached.
     """
 
     name: Optional[str] = None
@@ -89,6 +95,7 @@ class OptimizerConfig:
     g_learning_rate: Optional[float] = None
     beta_1: Optional[float] = None
     beta_2: Optional[float] = None
+    decay: str = "none"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,6 +202,7 @@ class Config:
             from tfgan_stable.gans.base import OPTIMIZER_NAMES
 
             _check_choice("optimizer.name", self.optimizer.name, OPTIMIZER_NAMES)
+        _check_choice("optimizer.decay", self.optimizer.decay, LEARNING_RATE_DECAYS)
         _check_choice("model.g_normalization", self.model.g_normalization, NORMALIZATIONS)
         if self.model.d_normalization is not None:
             _check_choice("model.d_normalization", self.model.d_normalization, NORMALIZATIONS)

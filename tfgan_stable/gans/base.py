@@ -165,13 +165,15 @@ class GAN(keras.Model):
 
     @classmethod
     def default_optimizers(cls, d_learning_rate=None, g_learning_rate=None,
-                           beta_1=None, beta_2=None, name=None):
+                           beta_1=None, beta_2=None, name=None, decay_updates=None):
         """``(d_optimizer, g_optimizer)`` with the family paper's settings.
 
         Arguments that are not None replace the defaults (betas apply to Adam
         and optimistic Adam). ``name``: ``"adam"``, ``"rmsprop"`` or
         ``"optimistic_adam"`` (:class:`tfgan_stable.optimizers.OptimisticAdam`);
-        default the family's.
+        default the family's. ``decay_updates``: a pair ``(critic updates,
+        generator updates)``; each learning rate then falls linearly to 0 over
+        its optimizer's updates (the WGAN-GP authors' CIFAR-10 schedule).
         """
         name = cls.optimizer_name if name is None else name
         if name not in OPTIMIZER_NAMES:
@@ -181,8 +183,11 @@ class GAN(keras.Model):
                       "beta_2": cls.default_betas[1] if beta_2 is None else beta_2}
         options = cls.optimizer_options if name == cls.optimizer_name else {}
 
-        def make(learning_rate):
+        def make(learning_rate, updates):
             learning_rate = cls.default_learning_rate if learning_rate is None else learning_rate
+            if updates is not None:
+                learning_rate = keras.optimizers.schedules.PolynomialDecay(
+                    learning_rate, updates, end_learning_rate=0.0, power=1.0)
             if name == "rmsprop":
                 return keras.optimizers.RMSprop(learning_rate, **options)
             if name == "optimistic_adam":
@@ -190,7 +195,12 @@ class GAN(keras.Model):
 
                 return OptimisticAdam(learning_rate, **adam_betas, **options)
             return keras.optimizers.Adam(learning_rate, **adam_betas, **options)
-        return make(d_learning_rate), make(g_learning_rate)
+        if decay_updates is None:
+            decay_updates = (None, None)
+        elif min(decay_updates) < 1:
+            raise ValueError(f"decay_updates must be two counts >= 1. "
+                             f"Received: decay_updates={decay_updates!r}")
+        return make(d_learning_rate, decay_updates[0]), make(g_learning_rate, decay_updates[1])
 
     @property
     def noise_seed(self):

@@ -238,6 +238,10 @@ class BEGANOptions:
         if self.decay_patience is not None and self.decay_patience < 1:
             raise ConfigError(f"began.decay_patience must be >= 1 or null, "
                               f"got {self.decay_patience}")
+        if self.decay_patience is not None and config.optimizer.decay != "none":
+            raise ConfigError(
+                f"began.decay_patience={self.decay_patience} and optimizer.decay="
+                f"{config.optimizer.decay!r} both set the learning rate; use one of them")
         if not 0.0 < self.decay_factor < 1.0:
             raise ConfigError(f"began.decay_factor must be in (0, 1), got {self.decay_factor}")
         if not self.latent_recovery >= 0:

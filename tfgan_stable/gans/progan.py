@@ -276,6 +276,11 @@ class ProGANOptions:
     reset_optimizers: bool = True
 
     def check(self, config):
+        if config.optimizer.decay != "none":
+            raise ConfigError(
+                f"optimizer.decay={config.optimizer.decay!r} does not apply to "
+                "model.family='progan': its optimizers restart their step count at each "
+                "resolution (progan.reset_optimizers); use optimizer.decay=none")
         stages = num_stages(config.data.resolution)  # 4x4 -> 1 stage, 8x8 -> 2, ...
         if self.batch_sizes and len(self.batch_sizes) != stages:
             raise ConfigError(
