@@ -20,7 +20,10 @@ Runs are named ``base[:key=value...]``. ``base`` is a family (its shipped
 interpolation weights, one real batch for its 3 critic steps, Adam(2e-4, 0.5,
 0.9), no average, float32, ``fit`` defaults, batch ``--peer_batch``); its
 keys switch one choice at a time: ``alpha=uniform``, ``reuse_real=false``,
-``critic_steps=5``, ``precision=mixed_bfloat16``, ``ema_half_life=10000``.
+``critic_steps=5``, ``precision=mixed_bfloat16``, ``ema_half_life=10000``,
+``learning_rate=1e-4`` (both networks) and ``networks=library`` (the
+library's DCGAN networks of ``configs/wgan_gp_fashion_mnist.yaml``, layer-norm
+critic, instead of the example's).
 ProGAN's shipped schedule (100k images per phase) outgrows the budget; its
 run takes ``--progan`` overrides (a schedule that finishes growing inside it),
 stated in the table.
@@ -223,24 +226,37 @@ def peer_run(options, args, scorer):
     from tfgan_stable import distribute, schedules
 
     unknown = set(options) - {"alpha", "reuse_real", "critic_steps", "precision",
-                              "ema_half_life"}
+                              "ema_half_life", "learning_rate", "networks"}
     if unknown:
         raise SystemExit(f"peer: unknown options {sorted(unknown)}")
     critic_steps = int(options.get("critic_steps", peer.CRITIC_STEPS))
     reuse_real = options.get("reuse_real", "true") == "true" or critic_steps == 1
     precision = options.get("precision", "float32")
     half_life = float(options.get("ema_half_life", 0))
+    networks = options.get("networks", "example")
+    if networks not in ("example", "library"):
+        raise SystemExit(f"peer: networks must be example or library, got {networks!r}")
     keras.utils.set_random_seed(args.seed)
+    examples = data_lib.load_examples("fashion_mnist", path=args.data, resolution=32)
     with distribute.mixed_precision(precision):
-        model = peer.ExampleWGANGP(peer.generator((32, 32, 1)), peer.critic((32, 32, 1)),
+        if networks == "library":
+            from tfgan_stable import build
+            from tfgan_stable import config as config_lib
+
+            config = config_lib.load(os.path.join(REPO, "configs", "wgan_gp_fashion_mnist.yaml"))
+            generator_net, critic_net = build.build_networks(config, examples)
+        else:
+            generator_net, critic_net = peer.generator((32, 32, 1)), peer.critic((32, 32, 1))
+        model = peer.ExampleWGANGP(generator_net, critic_net,
                                    alpha=options.get("alpha", "normal"), reuse_real=reuse_real,
                                    critic_steps=critic_steps)
-    model.compile()
+    learning_rate = float(options.get("learning_rate", 2e-4))
+    model.compile(d_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5, beta_2=0.9),
+                  g_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5, beta_2=0.9))
     average = None
     if half_life:
         average = keras.models.clone_model(model.generator)
         average.set_weights(model.generator.get_weights())
-    examples = data_lib.load_examples("fashion_mnist", path=args.data, resolution=32)
     dataset = data_lib.make_dataset(examples, args.peer_batch,
                                     n_critic=1 if reuse_real else critic_steps, seed=args.seed)
     curve, budget, steps = [], Budget(), [0]

@@ -1,16 +1,21 @@
 """Mode coverage on the 2-D toy mixtures, every family side by side.
 
-Trains ``configs/<family>_<ring8|grid25>.yaml`` (the same 3 x 128 ReLU MLPs,
-batch 256, the family's published optimiser settings; BEGAN with an MLP
-auto-encoder) for the same number of generator steps and several seeds, then
-scores 2,500 samples with the VEEGAN / PacGAN definitions
-(``tfgan_stable.metrics.mode_coverage``): modes with >= 1 and >= 20
-high-quality samples, the high-quality fraction (within 3 std of a centre)
-and the reverse KL of the mode histogram to uniform. Writes
-``toy_mixtures.json``, ``toy_mixtures.md`` and ``toy_mixtures.png``
-(samples over the true centres, first seed).
+Trains ``configs/<family>_<ring8|grid25>.yaml`` (MLPs, the family's
+optimiser settings; BEGAN with an MLP auto-encoder) for the steps the config
+ships (or ``--steps``) and several seeds, then scores 2,500 samples with the
+VEEGAN / PacGAN definitions (``tfgan_stable.metrics.mode_coverage``): modes
+with >= 1 and >= 20 high-quality samples, the high-quality fraction (within
+3 std of a centre) and the reverse KL of the mode histogram to uniform.
 
-    python bench/toy_mixtures.py --steps 3000 --seeds 0 1 2 --out bench/results
+``--variants`` adds mixtures the configs were not tuned on, written as
+``.npy`` files and given as ``data.name=npy:<file>`` to the ring8 config
+(rings) or the grid25 config (grids), unchanged: other mode counts, radii,
+spacings and spreads. Writes ``<name>.json``, ``<name>.md`` and
+``<name>.png`` (samples over the true centres, first seed).
+
+    python bench/toy_mixtures.py --seeds 0 1 2 3 4 --out bench/results
+    python bench/toy_mixtures.py --families wgan_gp --datasets ring12 ring5 grid16 grid36 \\
+        --name toy_variants --out bench/results
 """
 
 import argparse
@@ -38,23 +43,64 @@ ANCHORS = {
 }
 
 
-def run_one(family, dataset, seed, steps):
+def ring(count, radius):
+    angles = 2.0 * np.pi * np.arange(count) / count
+    return np.stack([radius * np.cos(angles), radius * np.sin(angles)], 1)
+
+
+def grid(side, spacing):
+    axis = spacing * (np.arange(side) - (side - 1) / 2.0)
+    return np.array([(x, y) for x in axis for y in axis])
+
+
+# Mixtures the shipped configs were not tuned on: (config, centres, std, description).
+VARIANTS = {
+    "ring12": ("ring8", ring(12, 3.0), 0.05, "12 modes, radius 3, std 0.05"),
+    "ring5": ("ring8", ring(5, 1.0), 0.01, "5 modes, radius 1, std 0.01"),
+    "grid16": ("grid25", grid(4, 3.0), 0.1, "4 x 4, spacing 3, std 0.1"),
+    "grid36": ("grid25", grid(6, 1.5), 0.03, "6 x 6, spacing 1.5, std 0.03"),
+}
+
+
+def mixture(dataset):
+    """``(config dataset, centres, std, data.name override or None)``."""
+    if dataset in data.MIXTURE_STD:
+        return dataset, data.mixture_centers(dataset), data.MIXTURE_STD[dataset], None
+    if dataset not in VARIANTS:
+        raise SystemExit(f"unknown dataset {dataset!r}; valid: "
+                         f"{sorted(data.MIXTURE_STD) + sorted(VARIANTS)}")
+    config_dataset, centers, std, _ = VARIANTS[dataset]
+    rng = np.random.default_rng(0)
+    points = (centers[rng.integers(0, len(centers), 100_000)]
+              + rng.normal(0.0, std, (100_000, 2))).astype(np.float32)
+    path = os.path.join(tempfile.mkdtemp(prefix=f"toy_{dataset}_"), f"{dataset}.npy")
+    np.save(path, points)
+    return config_dataset, centers.astype(np.float32), std, f"npy:{path}"
+
+
+def run_one(family, dataset, seed, steps, overrides):
     keras.backend.clear_session()
-    config = config_lib.load(os.path.join(REPO, "configs", f"{family}_{dataset}.yaml"), [
-        f"train.steps={steps}", f"train.steps_per_epoch={min(steps, 1000)}",
-        f"train.seed={seed}", "export.enabled=false", "train.verbose=0"])
+    config_dataset, centers, std, data_name = mixture(dataset)
+    bindings = [f"train.seed={seed}", "export.enabled=false", "train.verbose=0"]
+    if steps:
+        bindings += [f"train.steps={steps}", f"train.steps_per_epoch={min(steps, 1000)}"]
+    if data_name:
+        bindings.append(f"data.name={data_name}")
+    config = config_lib.load(
+        os.path.join(REPO, "configs", f"{family}_{config_dataset}.yaml"),
+        bindings + list(overrides))
     workdir = tempfile.mkdtemp(prefix=f"toy_{family}_{dataset}_{seed}_")
     start = time.perf_counter()
     result = train_lib.run(config, workdir)
     seconds = time.perf_counter() - start
     gan = result.model
     samples = gan.generate_numpy(2500, seed=1000 + seed, batch_size=2500)
-    centers, std = data.mixture_centers(dataset), data.MIXTURE_STD[dataset]
     score = metrics.mode_coverage(samples, centers, std)
     strict = metrics.mode_coverage(samples, centers, std, min_count=20)
     return {"modes": score["modes"], "modes_20": strict["modes"],
             "high_quality_pct": 100.0 * score["high_quality"],
-            "reverse_kl": score["reverse_kl"], "seconds": seconds}, samples
+            "reverse_kl": score["reverse_kl"], "steps": config.train.steps,
+            "seconds": seconds}, samples
 
 
 def summarise(rows, key):
@@ -62,57 +108,83 @@ def summarise(rows, key):
     return f"{values.mean():.2f} ± {values.std():.2f}"
 
 
+def worst(rows):
+    """The worst seed: fewest modes with >= 20 samples, lowest quality, highest KL."""
+    return (f"{min(row['modes_20'] for row in rows)} / "
+            f"{min(row['high_quality_pct'] for row in rows):.1f} / "
+            f"{max(row['reverse_kl'] for row in rows):.3f}")
+
+
+def report(args, results):
+    overrides = f", overrides {' '.join(args.override)}" if args.override else ""
+    lines = [f"Seeds {args.seeds}, 2,500 samples scored per run{overrides}; mean ± std over "
+             "seeds, and the worst seed (fewest modes with >= 20 samples / lowest % high "
+             "quality / highest reverse KL). Steps: each config's own unless --steps.", ""]
+    for dataset in args.datasets:
+        config_dataset, centers, std, _ = mixture(dataset)
+        description = VARIANTS[dataset][3] if dataset in VARIANTS else "as built in"
+        lines += [f"**{dataset}** ({len(centers)} modes; {description}; "
+                  f"`configs/<family>_{config_dataset}.yaml`)", "",
+                  "| family | steps | modes (>= 1) | modes (>= 20) | % high quality "
+                  "| reverse KL | worst seed | seconds per run |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for family in args.families:
+            rows = results[f"{dataset}/{family}"]
+            lines.append(f"| {family} | {rows[0]['steps']} | {summarise(rows, 'modes')} | "
+                         f"{summarise(rows, 'modes_20')} | "
+                         f"{summarise(rows, 'high_quality_pct')} | "
+                         f"{summarise(rows, 'reverse_kl')} | {worst(rows)} | "
+                         f"{summarise(rows, 'seconds')} |")
+        for name, modes, quality in ANCHORS.get(dataset, []):
+            lines.append(f"| *{name} (published)* | | {modes} | | {quality} | | | |")
+        lines.append("")
+    return lines
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=3000)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--steps", type=int, default=0,
+                        help="generator steps per run (0: each config's train.steps)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--families", nargs="+", default=list(FAMILIES))
-    parser.add_argument("--datasets", nargs="+", default=["ring8", "grid25"])
+    parser.add_argument("--datasets", nargs="+", default=["ring8", "grid25"],
+                        help=f"ring8, grid25 or a variant: {', '.join(VARIANTS)}")
+    parser.add_argument("--override", action="append", default=[],
+                        help="a config binding for every run, e.g. optimizer.name=optimistic_adam")
+    parser.add_argument("--name", default="toy_mixtures", help="stem of the output files")
     parser.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
 
     results, plots = {}, []
     for dataset in args.datasets:
-        reference = data.sample_mixture(dataset, 2500, seed=7)
+        _, centers, std, _ = mixture(dataset)
+        rng = np.random.default_rng(7)
+        reference = centers[rng.integers(0, len(centers), 2500)] + rng.normal(0, std, (2500, 2))
+        extent = 1.25 * float(np.abs(centers).max()) + 0.5
         for family in args.families:
             rows = []
             for seed in args.seeds:
-                row, samples = run_one(family, dataset, seed, args.steps)
+                row, samples = run_one(family, dataset, seed, args.steps, args.override)
                 rows.append(row)
                 print(f"{dataset} {family} seed {seed}: {json.dumps(row)}", flush=True)
                 if seed == args.seeds[0]:
-                    extent = 3.0 if dataset == "ring8" else 6.0
                     plots.append(callbacks.scatter_plot(samples, reference, size=240,
                                                         extent=extent))
             results[f"{dataset}/{family}"] = rows
 
-    with open(os.path.join(args.out, "toy_mixtures.json"), "w") as f:
-        json.dump({"steps": args.steps, "seeds": args.seeds, "runs": results}, f, indent=2)
-    lines = [f"{args.steps} generator steps, seeds {args.seeds}, 2,500 samples; mean ± std "
-             "over seeds.", ""]
-    for dataset in args.datasets:
-        total = len(data.mixture_centers(dataset))
-        lines += [f"**{dataset}** ({total} modes)", "",
-                  "| family | modes (>= 1) | modes (>= 20) | % high quality | reverse KL "
-                  "| seconds per run |", "|---|---|---|---|---|---|"]
-        for family in args.families:
-            rows = results[f"{dataset}/{family}"]
-            lines.append(f"| {family} | {summarise(rows, 'modes')} | "
-                         f"{summarise(rows, 'modes_20')} | "
-                         f"{summarise(rows, 'high_quality_pct')} | "
-                         f"{summarise(rows, 'reverse_kl')} | {summarise(rows, 'seconds')} |")
-        for name, modes, quality in ANCHORS[dataset]:
-            lines.append(f"| *{name} (published)* | {modes} | | {quality} | | |")
-        lines.append("")
-    with open(os.path.join(args.out, "toy_mixtures.md"), "w") as f:
+    with open(os.path.join(args.out, f"{args.name}.json"), "w") as f:
+        json.dump({"steps": args.steps, "seeds": args.seeds, "override": args.override,
+                   "runs": results}, f, indent=2)
+    lines = report(args, results)
+    with open(os.path.join(args.out, f"{args.name}.md"), "w") as f:
         f.write("\n".join(lines))
     columns = len(args.families)
-    grid = np.full((240 * len(args.datasets), 240 * columns, 3), 255, np.uint8)
+    image = np.full((240 * len(args.datasets), 240 * columns, 3), 255, np.uint8)
     for i, plot in enumerate(plots):
         r, c = divmod(i, columns)
-        grid[r * 240:(r + 1) * 240, c * 240:(c + 1) * 240] = plot
-    callbacks.save_png(grid, os.path.join(args.out, "toy_mixtures.png"), min_side=1)
+        image[r * 240:(r + 1) * 240, c * 240:(c + 1) * 240] = plot
+    callbacks.save_png(image, os.path.join(args.out, f"{args.name}.png"), min_side=1)
     print("\n".join(lines))
 
 
