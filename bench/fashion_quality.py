@@ -371,6 +371,12 @@ def at_minutes(curve, minutes):
     return after[0] if after else curve[-1]
 
 
+def at_steps(curve, steps):
+    """The Frechet distance at ``steps`` generator steps, linear between evaluations."""
+    xs = [p["generator_steps"] for p in curve]
+    return float(np.interp(steps, xs, [p["frechet"] for p in curve]))
+
+
 def summarise(records, args):
     runs = list(dict.fromkeys(r["run"] for r in records))
     rows = []
@@ -426,6 +432,13 @@ def markdown(rows, records, args, cpu):
                       if r["run"] == row["run"]]
             cells.append(f"{statistics.mean(points):.2f}")
         lines.append(f"| {row['run']} | " + " | ".join(cells) + " |")
+    equal = min(min(r["generator_steps"]) for r in rows)
+    lines += ["", f"Frechet distance (mean over seeds) at {equal} generator steps, the fewest "
+                  "any run reached (linear between evaluations): what each run makes of a "
+                  "step, whatever a step costs.", "", "| run | Frechet |", "|---|---|"]
+    for row in sorted(rows, key=lambda r: r["frechet_mean"]):
+        points = [at_steps(r["curve"], equal) for r in records if r["run"] == row["run"]]
+        lines.append(f"| {row['run']} | {statistics.mean(points):.2f} |")
     library = [r["run"] for r in rows if not r["run"].startswith("peer")]
     if "peer" in [r["run"] for r in rows] and library:
         final = {r["run"]: r["frechet_mean"] for r in rows}
