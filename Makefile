@@ -35,6 +35,13 @@ FASHION_MNIST ?= ../shared/data/fashion-mnist
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[test,bench]'
 	$(BIN)/python bench/toy_mixtures.py --out bench/results
+	$(BIN)/python bench/toy_mixtures.py --families wgan_gp --datasets ring12 ring5 grid16 grid36 \
+		--name toy_variants --out bench/results
+	$(BIN)/python bench/toy_mixtures.py --families wgan_gp --override optimizer.name=optimistic_adam \
+		--name toy_optimistic_adam --out bench/results
+	$(BIN)/python bench/fashion_quality.py --data $(FASHION_MNIST) --out bench/results \
+		--runs peer,peer:alpha=uniform,peer:reuse_real=false,peer:critic_steps=5,peer:precision=mixed_bfloat16,peer:ema_half_life=10000,peer:learning_rate=1e-4,peer:networks=library \
+		--seeds 0 --name fashion_quality_ablation
 	$(BIN)/python bench/began_gamma.py --out bench/results
 	$(BIN)/python bench/began_coverage.py --out bench/results \
 		--variants "as shipped=" "without latent recovery=began.latent_recovery=0"
