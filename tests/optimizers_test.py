@@ -97,3 +97,20 @@ def test_configs_choose_it_for_both_networks():
     assert (gan.d_optimizer.beta_1, gan.d_optimizer.beta_2) == (0.5, 0.9)  # WGAN-GP's betas
     with pytest.raises(ValueError, match=r"optimizer.name must be one of"):
         config_lib.from_dict({"optimizer": {"name": "sgd"}})
+
+
+def test_linear_decay_schedules_each_optimizer_over_its_own_updates():
+    import keras
+
+    from tfgan_stable.gans.wgan_gp import WGANGP
+
+    d_optimizer, g_optimizer = WGANGP.default_optimizers(
+        d_learning_rate=1e-3, g_learning_rate=4e-4, decay_updates=(50, 10))
+    critic, generator = d_optimizer._learning_rate, g_optimizer._learning_rate
+    assert [float(critic(step)) for step in (0, 25, 50, 80)] == pytest.approx(
+        [1e-3, 5e-4, 0.0, 0.0])
+    assert [float(generator(step)) for step in (0, 5, 10)] == pytest.approx([4e-4, 2e-4, 0.0])
+    restored = keras.optimizers.deserialize(keras.optimizers.serialize(d_optimizer))
+    assert float(restored._learning_rate(25)) == pytest.approx(5e-4)
+    with pytest.raises(ValueError, match=r"decay_updates must be two counts >= 1"):
+        WGANGP.default_optimizers(decay_updates=(0, 10))
