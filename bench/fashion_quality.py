@@ -251,8 +251,8 @@ def peer_run(options, args, scorer):
                                    alpha=options.get("alpha", "normal"), reuse_real=reuse_real,
                                    critic_steps=critic_steps)
     learning_rate = float(options.get("learning_rate", 2e-4))
-    model.compile(d_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5, beta_2=0.9),
-                  g_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5, beta_2=0.9))
+    model.compile(d_optimizer=peer.optimizer(learning_rate),
+                  g_optimizer=peer.optimizer(learning_rate))
     average = None
     if half_life:
         average = keras.models.clone_model(model.generator)

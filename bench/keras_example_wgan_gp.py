@@ -57,8 +57,8 @@ def generator(image_shape=(28, 28, 1), latent_dim=LATENT_DIM):
     return keras.Model(inputs, outputs, name="example_generator")
 
 
-def optimizer():
-    return keras.optimizers.Adam(2e-4, beta_1=0.5, beta_2=0.9)
+def optimizer(learning_rate=2e-4):
+    return keras.optimizers.Adam(learning_rate, beta_1=0.5, beta_2=0.9)
 
 
 class ExampleWGANGP(keras.Model):

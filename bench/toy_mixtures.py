@@ -7,7 +7,8 @@ VEEGAN / PacGAN definitions (``tfgan_stable.metrics.mode_coverage``): modes
 with >= 1 and >= 20 high-quality samples, the high-quality fraction (within
 3 std of a centre) and the reverse KL of the mode histogram to uniform.
 
-``--variants`` adds mixtures the configs were not tuned on, written as
+``--datasets`` also takes mixtures the configs were not tuned on
+(:data:`VARIANTS`), written once per run of the script as
 ``.npy`` files and given as ``data.name=npy:<file>`` to the ring8 config
 (rings) or the grid25 config (grids), unchanged: other mode counts, radii,
 spacings and spreads. Writes ``<name>.json``, ``<name>.md`` and
@@ -19,6 +20,7 @@ spacings and spreads. Writes ``<name>.json``, ``<name>.md`` and
 """
 
 import argparse
+import functools
 import json
 import os
 import tempfile
@@ -62,17 +64,24 @@ VARIANTS = {
 }
 
 
+def draw(centers, std, count, seed):
+    """``count`` points, equal mode weights, Gaussian spread ``std``."""
+    rng = np.random.default_rng(seed)
+    return (centers[rng.integers(0, len(centers), count)]
+            + rng.normal(0.0, std, (count, 2))).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=None)
 def mixture(dataset):
-    """``(config dataset, centres, std, data.name override or None)``."""
+    """``(config dataset, centres, std, data.name override or None)``; a variant's
+    ``.npy`` file is written on the first call."""
     if dataset in data.MIXTURE_STD:
         return dataset, data.mixture_centers(dataset), data.MIXTURE_STD[dataset], None
     if dataset not in VARIANTS:
         raise SystemExit(f"unknown dataset {dataset!r}; valid: "
                          f"{sorted(data.MIXTURE_STD) + sorted(VARIANTS)}")
     config_dataset, centers, std, _ = VARIANTS[dataset]
-    rng = np.random.default_rng(0)
-    points = (centers[rng.integers(0, len(centers), 100_000)]
-              + rng.normal(0.0, std, (100_000, 2))).astype(np.float32)
+    points = draw(centers, std, 100_000, seed=0)
     path = os.path.join(tempfile.mkdtemp(prefix=f"toy_{dataset}_"), f"{dataset}.npy")
     np.save(path, points)
     return config_dataset, centers.astype(np.float32), std, f"npy:{path}"
@@ -159,8 +168,7 @@ def main():
     results, plots = {}, []
     for dataset in args.datasets:
         _, centers, std, _ = mixture(dataset)
-        rng = np.random.default_rng(7)
-        reference = centers[rng.integers(0, len(centers), 2500)] + rng.normal(0, std, (2500, 2))
+        reference = draw(centers, std, 2500, seed=7)
         extent = 1.25 * float(np.abs(centers).max()) + 0.5
         for family in args.families:
             rows = []
