@@ -1,0 +1,326 @@
+"""The stability claim, measured: how many random settings each family trains.
+
+Gulrajani et al. 2017 (WGAN-GP, sec. 5.1) argue that the gradient penalty
+trains architectures and settings that break other methods, and show it by
+training many random architectures. This benchmark does the same on the
+bundled digits at 16x16: ``--settings`` random settings are drawn once (seed
+``--draw_seed``) from fixed ranges, and every family trains every one of
+them for the same number of generator steps:
+
+- learning rate, log-uniform in [1e-5, 1e-3] (both networks, the family's
+  own optimizer: Adam, or RMSProp for WGAN);
+- n_critic, 1..5 (families that take it: DCGAN, WGAN, WGAN-GP);
+- filters, 16..64 (the first convolution's; doubling per down-sampling);
+- normalisation: none, batch or layer, in both networks (WGAN-GP's critic
+  takes layer norm where batch is drawn: the penalty is per example, so the
+  paper's rule is no batch norm in the critic);
+- depth: 0..2 extra 3x3 convolutions after every resampling convolution;
+- activation: ReLU, LeakyReLU(0.2), ELU or tanh, in both networks.
+
+DCGAN, WGAN and WGAN-GP share networks built from the whole draw (below,
+through the Python API). BEGAN and ProGAN are defined by their own
+networks (an auto-encoder critic; progressive growing with equalised
+learning rate and pixel norm), so they train their shipped digits config
+with the draws that fit them: learning rate and filters (BEGAN's ``n``,
+ProGAN's widest layer).
+
+Each run is scored on 2,000 samples with the bundled digit classifier
+(``tfgan_stable.metrics.digit_classifier``): the Frechet distance of its
+64-D features to the real digits, and the classes that get at least 2% of
+the samples. A run **trains** when its Frechet distance is at most
+``--max_frechet`` and it covers at least ``--min_classes`` classes: see
+:data:`THRESHOLD_WHY`.
+
+    python bench/robustness.py --out bench/results            # 12 settings, 5 families
+
+Writes ``robustness.json``, ``robustness.md`` and ``robustness.png``.
+"""
+
+import argparse
+import json
+import math
+import os
+import tempfile
+import time
+
+import numpy as np
+
+import tfgan_stable as tg
+import keras
+from keras import layers
+
+from tfgan_stable import config as config_lib
+from tfgan_stable import data, hardware, metrics, train_lib
+from tfgan_stable.metrics.features import _to_digit_input
+from tfgan_stable.networks.dcgan import _normalization
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FAMILIES = ("dcgan", "wgan", "wgan_gp", "began", "progan")
+SWEEP_FAMILIES = {"dcgan": tg.DCGAN, "wgan": tg.WGAN, "wgan_gp": tg.WGANGP}
+ACTIVATIONS = ("relu", "leaky_relu", "elu", "tanh")
+NORMALIZATIONS = ("none", "batch", "layer")
+LATENT_DIM, RESOLUTION = 64, 16
+THRESHOLD_WHY = (
+    "Frechet distance <= {max_frechet:g} and >= {min_classes} of 10 classes with >= 2% of the "
+    "samples. The shipped DCGAN, WGAN and WGAN-GP digit configs reach Frechet distances of "
+    "about 2-6 at this budget with all 10 classes, and their sample grids are legible digits up "
+    "to about 10; above it samples turn into strokes and blobs. The class count catches a "
+    "generator that makes a few good digits only (mode collapse), which a distance on 2,000 "
+    "samples can miss.")
+
+
+def draw_settings(count, seed):
+    """``count`` random settings from the ranges in the module docstring; same seed, same draws."""
+    rng = np.random.default_rng(seed)
+    settings = []
+    for index in range(count):
+        settings.append({
+            "index": index,
+            "learning_rate": float(10 ** rng.uniform(-5, -3)),
+            "n_critic": int(rng.integers(1, 6)),
+            "filters": int(rng.integers(16, 65)),
+            "normalization": str(rng.choice(NORMALIZATIONS)),
+            "depth": int(rng.integers(0, 3)),
+            "activation": str(rng.choice(ACTIVATIONS)),
+        })
+    return settings
+
+
+def _activation(name):
+    return layers.LeakyReLU(0.2) if name == "leaky_relu" else layers.Activation(name)
+
+
+def _block(x, conv, setting, normalization, name, normalize=True):
+    """conv -> norm -> activation, then ``depth`` x (3x3 conv -> norm -> activation)."""
+    x = conv(x)
+    for extra in range(setting["depth"] + 1):
+        if extra:
+            x = layers.Conv2D(conv.filters, 3, padding="same", name=f"{name}_extra{extra}")(x)
+        norm = _normalization(normalization, f"{name}_norm{extra}") if normalize or extra else None
+        x = norm(x) if norm else x
+        x = _activation(setting["activation"])(x)
+    return x
+
+
+def sweep_generator(setting, channels=1):
+    """DCGAN-shaped generator (4x4 -> 16x16 by transposed convolutions) built from a draw."""
+    filters, normalization = setting["filters"], setting["normalization"]
+    z = keras.Input((LATENT_DIM,), name="z")
+    x = layers.Dense(4 * 4 * filters * 4, name="project")(z)
+    x = layers.Reshape((4, 4, filters * 4))(x)
+    norm = _normalization(normalization, "project_norm")
+    x = _activation(setting["activation"])(norm(x) if norm else x)
+    for i, width in enumerate((filters * 2, filters)):
+        up = layers.Conv2DTranspose(width, 4, strides=2, padding="same", name=f"up{i}")
+        x = _block(x, up, setting, normalization, f"up{i}")
+    x = layers.Conv2D(channels, 3, padding="same", name="to_image")(x)
+    images = layers.Activation("tanh", dtype="float32", name="images")(x)
+    return keras.Model(z, images, name="generator")
+
+
+def sweep_critic(setting, normalization, channels=1):
+    """DCGAN-shaped critic (16x16 -> 4x4 by strided convolutions) built from a draw."""
+    filters = setting["filters"]
+    images = keras.Input((RESOLUTION, RESOLUTION, channels), name="images")
+    x = images
+    for i, width in enumerate((filters, filters * 2)):
+        down = layers.Conv2D(width, 4, strides=2, padding="same", name=f"down{i}")
+        x = _block(x, down, setting, normalization, f"down{i}", normalize=i > 0)
+    x = layers.Flatten()(x)
+    score = layers.Dense(1, dtype="float32", name="score")(x)
+    return keras.Model(images, score, name="discriminator")
+
+
+def _train_sweep_family(family, setting, seed, args):
+    """DCGAN / WGAN / WGAN-GP on the draw's networks, through the Python API."""
+    keras.mixed_precision.set_global_policy(hardware.auto_precision()[0] or "float32")
+    critic_normalization = setting["normalization"]
+    if family == "wgan_gp" and critic_normalization == "batch":
+        critic_normalization = "layer"
+    gan_class = SWEEP_FAMILIES[family]
+    gan = gan_class(sweep_generator(setting), sweep_critic(setting, critic_normalization),
+                    n_critic=setting["n_critic"], seed=seed)
+    lr = setting["learning_rate"]
+    d_optimizer, g_optimizer = gan_class.default_optimizers(d_learning_rate=lr,
+                                                            g_learning_rate=lr)
+    gan.compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer,
+                steps_per_execution=math.gcd(args.steps, 50))
+    examples = tg.load_examples("digits", resolution=RESOLUTION)
+    dataset = tg.make_dataset(examples, batch_size=args.batch_size, n_critic=gan.n_critic,
+                              seed=seed)
+    gan.fit(dataset, steps_per_epoch=args.steps, epochs=1, verbose=0)
+    return gan
+
+
+def _train_config(family, setting, seed, args):
+    """The family's shipped digits config for ``args.steps`` generator steps; with a
+    draw (BEGAN, ProGAN), its learning rate and filters."""
+    overrides = [f"train.seed={seed}", "export.enabled=false", "train.verbose=0",
+                 f"train.steps_per_epoch={args.steps // 10}"]
+    if setting is not None:
+        lr, filters = setting["learning_rate"], setting["filters"]
+        overrides += [f"optimizer.d_learning_rate={lr}", f"optimizer.g_learning_rate={lr}"]
+        overrides += ([f"model.max_filters={filters}", f"progan.fmap_base={4 * filters}"]
+                      if family == "progan" else
+                      [f"model.g_filters={filters}", f"model.d_filters={filters}"])
+    if family == "progan":
+        batch = args.batch_size
+        phase = args.steps * batch // 5  # 4x4 stable, then fade-in + stable at 8x8 and 16x16
+        overrides += [f"progan.transition_images={phase}", f"progan.stable_images={phase}",
+                      f"progan.batch_sizes={[batch] * 3}"]
+    else:
+        overrides += [f"train.steps={args.steps}"]
+    config = config_lib.load(os.path.join(REPO, "configs", f"{family}_digits.yaml"), overrides)
+    return train_lib.run(config, tempfile.mkdtemp(prefix=f"robustness_{family}_")).model
+
+
+def score(samples, classifier, real_features, features):
+    """``{frechet, classes}`` of samples in [-1, 1]; non-finite samples score inf / 0."""
+    samples = np.asarray(samples, np.float32)
+    if not np.isfinite(samples).all():
+        return {"frechet": float("inf"), "classes": 0}
+    digits = _to_digit_input(np.clip(samples, -1, 1).mean(axis=-1))
+    histogram = np.bincount(classifier.predict(digits, verbose=0).argmax(1), minlength=10)
+    fake_features = metrics.extract_features(features, digits)
+    return {"frechet": float(metrics.frechet_distance(real_features, fake_features)),
+            "classes": int((histogram >= 0.02 * len(samples)).sum())}
+
+
+def run_one(family, setting, seed, classifier, real_features, features, args):
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    start = time.perf_counter()
+    if setting is not None and family in SWEEP_FAMILIES:
+        gan = _train_sweep_family(family, setting, seed, args)
+    else:
+        gan = _train_config(family, setting, seed, args)
+    seconds = time.perf_counter() - start
+    samples = gan.generate_numpy(args.samples, seed=1000 + seed, batch_size=500)
+    result = {"family": family, "setting": "shipped" if setting is None else setting["index"],
+              "seed": seed,
+              "seconds": round(seconds, 1), **score(samples, classifier, real_features, features)}
+    result["trains"] = bool(result["frechet"] <= args.max_frechet
+                            and result["classes"] >= args.min_classes)
+    return result, np.clip(samples[:8], -1, 1)
+
+
+def _setting_text(setting):
+    if setting is None:
+        return "the family's shipped digits config"
+    return (f"lr {setting['learning_rate']:.1e}, n_critic {setting['n_critic']}, "
+            f"{setting['filters']} filters, {setting['normalization']} norm, "
+            f"depth +{setting['depth']}, {setting['activation']}")
+
+
+def write_report(settings, runs, args, out):
+    families = [f for f in FAMILIES if any(r["family"] == f for r in runs)]
+    lines = [
+        f"{len(settings)} random settings (drawn with seed {args.draw_seed}), every family "
+        f"{args.steps} generator steps on digits 16x16 (batch {args.batch_size}; BEGAN its "
+        f"config's batch), seed {args.seed}; {args.samples} samples scored by the digit "
+        f"classifier. Command: `python bench/robustness.py --steps {args.steps} --settings "
+        f"{len(settings)} --out bench/results`.", "",
+        "**Trains** = " + THRESHOLD_WHY.format(max_frechet=args.max_frechet,
+                                              min_classes=args.min_classes), "",
+        "| family | settings that train | Frechet: median (quartiles) | classes: median | "
+        "seconds per run | shipped config: Frechet / classes |", "|---|---|---|---|---|---|",
+    ]
+    shipped = {r["family"]: r for r in runs if r["setting"] == "shipped"}
+    for family in families:
+        rows = [r for r in runs if r["family"] == family and r["setting"] != "shipped"]
+        if not rows:
+            continue
+        frechet = np.array([r["frechet"] for r in rows])
+        q1, median, q3 = np.percentile(frechet, [25, 50, 75])
+        lines.append(
+            f"| {family} | {sum(r['trains'] for r in rows)} / {len(rows)} | {median:.1f} "
+            f"({q1:.1f}-{q3:.1f}) | {np.median([r['classes'] for r in rows]):.0f} | "
+            f"{np.mean([r['seconds'] for r in rows]):.0f} | "
+            + (f"{shipped[family]['frechet']:.1f} / {shipped[family]['classes']} |"
+               if family in shipped else " |"))
+    lines += ["", "Per setting: Frechet distance / classes (bold: trains). BEGAN and ProGAN take "
+              "only the learning rate and filters.", "",
+              "| setting | " + " | ".join(families) + " |",
+              "|---|" + "---|" * len(families)]
+    for setting in settings:
+        cells = []
+        for family in families:
+            match = [r for r in runs if r["family"] == family and r["setting"] == setting["index"]]
+            if not match:
+                cells.append("")
+                continue
+            text = f"{match[0]['frechet']:.1f} / {match[0]['classes']}"
+            cells.append(f"**{text}**" if match[0]["trains"] else text)
+        lines.append(f"| {setting['index']}: {_setting_text(setting)} | " + " | ".join(cells) + " |")
+    with open(os.path.join(out, f"{args.name}.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    with open(os.path.join(out, f"{args.name}.json"), "w") as f:
+        json.dump({"settings": settings, "runs": runs, "args": vars(args),
+                   "threshold": THRESHOLD_WHY.format(max_frechet=args.max_frechet,
+                                                     min_classes=args.min_classes)}, f, indent=1)
+    return families
+
+
+def plot(runs, families, args, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ceiling = 10 * args.max_frechet
+    for x, family in enumerate(families):
+        rows = [r for r in runs if r["family"] == family]
+        values = np.array([min(r["frechet"], ceiling) for r in rows])
+        jitter = np.random.default_rng(x).uniform(-0.15, 0.15, len(values))
+        colors = ["tab:green" if r["trains"] else "tab:red" for r in rows]
+        ax.scatter(np.full(len(values), x) + jitter, values, c=colors, s=22)
+    ax.axhline(args.max_frechet, color="grey", linestyle="--", label="Frechet threshold")
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(families)), families)
+    ax.set(ylabel=f"digit-classifier Frechet distance (capped at {ceiling:g})",
+           title=f"{len(runs) // max(1, len(families))} random settings per family, "
+                 f"{args.steps} steps (green: trains)")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
+    parser.add_argument("--settings", type=int, default=12)
+    parser.add_argument("--draw_seed", type=int, default=2017)
+    parser.add_argument("--seed", type=int, default=0, help="training seed of every run")
+    parser.add_argument("--steps", type=int, default=600, help="generator steps per run")
+    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--samples", type=int, default=2000)
+    parser.add_argument("--max_frechet", type=float, default=10.0)
+    parser.add_argument("--min_classes", type=int, default=8)
+    parser.add_argument("--reference", type=int, default=1,
+                        help="1: first train every family's shipped config for the same budget")
+    parser.add_argument("--name", default="robustness")
+    parser.add_argument("--out", default="bench/results")
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+
+    settings = draw_settings(args.settings, args.draw_seed)
+    classifier = metrics.digit_classifier()
+    features = metrics.digit_features(classifier)
+    real = data.sample_examples(tg.load_examples("digits", resolution=RESOLUTION), 2000)
+    real_digits = _to_digit_input(real.mean(axis=-1))
+    real_features = metrics.extract_features(features, real_digits)
+    runs = []
+    for setting in ([None] if args.reference else []) + settings:
+        for family in args.families:
+            result, _ = run_one(family, setting, args.seed, classifier, real_features,
+                                features, args)
+            runs.append(result)
+            print(json.dumps({**result, "draw": _setting_text(setting)}), flush=True)
+            families = write_report(settings, runs, args, args.out)
+    plot([r for r in runs if r["setting"] != "shipped"], families, args,
+         os.path.join(args.out, f"{args.name}.png"))
+
+if __name__ == "__main__":
+    main()
