@@ -45,30 +45,13 @@ ANCHORS = {
 }
 
 
-def ring(count, radius):
-    angles = 2.0 * np.pi * np.arange(count) / count
-    return np.stack([radius * np.cos(angles), radius * np.sin(angles)], 1)
-
-
-def grid(side, spacing):
-    axis = spacing * (np.arange(side) - (side - 1) / 2.0)
-    return np.array([(x, y) for x in axis for y in axis])
-
-
 # Mixtures the shipped configs were not tuned on: (config, centres, std, description).
 VARIANTS = {
-    "ring12": ("ring8", ring(12, 3.0), 0.05, "12 modes, radius 3, std 0.05"),
-    "ring5": ("ring8", ring(5, 1.0), 0.01, "5 modes, radius 1, std 0.01"),
-    "grid16": ("grid25", grid(4, 3.0), 0.1, "4 x 4, spacing 3, std 0.1"),
-    "grid36": ("grid25", grid(6, 1.5), 0.03, "6 x 6, spacing 1.5, std 0.03"),
+    "ring12": ("ring8", data.ring_centers(12, 3.0), 0.05, "12 modes, radius 3, std 0.05"),
+    "ring5": ("ring8", data.ring_centers(5, 1.0), 0.01, "5 modes, radius 1, std 0.01"),
+    "grid16": ("grid25", data.grid_centers(4, 3.0), 0.1, "4 x 4, spacing 3, std 0.1"),
+    "grid36": ("grid25", data.grid_centers(6, 1.5), 0.03, "6 x 6, spacing 1.5, std 0.03"),
 }
-
-
-def draw(centers, std, count, seed):
-    """``count`` points, equal mode weights, Gaussian spread ``std``."""
-    rng = np.random.default_rng(seed)
-    return (centers[rng.integers(0, len(centers), count)]
-            + rng.normal(0.0, std, (count, 2))).astype(np.float32)
 
 
 @functools.lru_cache(maxsize=None)
@@ -81,10 +64,10 @@ def mixture(dataset):
         raise SystemExit(f"unknown dataset {dataset!r}; valid: "
                          f"{sorted(data.MIXTURE_STD) + sorted(VARIANTS)}")
     config_dataset, centers, std, _ = VARIANTS[dataset]
-    points = draw(centers, std, 100_000, seed=0)
+    points = data.gaussian_mixture(centers, std, 100_000, seed=0)
     path = os.path.join(tempfile.mkdtemp(prefix=f"toy_{dataset}_"), f"{dataset}.npy")
     np.save(path, points)
-    return config_dataset, centers.astype(np.float32), std, f"npy:{path}"
+    return config_dataset, centers, std, f"npy:{path}"
 
 
 def run_one(family, dataset, seed, steps, overrides):
@@ -168,7 +151,7 @@ def main():
     results, plots = {}, []
     for dataset in args.datasets:
         _, centers, std, _ = mixture(dataset)
-        reference = draw(centers, std, 2500, seed=7)
+        reference = data.gaussian_mixture(centers, std, 2500, seed=7)
         extent = 1.25 * float(np.abs(centers).max()) + 0.5
         for family in args.families:
             rows = []

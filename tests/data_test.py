@@ -35,6 +35,26 @@ def test_ring8_has_eight_distinct_modes_at_2pi_k_over_8():
     assert nearest.std() == pytest.approx(0.02 * np.sqrt(2 - np.pi / 2), rel=0.1)
 
 
+def test_ring_and_grid_centres_for_any_count():
+    np.testing.assert_allclose(data.ring_centers(4, 3.0),
+                               [[3, 0], [0, 3], [-3, 0], [0, -3]], atol=1e-6)
+    np.testing.assert_array_equal(data.grid_centers(2, 1.5),
+                                  [[-0.75, -0.75], [-0.75, 0.75], [0.75, -0.75], [0.75, 0.75]])
+    assert data.grid_centers(6, 1.0).shape == (36, 2)
+
+
+def test_gaussian_mixture_draws_every_mode_with_its_spread():
+    centers = data.grid_centers(3, 10.0)
+    points = data.gaussian_mixture(centers, 0.5, 9000, seed=4)
+    assert points.dtype == np.float32 and points.shape == (9000, 2)
+    distances = np.linalg.norm(points[:, None] - centers[None], axis=-1)
+    counts = np.bincount(distances.argmin(1), minlength=9)
+    assert counts.min() > 850 and counts.max() < 1150  # equal weights
+    offsets = points - centers[distances.argmin(1)]
+    np.testing.assert_allclose(offsets.std(0), [0.5, 0.5], rtol=0.05)
+    np.testing.assert_array_equal(points, data.gaussian_mixture(centers, 0.5, 9000, seed=4))
+
+
 def test_grid25_centres_and_spread():
     centers = data.mixture_centers("grid25")
     assert centers.shape == (25, 2)

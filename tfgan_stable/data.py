@@ -64,24 +64,42 @@ class Examples:
 
 
 # ------------------------------------------------------------------ toys
+def ring_centers(count, radius):
+    """``count`` mode centres evenly spaced on a circle of ``radius``, ``[count, 2]`` float32."""
+    angles = 2.0 * np.pi * np.arange(count) / count  # not linspace(0, 2pi, count): count - 1
+    return np.stack([radius * np.cos(angles), radius * np.sin(angles)], 1).astype(np.float32)
+
+
+def grid_centers(side, spacing):
+    """``side x side`` mode centres ``spacing`` apart, centred on 0, ``[side**2, 2]`` float32."""
+    axis = spacing * (np.arange(side) - (side - 1) / 2.0)
+    return np.array([(x, y) for x in axis for y in axis], dtype=np.float32)
+
+
 def mixture_centers(name):
     """The mode centres of a toy mixture, ``[num_modes, 2]`` float32."""
     if name == "ring8":
-        angles = 2.0 * np.pi * np.arange(8) / 8.0  # not linspace(0, 2pi, 8): 7 modes
-        return np.stack([2.0 * np.cos(angles), 2.0 * np.sin(angles)], 1).astype(np.float32)
+        return ring_centers(8, 2.0)
     if name == "grid25":
-        axis = np.array([-4.0, -2.0, 0.0, 2.0, 4.0])
-        return np.array([(x, y) for x in axis for y in axis], dtype=np.float32)
+        return grid_centers(5, 2.0)  # {-4, -2, 0, 2, 4}^2
     raise ConfigError(f"unknown toy mixture {name!r}; valid: {sorted(MIXTURE_STD)}")
 
 
-def sample_mixture(name, num_samples, seed=0):
-    """Draws points from a toy mixture with equal mode weights."""
-    centers = mixture_centers(name)
+def gaussian_mixture(centers, std, num_samples, seed=0):
+    """``num_samples`` points from equal-weight Gaussians of spread ``std`` at ``centers``.
+
+    Saved with ``np.save``, such points train as ``data.name: npy:<file>``.
+    """
+    centers = np.asarray(centers, np.float32)
     rng = np.random.default_rng(seed)
     modes = rng.integers(0, len(centers), size=num_samples)
-    noise = rng.normal(0.0, MIXTURE_STD[name], size=(num_samples, 2))
+    noise = rng.normal(0.0, std, size=(num_samples, centers.shape[1]))
     return (centers[modes] + noise).astype(np.float32)
+
+
+def sample_mixture(name, num_samples, seed=0):
+    """Draws points from a built-in toy mixture (``ring8``, ``grid25``)."""
+    return gaussian_mixture(mixture_centers(name), MIXTURE_STD[name], num_samples, seed)
 
 
 def stacked_digits(num_samples, resolution=16, seed=0):
