@@ -33,7 +33,9 @@ the samples. A run **trains** when its Frechet distance is at most
 
     python bench/robustness.py --out bench/results            # 12 settings, 5 families
 
-Writes ``robustness.json``, ``robustness.md`` and ``robustness.png``.
+Writes ``robustness.json``, ``robustness.md``, ``robustness.png`` (the final
+distances) and ``robustness_samples.png`` (a row of samples per setting, shipped
+config first, a block per family).
 """
 
 import argparse
@@ -60,6 +62,7 @@ SWEEP_FAMILIES = {"dcgan": tg.DCGAN, "wgan": tg.WGAN, "wgan_gp": tg.WGANGP}
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "tanh")
 NORMALIZATIONS = ("none", "batch", "layer")
 LATENT_DIM, RESOLUTION = 64, 16
+SAMPLES_SHOWN = 6
 THRESHOLD_WHY = (
     "Frechet distance <= {max_frechet:g} and >= {min_classes} of 10 classes with >= 2% of the "
     "samples. The shipped DCGAN, WGAN and WGAN-GP digit configs reach Frechet distances of "
@@ -196,12 +199,15 @@ def run_one(family, setting, seed, classifier, real_features, features, args):
         gan = _train_config(family, setting, seed, args)
     seconds = time.perf_counter() - start
     samples = gan.generate_numpy(args.samples, seed=1000 + seed, batch_size=500)
-    result = {"family": family, "setting": "shipped" if setting is None else setting["index"],
-              "seed": seed,
+    result = {"family": family, "setting": result_key(setting), "seed": seed,
               "seconds": round(seconds, 1), **score(samples, classifier, real_features, features)}
     result["trains"] = bool(result["frechet"] <= args.max_frechet
                             and result["classes"] >= args.min_classes)
-    return result, np.clip(samples[:8], -1, 1)
+    return result, np.clip(samples[:SAMPLES_SHOWN], -1, 1)
+
+
+def result_key(setting):
+    return "shipped" if setting is None else setting["index"]
 
 
 def _setting_text(setting):
@@ -287,6 +293,18 @@ def plot(runs, families, args, path):
     plt.close(fig)
 
 
+def sample_sheet(shown, families, path):
+    """Rows: the shipped config, then each setting; a block of samples per family."""
+    from tfgan_stable.utils import images as images_lib
+
+    blocks = []
+    for family in families:
+        rows = [shown[key] for key in shown if key[0] == family]
+        blocks.append(images_lib.image_grid(np.concatenate(rows), SAMPLES_SHOWN))
+        blocks.append(np.full((blocks[-1].shape[0], 8, blocks[-1].shape[2]), 255, np.uint8))
+    images_lib.save_png(np.concatenate(blocks[:-1], axis=1), path, min_side=1024)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
@@ -311,16 +329,17 @@ def main():
     real = data.sample_examples(tg.load_examples("digits", resolution=RESOLUTION), 2000)
     real_digits = _to_digit_input(real.mean(axis=-1))
     real_features = metrics.extract_features(features, real_digits)
-    runs = []
+    runs, shown = [], {}
     for setting in ([None] if args.reference else []) + settings:
         for family in args.families:
-            result, _ = run_one(family, setting, args.seed, classifier, real_features,
-                                features, args)
+            result, shown[family, result_key(setting)] = run_one(
+                family, setting, args.seed, classifier, real_features, features, args)
             runs.append(result)
             print(json.dumps({**result, "draw": _setting_text(setting)}), flush=True)
             families = write_report(settings, runs, args, args.out)
     plot([r for r in runs if r["setting"] != "shipped"], families, args,
          os.path.join(args.out, f"{args.name}.png"))
+    sample_sheet(shown, families, os.path.join(args.out, f"{args.name}_samples.png"))
 
 if __name__ == "__main__":
     main()
