@@ -16,8 +16,8 @@ the ceiling the classifier allows.
 
     python bench/stacked_digits.py --steps 2000 --seeds 0 1 --out bench/results
 
-Writes ``stacked_digits.json``, ``stacked_digits.md`` and
-``stacked_digits.png`` (samples of the first seed, one row per family).
+Writes ``<name>.json``, ``<name>.md`` and ``<name>.png`` (samples of the
+first seed, one row per family; ``--name`` defaults to ``stacked_digits``).
 """
 
 import argparse
@@ -92,6 +92,7 @@ def main():
     parser.add_argument("--override", action="append", default=[],
                         help="extra config bindings for every family, e.g. "
                              "began.latent_recovery=0")
+    parser.add_argument("--name", default="stacked_digits", help="stem of the output files")
     parser.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -113,15 +114,17 @@ def main():
                 rows_of_samples.append(samples)
         results[family] = rows
 
-    with open(os.path.join(args.out, "stacked_digits.json"), "w") as f:
+    with open(os.path.join(args.out, f"{args.name}.json"), "w") as f:
         json.dump({"steps": args.steps, "batch_size": args.batch_size, "seeds": args.seeds,
+                   "overrides": args.override,
                    "samples": args.samples, "classifier_accuracy": accuracy,
                    "real": ceiling, "runs": results}, f, indent=2)
     lines = [
         f"{args.steps:,} generator steps at batch {args.batch_size} (ProGAN: the same "
         f"{args.steps * args.batch_size:,} images), seeds {args.seeds}; {args.samples:,} "
         f"samples per run; mean ± std over seeds. Digit classifier held-out accuracy "
-        f"{accuracy:.3f}.", "",
+        f"{accuracy:.3f}." + (f" Overrides: `{' '.join(args.override)}`." if args.override else ""),
+        "",
         "| family | modes (of 1000) | KL to uniform | seconds per run |",
         "|---|---|---|---|",
     ]
@@ -133,11 +136,11 @@ def main():
                  f"{ceiling['reverse_kl']:.2f} | |")
     for name, modes, kl in ANCHORS:
         lines.append(f"| *{name}, Stacked MNIST (published)* | {modes} | {kl} | |")
-    with open(os.path.join(args.out, "stacked_digits.md"), "w") as f:
+    with open(os.path.join(args.out, f"{args.name}.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     grid = np.concatenate([callbacks.image_grid(samples, columns=16)
                            for samples in rows_of_samples], axis=0)
-    callbacks.save_png(grid, os.path.join(args.out, "stacked_digits.png"), min_side=768)
+    callbacks.save_png(grid, os.path.join(args.out, f"{args.name}.png"), min_side=768)
     print("\n".join(lines))
 
 
