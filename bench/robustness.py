@@ -338,18 +338,26 @@ def main():
                         help="1: first train every family's shipped config for the same budget")
     parser.add_argument("--name", default="robustness")
     parser.add_argument("--out", default="bench/results")
-    parser.add_argument("--report_only", default="",
-                        help="a robustness.json: rewrite its table and plot at these thresholds")
+    parser.add_argument("--only", type=int, nargs="*", default=None,
+                        help="train these setting indices only (to split a sweep over processes)")
+    parser.add_argument("--report_only", nargs="*", default=None,
+                        help="robustness JSON files: merge their runs and rewrite the table and "
+                             "plot at these thresholds")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
 
     if args.report_only:
-        with open(args.report_only) as f:
-            stored = json.load(f)
+        runs, settings = {}, []
+        for path in args.report_only:
+            with open(path) as f:
+                stored = json.load(f)
+            runs.update({(r["family"], r["setting"]): r for r in stored["runs"]})
+            settings = max(settings, stored["settings"], key=len)  # same draw seed: prefixes
         for key in ("draw_seed", "seed", "steps", "batch_size", "samples"):
             setattr(args, key, stored["args"][key])
-        runs = stored["runs"]
-        families = write_report(stored["settings"], runs, args, args.out)
+        order = {key: i for i, key in enumerate(["shipped"] + list(range(len(settings))))}
+        runs = sorted(runs.values(), key=lambda r: order[r["setting"]])
+        families = write_report(settings, runs, args, args.out)
         plot([r for r in runs if r["setting"] != "shipped"], families, args,
              os.path.join(args.out, f"{args.name}.png"))
         return
@@ -360,7 +368,8 @@ def main():
     real_digits = _to_digit_input(real.mean(axis=-1))
     real_features = metrics.extract_features(features, real_digits)
     runs, shown = [], {}
-    for setting in ([None] if args.reference else []) + settings:
+    chosen = [s for s in settings if args.only is None or s["index"] in args.only]
+    for setting in ([None] if args.reference else []) + chosen:
         for family in args.families:
             result, shown[family, result_key(setting)] = run_one(
                 family, setting, args.seed, classifier, real_features, features, args)
