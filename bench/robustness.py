@@ -35,7 +35,8 @@ the samples. A run **trains** when its Frechet distance is at most
 
 Writes ``robustness.json``, ``robustness.md``, ``robustness.png`` (the final
 distances) and ``robustness_samples.png`` (a row of samples per setting, shipped
-config first, a block per family).
+config first, a block per family; the samples also go to an ``.npz`` so that
+``--report_only`` can merge sweeps split with ``--only``).
 """
 
 import argparse
@@ -360,6 +361,16 @@ def main():
         families = write_report(settings, runs, args, args.out)
         plot([r for r in runs if r["setting"] != "shipped"], families, args,
              os.path.join(args.out, f"{args.name}.png"))
+        shown = {}
+        for path in args.report_only:
+            samples = path[:-len(".json")] + "_samples.npz"
+            if os.path.isfile(samples):
+                for key, value in np.load(samples).items():
+                    family, setting = key.split("/")
+                    shown[family, setting if setting == "shipped" else int(setting)] = value
+        if shown:
+            shown = dict(sorted(shown.items(), key=lambda item: order[item[0][1]]))
+            sample_sheet(shown, families, os.path.join(args.out, f"{args.name}_samples.png"))
         return
     settings = draw_settings(args.settings, args.draw_seed)
     classifier = metrics.digit_classifier()
@@ -376,6 +387,8 @@ def main():
             runs.append(result)
             print(json.dumps({**result, "draw": _setting_text(setting)}), flush=True)
             families = write_report(settings, runs, args, args.out)
+            np.savez_compressed(os.path.join(args.out, f"{args.name}_samples.npz"),
+                                **{f"{f}/{k}": v for (f, k), v in shown.items()})
     plot([r for r in runs if r["setting"] != "shipped"], families, args,
          os.path.join(args.out, f"{args.name}.png"))
     sample_sheet(shown, families, os.path.join(args.out, f"{args.name}_samples.png"))
