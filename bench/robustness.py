@@ -310,12 +310,14 @@ def plot(runs, families, args, path):
 
 
 def sample_sheet(shown, families, path):
-    """Rows: the shipped config, then each setting; a block of samples per family."""
+    """Rows: the shipped config, then each setting; a block of samples per family
+    (black where a run is missing)."""
     from tfgan_stable.utils import images as images_lib
 
-    blocks = []
+    blocks, keys = [], list(dict.fromkeys(key[1] for key in shown))
+    blank = -np.ones_like(next(iter(shown.values())))  # a black row where a run is missing
     for family in families:
-        rows = [shown[key] for key in shown if key[0] == family]
+        rows = [shown.get((family, key), blank) for key in keys]
         blocks.append(images_lib.image_grid(np.concatenate(rows), SAMPLES_SHOWN))
         blocks.append(np.full((blocks[-1].shape[0], 8, blocks[-1].shape[2]), 255, np.uint8))
     images_lib.save_png(np.concatenate(blocks[:-1], axis=1), path, min_side=1024)
