@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/fashion_quality.py --data $(FASHION_MNIST) --out bench/results
 	$(BIN)/python bench/progan_speed.py --data $(FASHION_MNIST) --out bench/results
 	$(BIN)/python bench/stacked_digits.py --out bench/results
+	$(BIN)/python bench/robustness.py --out bench/results
 	$(BIN)/python bench/step_profile.py --out bench/results
 	$(BIN)/python bench/precision_quality.py --out bench/results
 	$(BIN)/python bench/wasserstein_estimate.py --out bench/results
