@@ -302,8 +302,7 @@ def plot(runs, families, args, path):
     ax.set_yscale("log")
     ax.set_xticks(range(len(families)), families)
     ax.set(ylabel=f"digit-classifier Frechet distance (capped at {ceiling:g})",
-           title=f"{len(runs) // max(1, len(families))} random settings per family, "
-                 f"{args.steps} steps (green: trains)")
+           title=f"one point per random setting, {args.steps} steps (green: trains)")
     ax.legend(loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
