@@ -179,19 +179,19 @@ def _train_config(family, setting, seed, args):
     return train_lib.run(config, tempfile.mkdtemp(prefix=f"robustness_{family}_")).model
 
 
-def score(samples, classifier, real_features, features):
+def score(samples, classifier, frechet):
     """``{frechet, classes}`` of samples in [-1, 1]; non-finite samples score inf / 0."""
     samples = np.asarray(samples, np.float32)
     if not np.isfinite(samples).all():
         return {"frechet": float("inf"), "classes": 0}
-    digits = _to_digit_input(np.clip(samples, -1, 1).mean(axis=-1))
+    samples = np.clip(samples, -1, 1)
+    digits = _to_digit_input(samples.mean(axis=-1))
     histogram = np.bincount(classifier.predict(digits, verbose=0).argmax(1), minlength=10)
-    fake_features = metrics.extract_features(features, digits)
-    return {"frechet": float(metrics.frechet_distance(real_features, fake_features)),
+    return {"frechet": float(frechet(samples)),
             "classes": int((histogram >= 0.02 * len(samples)).sum())}
 
 
-def run_one(family, setting, seed, classifier, real_features, features, args):
+def run_one(family, setting, seed, classifier, frechet, args):
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     start = time.perf_counter()
@@ -202,7 +202,7 @@ def run_one(family, setting, seed, classifier, real_features, features, args):
     seconds = time.perf_counter() - start
     samples = gan.generate_numpy(args.samples, seed=1000 + seed, batch_size=500)
     result = {"family": family, "setting": result_key(setting), "seed": seed,
-              "seconds": round(seconds, 1), **score(samples, classifier, real_features, features)}
+              "seconds": round(seconds, 1), **score(samples, classifier, frechet)}
     return result, np.clip(samples[:SAMPLES_SHOWN], -1, 1)
 
 
@@ -376,16 +376,15 @@ def main():
         return
     settings = draw_settings(args.settings, args.draw_seed)
     classifier = metrics.digit_classifier()
-    features = metrics.digit_features(classifier)
     real = data.sample_examples(tg.load_examples("digits", resolution=RESOLUTION), 2000)
-    real_digits = _to_digit_input(real.mean(axis=-1))
-    real_features = metrics.extract_features(features, real_digits)
+    frechet = metrics.evaluation_suite("digits", real, names=("fid",),
+                                       classifier=classifier)["fid"]
     runs, shown = [], {}
     chosen = [s for s in settings if args.only is None or s["index"] in args.only]
     for setting in ([None] if args.reference else []) + chosen:
         for family in args.families:
             result, shown[family, result_key(setting)] = run_one(
-                family, setting, args.seed, classifier, real_features, features, args)
+                family, setting, args.seed, classifier, frechet, args)
             runs.append(result)
             print(json.dumps({**result, "draw": _setting_text(setting)}), flush=True)
             families = write_report(settings, runs, args, args.out)
