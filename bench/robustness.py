@@ -53,9 +53,7 @@ import keras
 from keras import layers
 
 from tfgan_stable import config as config_lib
-from tfgan_stable import data, hardware, metrics, train_lib
-from tfgan_stable.metrics.features import _to_digit_input
-from tfgan_stable.networks.dcgan import _normalization
+from tfgan_stable import data, hardware, metrics, networks, train_lib
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAMILIES = ("dcgan", "wgan", "wgan_gp", "began", "progan")
@@ -101,7 +99,7 @@ def _block(x, conv, setting, normalization, name, normalize=True):
     for extra in range(setting["depth"] + 1):
         if extra:
             x = layers.Conv2D(conv.filters, 3, padding="same", name=f"{name}_extra{extra}")(x)
-        norm = _normalization(normalization, f"{name}_norm{extra}") if normalize or extra else None
+        norm = networks.normalization_layer(normalization, f"{name}_norm{extra}") if normalize or extra else None
         x = norm(x) if norm else x
         x = _activation(setting["activation"])(x)
     return x
@@ -113,7 +111,7 @@ def sweep_generator(setting, channels=1):
     z = keras.Input((LATENT_DIM,), name="z")
     x = layers.Dense(4 * 4 * filters * 4, name="project")(z)
     x = layers.Reshape((4, 4, filters * 4))(x)
-    norm = _normalization(normalization, "project_norm")
+    norm = networks.normalization_layer(normalization, "project_norm")
     x = _activation(setting["activation"])(norm(x) if norm else x)
     for i, width in enumerate((filters * 2, filters)):
         up = layers.Conv2DTranspose(width, 4, strides=2, padding="same", name=f"up{i}")
@@ -136,7 +134,7 @@ def sweep_critic(setting, normalization, channels=1):
     return keras.Model(images, score, name="discriminator")
 
 
-def _train_sweep_family(family, setting, seed, args):
+def _train_sweep_family(family, setting, seed, examples, args):
     """DCGAN / WGAN / WGAN-GP on the draw's networks, through the Python API."""
     keras.mixed_precision.set_global_policy(hardware.auto_precision()[0] or "float32")
     critic_normalization = setting["normalization"]
@@ -150,7 +148,6 @@ def _train_sweep_family(family, setting, seed, args):
                                                             g_learning_rate=lr)
     gan.compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer,
                 steps_per_execution=math.gcd(args.steps, 50))
-    examples = tg.load_examples("digits", resolution=RESOLUTION)
     dataset = tg.make_dataset(examples, batch_size=args.batch_size, n_critic=gan.n_critic,
                               seed=seed)
     gan.fit(dataset, steps_per_epoch=args.steps, epochs=1, verbose=0)
@@ -185,18 +182,18 @@ def score(samples, classifier, frechet):
     if not np.isfinite(samples).all():
         return {"frechet": float("inf"), "classes": 0}
     samples = np.clip(samples, -1, 1)
-    digits = _to_digit_input(samples.mean(axis=-1))
+    digits = metrics.digit_classifier_input(samples.mean(axis=-1))
     histogram = np.bincount(classifier.predict(digits, verbose=0).argmax(1), minlength=10)
     return {"frechet": float(frechet(samples)),
             "classes": int((histogram >= 0.02 * len(samples)).sum())}
 
 
-def run_one(family, setting, seed, classifier, frechet, args):
+def run_one(family, setting, seed, examples, classifier, frechet, args):
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     start = time.perf_counter()
     if setting is not None and family in SWEEP_FAMILIES:
-        gan = _train_sweep_family(family, setting, seed, args)
+        gan = _train_sweep_family(family, setting, seed, examples, args)
     else:
         gan = _train_config(family, setting, seed, args)
     seconds = time.perf_counter() - start
@@ -376,7 +373,8 @@ def main():
         return
     settings = draw_settings(args.settings, args.draw_seed)
     classifier = metrics.digit_classifier()
-    real = data.sample_examples(tg.load_examples("digits", resolution=RESOLUTION), 2000)
+    examples = tg.load_examples("digits", resolution=RESOLUTION)
+    real = data.sample_examples(examples, 2000)
     frechet = metrics.evaluation_suite("digits", real, names=("fid",),
                                        classifier=classifier)["fid"]
     runs, shown = [], {}
@@ -384,7 +382,7 @@ def main():
     for setting in ([None] if args.reference else []) + chosen:
         for family in args.families:
             result, shown[family, result_key(setting)] = run_one(
-                family, setting, args.seed, classifier, frechet, args)
+                family, setting, args.seed, examples, classifier, frechet, args)
             runs.append(result)
             print(json.dumps({**result, "draw": _setting_text(setting)}), flush=True)
             families = write_report(settings, runs, args, args.out)

@@ -68,3 +68,18 @@ def test_layers_serialise(layer):
     restored = keras.layers.deserialize(keras.layers.serialize(layer))
     assert type(restored) is type(layer)
     assert restored.get_config() == layer.get_config()
+
+
+def test_normalization_layer_kinds_and_a_clear_error():
+    from tfgan_stable import networks
+
+    assert isinstance(networks.normalization_layer("batch", "b"), keras.layers.BatchNormalization)
+    layer = networks.normalization_layer("layer", "l")
+    assert isinstance(layer, keras.layers.LayerNormalization)
+    x = np.random.default_rng(0).normal(3.0, 2.0, (2, 4, 4, 3)).astype("float32")
+    y = keras.ops.convert_to_numpy(layer(x))
+    np.testing.assert_allclose(y.reshape(2, -1).mean(1), 0.0, atol=1e-5)  # per image
+    assert networks.normalization_layer("none", "n") is None
+    assert networks.normalization_layer(None, "n") is None
+    with pytest.raises(ValueError, match="normalization must be 'batch', 'layer' or 'none'"):
+        networks.normalization_layer("spectral", "s")

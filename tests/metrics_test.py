@@ -142,6 +142,18 @@ def digit_classifier():
     return metrics.train_digit_classifier(seed=0)
 
 
+def test_digit_classifier_input_area_averages_to_8x8():
+    images = np.zeros((2, 16, 16), np.float32)
+    images[0, :2, :2] = 1.0          # one 2x2 block -> one pixel of 1
+    images[1, :, :8] = -1.0          # left half -> left four columns of -1
+    x = metrics.digit_classifier_input(images)
+    assert x.shape == (2, 8, 8, 1)
+    assert x[0, 0, 0, 0] == pytest.approx(1.0) and np.abs(x[0]).sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(x[1, :, :4, 0], -1.0)
+    np.testing.assert_allclose(x[1, :, 4:, 0], 0.0)
+    assert metrics.digit_classifier_input(images[:, ::2, ::2]).shape == (2, 8, 8, 1)
+
+
 def test_digit_classifier_reaches_97_percent_held_out(digit_classifier):
     _, accuracy = digit_classifier
     assert accuracy >= 0.97

@@ -29,6 +29,7 @@ from tfgan_stable.metrics.features import (  # noqa: F401
     cache_dir,
     classifier_features,
     digit_classifier,
+    digit_classifier_input,
     digit_features,
     extract_features,
     fashion_classifier,

@@ -188,8 +188,9 @@ def classifier_features(classifier):
     return keras.Model(classifier.inputs[0], classifier.get_layer("features").output)
 
 
-def _to_digit_input(channel_images):
-    """``[N, H, W]`` in [-1, 1] -> ``[N, 8, 8, 1]`` by area resizing."""
+def digit_classifier_input(channel_images):
+    """``[N, H, W]`` images in [-1, 1] -> ``[N, 8, 8, 1]`` (area resizing): what
+    :func:`digit_classifier` reads, one channel at a time."""
     import tensorflow as tf
 
     x = np.asarray(channel_images, np.float32)[..., None]
@@ -216,7 +217,7 @@ def stacked_mode_count(images, classifier, batch_size=1024):
         raise ValueError(f"stacked digits must be [N, H, W, 3], got {images.shape}")
     digits = []
     for channel in range(3):
-        x = _to_digit_input(images[..., channel])
+        x = digit_classifier_input(images[..., channel])
         logits = np.concatenate([np.asarray(classifier(x[i:i + batch_size], training=False))
                                  for i in range(0, len(x), batch_size)])
         digits.append(logits.argmax(-1))

@@ -10,8 +10,8 @@ from tfgan_stable.metrics.distances import (
     sliced_wasserstein_distance,
 )
 from tfgan_stable.metrics.features import (
-    _to_digit_input,
     digit_classifier,
+    digit_classifier_input,
     digit_features,
     extract_features,
     inception_feature_extractor,
@@ -92,7 +92,7 @@ def evaluation_suite(data_name, real, names=None, classifier=None, inception_wei
 
             def featurize(images):
                 grey = images.mean(axis=-1)
-                return extract_features(extractor, _to_digit_input(grey))
+                return extract_features(extractor, digit_classifier_input(grey))
         real_features = featurize(real)
         if "fid" in names:
             suite["fid"] = lambda samples: frechet_distance(real_features, featurize(samples))

@@ -6,7 +6,11 @@ from tfgan_stable.networks.began import (
     build_began_encoder,
     build_began_generator,
 )
-from tfgan_stable.networks.dcgan import build_dcgan_discriminator, build_dcgan_generator
+from tfgan_stable.networks.dcgan import (
+    build_dcgan_discriminator,
+    build_dcgan_generator,
+    normalization_layer,
+)
 from tfgan_stable.networks.mlp import (
     build_mlp_autoencoder,
     build_mlp_discriminator,
@@ -26,4 +30,5 @@ __all__ = [
     "build_mlp_autoencoder",
     "build_mlp_discriminator",
     "build_mlp_generator",
+    "normalization_layer",
 ]

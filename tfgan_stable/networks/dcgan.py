@@ -19,7 +19,9 @@ def _check_resolution(resolution):
     return int(math.log2(resolution)) - 2  # number of 2x resampling blocks
 
 
-def _normalization(kind, name):
+def normalization_layer(kind, name):
+    """The layer for ``kind`` (``batch``: synchronised batch norm; ``layer``: over
+    height, width and channels, the WGAN-GP critic's; ``none``/``None``: ``None``)."""
     if kind == "batch":
         # Statistics over the global batch under a strategy, as on one device.
         return layers.BatchNormalization(synchronized=True, name=name)
@@ -49,7 +51,7 @@ def build_dcgan_generator(
     width = min(filters * 2**blocks, max_filters)
     x = layers.Dense(4 * 4 * width, use_bias=normalization == "none", name="project")(z)
     x = layers.Reshape((4, 4, width))(x)
-    norm = _normalization(normalization, "project_norm")
+    norm = normalization_layer(normalization, "project_norm")
     x = norm(x) if norm else x
     x = layers.ReLU()(x)
     for i in range(blocks):
@@ -58,7 +60,7 @@ def build_dcgan_generator(
             width, 4, strides=2, padding="same", use_bias=normalization == "none",
             name=f"up{i}",
         )(x)
-        norm = _normalization(normalization, f"up{i}_norm")
+        norm = normalization_layer(normalization, f"up{i}_norm")
         x = norm(x) if norm else x
         x = layers.ReLU()(x)
     x = layers.Conv2D(channels, 3, padding="same", name="to_image")(x)
@@ -85,7 +87,7 @@ def build_dcgan_discriminator(
     for i in range(blocks):
         width = min(filters * 2**i, max_filters)
         x = layers.Conv2D(width, 4, strides=2, padding="same", name=f"down{i}")(x)
-        norm = _normalization(normalization, f"down{i}_norm") if i > 0 else None
+        norm = normalization_layer(normalization, f"down{i}_norm") if i > 0 else None
         x = norm(x) if norm else x
         x = layers.LeakyReLU(0.2)(x)
     if blocks == 0:
