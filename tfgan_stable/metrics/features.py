@@ -210,7 +210,10 @@ def stacked_mode_count(images, classifier, batch_size=1024):
 
     Returns:
       ``{"modes": captured modes (>= 1 sample), "reverse_kl": KL(p_gen || uniform
-      over 1000)}``.
+      over 1000), "channel_kl": [KL(channel's digits || uniform over 10)] x 3}``.
+      ``reverse_kl`` is the sum of the three ``channel_kl`` plus the channels'
+      dependence (their multi-information), so the split says whether a high
+      KL comes from digits made too often or from digits paired too often.
     """
     images = np.asarray(images, np.float32)
     if images.ndim != 4 or images.shape[-1] != 3:
@@ -222,7 +225,13 @@ def stacked_mode_count(images, classifier, batch_size=1024):
                                  for i in range(0, len(x), batch_size)])
         digits.append(logits.argmax(-1))
     modes = digits[0] * 100 + digits[1] * 10 + digits[2]
-    counts = np.bincount(modes, minlength=1000)
-    p = counts[counts > 0] / len(modes)
-    return {"modes": int((counts > 0).sum()),
-            "reverse_kl": float(np.sum(p * np.log(p * 1000.0)))}
+    return {"modes": int((np.bincount(modes, minlength=1000) > 0).sum()),
+            "reverse_kl": _kl_to_uniform(modes, 1000),
+            "channel_kl": [_kl_to_uniform(channel, 10) for channel in digits]}
+
+
+def _kl_to_uniform(labels, count):
+    """KL(histogram of ``labels`` || uniform over ``count`` values), in nats."""
+    p = np.bincount(labels, minlength=count)
+    p = p[p > 0] / len(labels)
+    return float(np.sum(p * np.log(p * count)))
