@@ -3,7 +3,8 @@
 The offline counterpart of Stacked MNIST (Srivastava 2017, VEEGAN; Lin 2018,
 PacGAN): three random bundled digits as the R, G, B channels of a 16x16
 image, so 10^3 = 1,000 modes. Each family trains from its
-``configs/<family>_digits.yaml`` on ``data.name=stacked_digits`` for the same
+``configs/<family>_stacked_digits.yaml`` where one ships, else its
+``configs/<family>_digits.yaml`` on ``data.name=stacked_digits``, for the same
 budget of generator steps at the same batch (ProGAN: the same number of
 images, split evenly over its 4x4 stable phase and each resolution's fade-in
 and stable phase). DCGAN, WGAN and WGAN-GP share the DCGAN networks; BEGAN
@@ -58,8 +59,13 @@ def family_config(family, seed, args):
     else:
         overrides += [f"train.steps={args.steps}",
                       f"train.steps_per_epoch={max(1, args.steps // 10)}"]
-    return config_lib.load(os.path.join(REPO, "configs", f"{family}_digits.yaml"),
-                           overrides + list(args.override))
+    return config_lib.load(family_config_path(family), overrides + list(args.override))
+
+
+def family_config_path(family):
+    """``configs/<family>_stacked_digits.yaml`` where one ships, else the digits config."""
+    own = os.path.join(REPO, "configs", f"{family}_stacked_digits.yaml")
+    return own if os.path.exists(own) else os.path.join(REPO, "configs", f"{family}_digits.yaml")
 
 
 def run_one(family, seed, classifier, args):
