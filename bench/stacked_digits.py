@@ -80,6 +80,7 @@ def run_one(family, seed, classifier, args):
     score = metrics.stacked_mode_count(samples, classifier)
     return {"modes": score["modes"], "reverse_kl": score["reverse_kl"],
             "channel_kl": score["channel_kl"], "channels_kl": sum(score["channel_kl"]),
+            "channel_counts": score["channel_counts"],
             "generator_steps": int(keras.ops.convert_to_numpy(result.model.generator_steps)),
             "seconds": seconds}, samples[:16]
 

@@ -210,7 +210,8 @@ def stacked_mode_count(images, classifier, batch_size=1024):
 
     Returns:
       ``{"modes": captured modes (>= 1 sample), "reverse_kl": KL(p_gen || uniform
-      over 1000), "channel_kl": [KL(channel's digits || uniform over 10)] x 3}``.
+      over 1000), "channel_kl": [KL(channel's digits || uniform over 10)] x 3,
+      "channel_counts": [samples read as each digit 0-9] x 3}``.
       ``reverse_kl`` is the sum of the three ``channel_kl`` plus the channels'
       dependence (their multi-information), so the split says whether a high
       KL comes from digits made too often or from digits paired too often.
@@ -227,7 +228,9 @@ def stacked_mode_count(images, classifier, batch_size=1024):
     modes = digits[0] * 100 + digits[1] * 10 + digits[2]
     return {"modes": int((np.bincount(modes, minlength=1000) > 0).sum()),
             "reverse_kl": _kl_to_uniform(modes, 1000),
-            "channel_kl": [_kl_to_uniform(channel, 10) for channel in digits]}
+            "channel_kl": [_kl_to_uniform(channel, 10) for channel in digits],
+            "channel_counts": [np.bincount(channel, minlength=10).tolist()
+                               for channel in digits]}
 
 
 def _kl_to_uniform(labels, count):
