@@ -168,15 +168,24 @@ def test_stacked_mode_count_on_real_stacked_digits(digit_classifier):
     result = metrics.stacked_mode_count(images, classifier)
     true_modes = len(np.unique(modes))
     assert abs(result["modes"] - true_modes) <= 0.05 * true_modes
-    collapsed = metrics.stacked_mode_count(np.repeat(images[:1], 100, axis=0), classifier)
+    collapsed = metrics.stacked_mode_count(np.repeat(images[:1], 100, axis=0), classifier,
+                                           per_channel=True)
     assert collapsed["modes"] == 1
     assert collapsed["reverse_kl"] == pytest.approx(np.log(1000.0))
     assert collapsed["channel_kl"] == [pytest.approx(np.log(10.0))] * 3
+    assert collapsed["channels_kl"] == pytest.approx(3 * np.log(10.0))
     assert [sorted(counts) for counts in collapsed["channel_counts"]] == [[0] * 9 + [100]] * 3
     # Green copies red: each channel's digits stay uniform, the pairs do not.
     paired = metrics.stacked_mode_count(images[..., [0, 0, 2]], classifier)
-    assert max(paired["channel_kl"]) < 0.05
+    assert paired["channels_kl"] < 0.1
     assert np.log(10.0) <= paired["reverse_kl"] < np.log(10.0) + 0.05  # 100 modes at most
+    # As a training-time metric: flat floats, one per key.
+    suite = metrics.evaluation_suite("stacked_digits", images, names=("stacked_modes",),
+                                     classifier=classifier)
+    logged = metrics.evaluate(suite, images[:500])
+    assert sorted(logged) == ["stacked_modes/channels_kl", "stacked_modes/modes",
+                              "stacked_modes/reverse_kl"]
+    assert all(isinstance(value, float) for value in logged.values())
     features = metrics.extract_features(metrics.digit_features(classifier),
                                         images[:500, ::2, ::2, :1])
     assert features.shape == (500, 64)

@@ -199,7 +199,7 @@ def digit_classifier_input(channel_images):
     return x
 
 
-def stacked_mode_count(images, classifier, batch_size=1024):
+def stacked_mode_count(images, classifier, batch_size=1024, per_channel=False):
     """Modes of stacked digits: each channel classified as a digit, 1,000 modes in all.
 
     The offline counterpart of Stacked MNIST (Srivastava 2017; Lin 2018).
@@ -210,9 +210,10 @@ def stacked_mode_count(images, classifier, batch_size=1024):
 
     Returns:
       ``{"modes": captured modes (>= 1 sample), "reverse_kl": KL(p_gen || uniform
-      over 1000), "channel_kl": [KL(channel's digits || uniform over 10)] x 3,
-      "channel_counts": [samples read as each digit 0-9] x 3}``.
-      ``reverse_kl`` is the sum of the three ``channel_kl`` plus the channels'
+      over 1000), "channels_kl": the sum over the 3 channels of KL(the channel's
+      digits || uniform over 10)}``; with ``per_channel``, also ``"channel_kl"``
+      (the three terms) and ``"channel_counts"`` (samples read as each digit
+      0-9, per channel). ``reverse_kl`` is ``channels_kl`` plus the channels'
       dependence (their multi-information), so the split says whether a high
       KL comes from digits made too often or from digits paired too often.
     """
@@ -226,11 +227,14 @@ def stacked_mode_count(images, classifier, batch_size=1024):
                                  for i in range(0, len(x), batch_size)])
         digits.append(logits.argmax(-1))
     modes = digits[0] * 100 + digits[1] * 10 + digits[2]
-    return {"modes": int((np.bincount(modes, minlength=1000) > 0).sum()),
-            "reverse_kl": _kl_to_uniform(modes, 1000),
-            "channel_kl": [_kl_to_uniform(channel, 10) for channel in digits],
-            "channel_counts": [np.bincount(channel, minlength=10).tolist()
-                               for channel in digits]}
+    channel_kl = [_kl_to_uniform(channel, 10) for channel in digits]
+    result = {"modes": int((np.bincount(modes, minlength=1000) > 0).sum()),
+              "reverse_kl": _kl_to_uniform(modes, 1000), "channels_kl": float(sum(channel_kl))}
+    if per_channel:
+        result["channel_kl"] = channel_kl
+        result["channel_counts"] = [np.bincount(channel, minlength=10).tolist()
+                                    for channel in digits]
+    return result
 
 
 def _kl_to_uniform(labels, count):
