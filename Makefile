@@ -48,6 +48,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/fashion_quality.py --data $(FASHION_MNIST) --out bench/results
 	$(BIN)/python bench/progan_speed.py --data $(FASHION_MNIST) --out bench/results
 	$(BIN)/python bench/stacked_digits.py --out bench/results
+	$(BIN)/python bench/stacked_digits.py --families wgan_gp --seeds 0 1 2 3 4 \
+		--name stacked_adam --out bench/results
+	$(BIN)/python bench/stacked_digits.py --families wgan_gp --seeds 0 1 2 3 4 \
+		--override optimizer.name=optimistic_adam --name stacked_oadam --out bench/results
 	$(BIN)/python bench/robustness.py --out bench/results
 	$(BIN)/python bench/step_profile.py --out bench/results
 	$(BIN)/python bench/precision_quality.py --out bench/results
