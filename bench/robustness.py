@@ -99,7 +99,8 @@ def _block(x, conv, setting, normalization, name, normalize=True):
     for extra in range(setting["depth"] + 1):
         if extra:
             x = layers.Conv2D(conv.filters, 3, padding="same", name=f"{name}_extra{extra}")(x)
-        norm = networks.normalization_layer(normalization, f"{name}_norm{extra}") if normalize or extra else None
+        norm = (networks.normalization_layer(normalization, f"{name}_norm{extra}")
+                if normalize or extra else None)
         x = norm(x) if norm else x
         x = _activation(setting["activation"])(x)
     return x
