@@ -251,8 +251,10 @@ def test_began_on_vectors_uses_an_mlp_autoencoder(tmp_path):
     result = train_lib.run(config, str(tmp_path / "run"))
     critic = result.model.discriminator
     assert critic.output_shape == (None, 2)  # reconstructs its input
-    assert critic.get_layer("bottleneck").units == 8
+    assert critic.get_layer("bottleneck").units == 2  # the latent size: latent recovery
     assert critic.get_layer("bottleneck").activation is keras.activations.linear
+    assert result.model.latent_recovery == pytest.approx(0.3)
+    assert result.model.encoder is not None
     assert int(result.model.generator_steps.numpy()) == 4
 
 
