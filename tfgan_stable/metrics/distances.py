@@ -188,14 +188,18 @@ def mode_coverage(samples, centers, std, min_count=1):
     nearest = distances.argmin(axis=1)
     good = distances[np.arange(len(samples)), nearest] <= 3.0 * std
     counts = np.bincount(nearest[good], minlength=len(centers))
+    return {"modes": int((counts >= min_count).sum()), "high_quality": float(good.mean()),
+            "reverse_kl": kl_to_uniform(counts), "counts": counts.tolist()}
+
+
+def kl_to_uniform(counts):
+    """KL(histogram ``counts`` || uniform over its bins), in nats; inf when empty."""
+    counts = np.asarray(counts)
     total = counts.sum()
     if total == 0:
-        reverse_kl = float("inf")
-    else:
-        p = counts[counts > 0] / total
-        reverse_kl = float(np.sum(p * np.log(p * len(centers))))
-    return {"modes": int((counts >= min_count).sum()), "high_quality": float(good.mean()),
-            "reverse_kl": reverse_kl, "counts": counts.tolist()}
+        return float("inf")
+    p = counts[counts > 0] / total
+    return float(np.sum(p * np.log(p * len(counts))))
 
 
 # ------------------------------------------------------- feature distances

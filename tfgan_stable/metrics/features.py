@@ -10,6 +10,7 @@ import numpy as np
 
 from tfgan_stable import log
 from tfgan_stable.errors import MissingPathError
+from tfgan_stable.metrics.distances import kl_to_uniform
 from tfgan_stable.utils import files
 from tfgan_stable.utils.files import cache_dir
 
@@ -227,18 +228,12 @@ def stacked_mode_count(images, classifier, batch_size=1024, per_channel=False):
                                  for i in range(0, len(x), batch_size)])
         digits.append(logits.argmax(-1))
     modes = digits[0] * 100 + digits[1] * 10 + digits[2]
-    channel_kl = [_kl_to_uniform(channel, 10) for channel in digits]
-    result = {"modes": int((np.bincount(modes, minlength=1000) > 0).sum()),
-              "reverse_kl": _kl_to_uniform(modes, 1000), "channels_kl": float(sum(channel_kl))}
+    counts = np.bincount(modes, minlength=1000)
+    channel_counts = [np.bincount(channel, minlength=10) for channel in digits]
+    channel_kl = [kl_to_uniform(c) for c in channel_counts]
+    result = {"modes": int((counts > 0).sum()), "reverse_kl": kl_to_uniform(counts),
+              "channels_kl": float(sum(channel_kl))}
     if per_channel:
         result["channel_kl"] = channel_kl
-        result["channel_counts"] = [np.bincount(channel, minlength=10).tolist()
-                                    for channel in digits]
+        result["channel_counts"] = [c.tolist() for c in channel_counts]
     return result
-
-
-def _kl_to_uniform(labels, count):
-    """KL(histogram of ``labels`` || uniform over ``count`` values), in nats."""
-    p = np.bincount(labels, minlength=count)
-    p = p[p > 0] / len(labels)
-    return float(np.sum(p * np.log(p * count)))
