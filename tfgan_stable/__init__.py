@@ -29,6 +29,7 @@ _EXPORTS = {
     "build_mlp_discriminator": "networks", "build_mlp_generator": "networks",
     "ConfigError": "errors", "MissingPathError": "errors",
     "OptimisticAdam": "optimizers",
+    "pack_samples": "packing",
 }
 
 
@@ -77,4 +78,5 @@ __all__ = [
     "make_dataset",
     "make_strategy",
     "mixed_precision",
+    "pack_samples",
 ]

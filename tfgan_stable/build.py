@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from tfgan_stable import registry
+from tfgan_stable import packing, registry
 from tfgan_stable.errors import ConfigError
 
 
@@ -39,13 +39,15 @@ def build_networks(config, examples):
     if architecture == "mlp":
         dim = int(np.prod(examples.shape))
         return (build_generator(model_cfg.latent_dim, dim, hidden_units=model_cfg.hidden_units),
-                build_discriminator(dim, hidden_units=model_cfg.hidden_units))
+                build_discriminator(dim * model_cfg.pack, hidden_units=model_cfg.hidden_units))
     resolution, _, channels = examples.shape
+    # with model.pack > 1 the critic takes packs of samples joined along the channels
+    critic_channels = packing.packed_shape(examples.shape, model_cfg.pack)[-1]
     return (
         build_generator(model_cfg.latent_dim, resolution, channels, filters=model_cfg.g_filters,
                         max_filters=model_cfg.max_filters,
                         normalization=model_cfg.g_normalization),
-        build_discriminator(resolution, channels, filters=model_cfg.d_filters,
+        build_discriminator(resolution, critic_channels, filters=model_cfg.d_filters,
                             max_filters=model_cfg.max_filters,
                             normalization=(model_cfg.d_normalization
                                            or family.critic_normalization)),
@@ -61,6 +63,8 @@ def build_gan(config, examples):
     for key in ("g_ema_decay", "g_ema_half_life_images", "g_ema_rampup"):
         if getattr(model_cfg, key) is not None:
             kwargs[key] = getattr(model_cfg, key)
+    if model_cfg.pack != 1:
+        kwargs["pack"] = model_cfg.pack
     gan = family.gan_class(generator, discriminator, n_critic=model_cfg.n_critic,
                            seed=config.train.seed, **kwargs)
     opt = config.optimizer

@@ -59,7 +59,9 @@ class ModelConfig:
     ``architecture: null`` picks the family's own architecture (BEGAN's,
     ProGAN's), ``mlp`` for vector data and ``dcgan`` otherwise. A family's
     own options live in a config section named after it (``wgan_gp:``,
-    ``began:``, ...; see :mod:`tfgan_stable.gans.family`).
+    ``began:``, ...; see :mod:`tfgan_stable.gans.family`). ``pack``: PacGAN's
+    packing degree (:mod:`tfgan_stable.packing`), the samples the critic scores
+    at once; DCGAN, WGAN and WGAN-GP only, and it must divide the batch size.
     """
 
     family: str = "wgan_gp"
@@ -75,6 +77,7 @@ class ModelConfig:
     g_ema_decay: Optional[float] = None
     g_ema_half_life_images: Optional[int] = None
     g_ema_rampup: Optional[float] = None
+    pack: int = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -231,6 +234,7 @@ class Config:
                 raise ConfigError(f"{field} must be >= {low}, got {value}")
         if self.model.n_critic is not None and self.model.n_critic < 1:
             raise ConfigError(f"model.n_critic must be >= 1, got {self.model.n_critic}")
+        self._check_pack()
         if not self.model.hidden_units or min(self.model.hidden_units) < 1:
             raise ConfigError(
                 f"model.hidden_units must be a non-empty list of positive ints, "
@@ -274,6 +278,26 @@ class Config:
             raise ConfigError(f"train.verbose must be 0, 1 or 2, got {self.train.verbose}")
         self.family_options.check(self)
         return self
+
+    def _check_pack(self):
+        """``model.pack``: an int >= 1, a family whose critic packs, batches that split."""
+        pack = self.model.pack
+        if isinstance(pack, bool) or not isinstance(pack, int) or pack < 1:
+            raise ConfigError(f"model.pack must be an int >= 1, got {pack!r}")
+        if pack == 1:
+            return
+        if not self.family.gan_class.supports_packing:
+            packing = [name for name in family_lib().names()
+                       if family_lib().get(name).gan_class.supports_packing]
+            raise ConfigError(f"model.pack={pack} (PacGAN) needs a family whose critic "
+                              f"scores samples, one of {packing}; got "
+                              f"model.family={self.model.family!r}")
+        from tfgan_stable import build
+
+        for batch in build.batch_sizes(self):
+            if batch % pack:
+                raise ConfigError(f"model.pack={pack} must divide the batch size, got "
+                                  f"train.batch_size={batch}")
 
     def to_dict(self) -> dict:
         """Sections in YAML order; the family's options under the family's name."""

@@ -15,6 +15,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from tfgan_stable import packing
 from tfgan_stable.errors import ConfigError
 
 _NOT_ACTIVATIONS = {"ReadVariableOp", "Const", "VarHandleOp", "Placeholder", "NoOp",
@@ -37,10 +38,13 @@ def activation_bytes(model, input_shape):
     return total
 
 
-def train_step_bytes(generator, discriminator, batch_size, latent_dim, sample_shape):
-    """The estimate above, in bytes, for one train step at ``batch_size``."""
-    per_example = (activation_bytes(generator, (latent_dim,))
-                   + 2 * activation_bytes(discriminator, sample_shape))
+def train_step_bytes(generator, discriminator, batch_size, latent_dim, sample_shape, pack=1):
+    """The estimate above, in bytes, for one train step at ``batch_size``.
+
+    ``pack``: the discriminator scores packs of that many samples (PacGAN).
+    """
+    critic_bytes = activation_bytes(discriminator, packing.packed_shape(sample_shape, pack))
+    per_example = activation_bytes(generator, (latent_dim,)) + 2 * critic_bytes / pack
     weights = sum(int(np.prod(w.shape)) * 4
                   for w in generator.weights + discriminator.weights)
     return 2 * per_example * batch_size + _COPIES_PER_WEIGHT * weights
@@ -62,7 +66,7 @@ def machine_memory_bytes():
 
 
 def check_fits(generator, discriminator, batch_size, latent_dim, sample_shape, what,
-               available=None):
+               available=None, pack=1):
     """Raises ConfigError when a train step's estimate exceeds the machine's memory.
 
     Args:
@@ -72,8 +76,10 @@ def check_fits(generator, discriminator, batch_size, latent_dim, sample_shape, w
       what: the settings to name in the message, e.g. ``"data.resolution=2048,
         train.batch_size=64"``.
       available: bytes to compare with (default: :func:`machine_memory_bytes`).
+      pack: samples per discriminator input (PacGAN's ``model.pack``).
     """
-    needed = train_step_bytes(generator, discriminator, batch_size, latent_dim, sample_shape)
+    needed = train_step_bytes(generator, discriminator, batch_size, latent_dim, sample_shape,
+                              pack)
     available = machine_memory_bytes() if available is None else available
     if needed > available:
         raise ConfigError(

@@ -156,7 +156,7 @@ def _run(config, workdir, extra_callbacks, strategy):
     memory.check_fits(
         gan.generator, gan.discriminator, largest, gan.latent_dim, examples.shape,
         f"data.resolution={config.data.resolution} ({examples.name}, shape "
-        f"{list(examples.shape)}) with a batch of {largest}")
+        f"{list(examples.shape)}) with a batch of {largest}", pack=gan.pack)
 
     with workdir_lib.Lock(workdir):
         workdir_lib.check_fingerprint(config.to_dict(), workdir)  # again, under the lock

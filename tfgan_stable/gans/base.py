@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from tfgan_stable import distribute, schedules
+from tfgan_stable import distribute, packing, schedules
 
 
 OPTIMIZER_NAMES = ("adam", "optimistic_adam", "rmsprop")
@@ -38,6 +38,11 @@ class GAN(keras.Model):
         ``g_ema_decay``.
       g_ema_rampup: with a half-life, keep it at most ``rampup`` x the images
         seen (a young average stays short).
+      pack: PacGAN's packing degree (Lin 2018, arXiv 1712.04086;
+        :mod:`tfgan_stable.packing`): the discriminator scores packs of
+        ``pack`` samples, all real or all generated, joined along the channel
+        axis, so it must take ``pack`` x the samples' channels; every batch
+        must split into packs. 1 (the default): one sample at a time.
       seed: seed of the latent noise and of any other randomness in the step.
     """
 
@@ -45,10 +50,11 @@ class GAN(keras.Model):
     default_n_critic = 1
     extra_metric_names = ()
     latent_distribution = "normal"  # or "uniform" on [-1, 1]
+    supports_packing = True  # False where the family's own step does not pack
 
     def __init__(self, generator, discriminator, latent_dim=None, n_critic=None,
                  g_ema_decay=None, g_ema_half_life_images=None, g_ema_rampup=None,
-                 seed=None, **kwargs):
+                 pack=1, seed=None, **kwargs):
         super().__init__(**kwargs)
         for part, model in (("generator", generator), ("discriminator", discriminator)):
             if not isinstance(model, keras.Model):
@@ -85,6 +91,7 @@ class GAN(keras.Model):
         self.sample_shape = tuple(
             generator.compute_output_shape((None, self.latent_dim))[1:]
         )
+        self.pack = _check_pack(self, discriminator, pack)
         self.seed_generator = keras.random.SeedGenerator(seed)
         # evaluate() draws its own noise, so that it leaves training's noise alone
         self._evaluation_seed_generator = keras.random.SeedGenerator(
@@ -331,6 +338,7 @@ class GAN(keras.Model):
         """
         batch_size = ops.shape(real)[0]
         fake = float32(self.generator(self.sample_latent(batch_size), training=False))
+        real, fake = self.pack_batch(real), self.pack_batch(fake)
         real_output = float32(self.discriminator(real, training=False))
         fake_output = float32(self.discriminator(fake, training=False))
         d_loss, d_extras = self.discriminator_loss(real, fake, real_output, fake_output)
@@ -347,6 +355,14 @@ class GAN(keras.Model):
             self._evaluating = False
         self._track(values)
         return self._step_logs()
+
+    def pack_batch(self, samples):
+        """Samples as the discriminator takes them: packs of :attr:`pack` (PacGAN).
+
+        The families' losses and penalties then see packs: one score, one
+        interpolation weight and one gradient norm per pack.
+        """
+        return packing.pack_samples(samples, self.pack)
 
     # ------------------------------------------------------ family hooks
     def discriminator_loss(self, real, fake, real_output, fake_output):
@@ -445,6 +461,7 @@ class GAN(keras.Model):
     def _critic_step(self, real):
         batch_size = ops.shape(real)[0]
         fake = float32(self.generator(self.sample_latent(batch_size), training=True))
+        real, fake = self.pack_batch(real), self.pack_batch(fake)
         with tf.GradientTape() as tape:
             real_output = float32(self.discriminator(real, training=True))
             fake_output = float32(self.discriminator(fake, training=True))
@@ -458,7 +475,7 @@ class GAN(keras.Model):
     def _generator_step(self, batch_size):
         with tf.GradientTape() as tape:
             fake = self.generator(self.sample_latent(batch_size), training=True)
-            fake_output = float32(self.discriminator(fake, training=True))
+            fake_output = float32(self.discriminator(self.pack_batch(fake), training=True))
             loss, extras = self.generator_loss(fake_output)
             scaled = distribute.scale_loss(loss, self.g_optimizer)
         variables = self.generator.trainable_variables
@@ -517,6 +534,7 @@ class GAN(keras.Model):
             "g_ema_decay": self.g_ema_decay,
             "g_ema_half_life_images": self.g_ema_half_life_images,
             "g_ema_rampup": self.g_ema_rampup,
+            "pack": self.pack,
             "seed": self.seed,
             "name": self.name,
         }
@@ -548,6 +566,29 @@ def clone_network(model):
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
     return copy
+
+
+def _check_pack(gan, discriminator, pack):
+    """``pack`` as an int, after checking the family and the discriminator's input."""
+    name = type(gan).__name__
+    if isinstance(pack, bool) or not isinstance(pack, (int, np.integer)) or pack < 1:
+        raise ValueError(f"{name}.pack must be an int >= 1. Received: pack={pack!r}")
+    if pack > 1 and not gan.supports_packing:
+        raise ValueError(f"{name}.pack={pack}: packing (PacGAN) is for critics that score "
+                         f"samples; {name}'s discriminator does not (use pack=1)")
+    if pack == 1:
+        return 1
+    expected = packing.packed_shape(gan.sample_shape, pack)
+    try:
+        taken = tuple(discriminator.input_shape[1:])
+    except AttributeError:  # a subclassed network: nothing declared to check
+        return int(pack)
+    if taken != expected:
+        raise ValueError(
+            f"{name}.pack={pack} needs a discriminator that takes packs of shape "
+            f"{list(expected)} ({pack} samples of shape {list(gan.sample_shape)} joined "
+            f"along the channels), but it takes {list(taken)}")
+    return int(pack)
 
 
 def _input_dim(model):

@@ -57,6 +57,7 @@ class BEGAN(GAN):
     """
 
     family = "began"
+    supports_packing = False  # its auto-encoder critic reconstructs single samples
     default_n_critic = 1
     latent_distribution = "uniform"
     extra_metric_names = ("loss_real", "loss_fake", "m_global", "balance")

@@ -57,6 +57,7 @@ class ProGAN(GAN):
     """
 
     family = "progan"
+    supports_packing = False  # its own step and minibatch stddev layer score single samples
     default_n_critic = 1
     extra_metric_names = ("gp", "drift", "wasserstein_estimate")
     default_learning_rate = 1e-3
