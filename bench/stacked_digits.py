@@ -68,6 +68,11 @@ def family_config_path(family):
     return own if os.path.exists(own) else os.path.join(REPO, "configs", f"{family}_digits.yaml")
 
 
+def config_name(family):
+    """The config file a family trains from, relative to the repository."""
+    return os.path.relpath(family_config_path(family), REPO)
+
+
 def run_one(family, seed, classifier, args):
     keras.backend.clear_session()
     config = family_config(family, seed, args)
@@ -125,13 +130,16 @@ def main():
     with open(os.path.join(args.out, f"{args.name}.json"), "w") as f:
         json.dump({"steps": args.steps, "batch_size": args.batch_size, "seeds": args.seeds,
                    "overrides": args.override,
+                   "configs": {family: config_name(family) for family in args.families},
                    "samples": args.samples, "classifier_accuracy": accuracy,
                    "real": ceiling, "runs": results}, f, indent=2)
+    configs = ", ".join(f"{family}: `{config_name(family)}`" for family in args.families)
     lines = [
         f"{args.steps:,} generator steps at batch {args.batch_size} (ProGAN: the same "
         f"{args.steps * args.batch_size:,} images), seeds {args.seeds}; {args.samples:,} "
         f"samples per run; mean ± std over seeds. Digit classifier held-out accuracy "
-        f"{accuracy:.3f}." + (f" Overrides: `{' '.join(args.override)}`." if args.override else ""),
+        f"{accuracy:.3f}. Configs: {configs}."
+        + (f" Overrides: `{' '.join(args.override)}`." if args.override else ""),
         "",
         "| family | modes (of 1000) | KL to uniform | of which the channels' digits | "
         "seconds per run |",
