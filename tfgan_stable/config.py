@@ -287,10 +287,10 @@ class Config:
         if pack == 1:
             return
         if not self.family.gan_class.supports_packing:
-            packing = [name for name in family_lib().names()
+            packers = [name for name in family_lib().names()
                        if family_lib().get(name).gan_class.supports_packing]
             raise ConfigError(f"model.pack={pack} (PacGAN) needs a family whose critic "
-                              f"scores samples, one of {packing}; got "
+                              f"scores samples, one of {packers}; got "
                               f"model.family={self.model.family!r}")
         from tfgan_stable import build
 
