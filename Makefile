@@ -47,11 +47,18 @@ bench: $(STAMP)
 		--variants "as shipped=" "without latent recovery=began.latent_recovery=0"
 	$(BIN)/python bench/fashion_quality.py --data $(FASHION_MNIST) --out bench/results
 	$(BIN)/python bench/progan_speed.py --data $(FASHION_MNIST) --out bench/results
-	$(BIN)/python bench/stacked_digits.py --out bench/results
-	$(BIN)/python bench/stacked_digits.py --families wgan_gp --seeds 0 1 2 3 4 \
+	$(BIN)/python bench/stacked_digits.py --digits_configs --out bench/results
+	$(BIN)/python bench/stacked_digits.py --digits_configs --families wgan_gp --seeds 0 1 2 3 4 \
 		--name stacked_adam --out bench/results
-	$(BIN)/python bench/stacked_digits.py --families wgan_gp --seeds 0 1 2 3 4 \
+	$(BIN)/python bench/stacked_digits.py --digits_configs --families wgan_gp --seeds 0 1 2 3 4 \
 		--override optimizer.name=optimistic_adam --name stacked_oadam --out bench/results
+	$(BIN)/python bench/stacked_digits.py --families wgan_gp --seeds 0 1 --steps 8000 \
+		--name stacked_wgan_gp_config --out bench/results
+	$(BIN)/python bench/stacked_digits.py --families wgan_gp dcgan wgan --seeds 0 --steps 4000 \
+		--override model.g_filters=64 --override model.d_filters=64 --name stacked_rows_4000 \
+		--out bench/results
+	$(BIN)/python bench/stacked_digits.py --families wgan_gp --seeds 0 --steps 4000 \
+		--override model.pack=2 --name stacked_wgan_gp_pack2 --out bench/results
 	$(BIN)/python bench/robustness.py --out bench/results
 	$(BIN)/python bench/step_profile.py --out bench/results
 	$(BIN)/python bench/precision_quality.py --out bench/results

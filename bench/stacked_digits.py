@@ -3,8 +3,9 @@
 The offline counterpart of Stacked MNIST (Srivastava 2017, VEEGAN; Lin 2018,
 PacGAN): three random bundled digits as the R, G, B channels of a 16x16
 image, so 10^3 = 1,000 modes. Each family trains from its
-``configs/<family>_stacked_digits.yaml`` where one ships, else its
-``configs/<family>_digits.yaml`` on ``data.name=stacked_digits``, for the same
+``configs/<family>_stacked_digits.yaml`` where one ships (unless
+``--digits_configs``), else its ``configs/<family>_digits.yaml`` on
+``data.name=stacked_digits``, for the same
 budget of generator steps at the same batch (ProGAN: the same number of
 images, split evenly over its 4x4 stable phase and each resolution's fade-in
 and stable phase). DCGAN, WGAN and WGAN-GP share the DCGAN networks; BEGAN
@@ -59,18 +60,21 @@ def family_config(family, seed, args):
     else:
         overrides += [f"train.steps={args.steps}",
                       f"train.steps_per_epoch={max(1, args.steps // 10)}"]
-    return config_lib.load(family_config_path(family), overrides + list(args.override))
+    return config_lib.load(family_config_path(family, args.digits_configs),
+                           overrides + list(args.override))
 
 
-def family_config_path(family):
-    """``configs/<family>_stacked_digits.yaml`` where one ships, else the digits config."""
+def family_config_path(family, digits_configs=False):
+    """``configs/<family>_stacked_digits.yaml`` where one ships (unless
+    ``digits_configs``), else the digits config."""
+    digits = os.path.join(REPO, "configs", f"{family}_digits.yaml")
     own = os.path.join(REPO, "configs", f"{family}_stacked_digits.yaml")
-    return own if os.path.exists(own) else os.path.join(REPO, "configs", f"{family}_digits.yaml")
+    return own if os.path.exists(own) and not digits_configs else digits
 
 
-def config_name(family):
+def config_name(family, digits_configs=False):
     """The config file a family trains from, relative to the repository."""
-    return os.path.relpath(family_config_path(family), REPO)
+    return os.path.relpath(family_config_path(family, digits_configs), REPO)
 
 
 def run_one(family, seed, classifier, args):
@@ -105,6 +109,9 @@ def main():
     parser.add_argument("--override", action="append", default=[],
                         help="extra config bindings for every family, e.g. "
                              "began.latent_recovery=0")
+    parser.add_argument("--digits_configs", action="store_true",
+                        help="train every family from its configs/<family>_digits.yaml, even "
+                             "where a stacked-digits config ships (the earlier tables)")
     parser.add_argument("--name", default="stacked_digits", help="stem of the output files")
     parser.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
     args = parser.parse_args()
@@ -130,10 +137,12 @@ def main():
     with open(os.path.join(args.out, f"{args.name}.json"), "w") as f:
         json.dump({"steps": args.steps, "batch_size": args.batch_size, "seeds": args.seeds,
                    "overrides": args.override,
-                   "configs": {family: config_name(family) for family in args.families},
+                   "configs": {family: config_name(family, args.digits_configs)
+                               for family in args.families},
                    "samples": args.samples, "classifier_accuracy": accuracy,
                    "real": ceiling, "runs": results}, f, indent=2)
-    configs = ", ".join(f"{family}: `{config_name(family)}`" for family in args.families)
+    configs = ", ".join(f"{family}: `{config_name(family, args.digits_configs)}`"
+                        for family in args.families)
     lines = [
         f"{args.steps:,} generator steps at batch {args.batch_size} (ProGAN: the same "
         f"{args.steps * args.batch_size:,} images), seeds {args.seeds}; {args.samples:,} "
