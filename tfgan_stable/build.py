@@ -36,13 +36,13 @@ def build_networks(config, examples):
     if family.build_networks is not None:
         return family.build_networks(config, examples, architecture)
     build_generator, build_discriminator = registry.get_architecture(architecture)
+    # with model.pack > 1 the critic takes packs of samples joined along the channels
+    critic_channels = packing.packed_shape(examples.shape, model_cfg.pack)[-1]
     if architecture == "mlp":
         dim = int(np.prod(examples.shape))
         return (build_generator(model_cfg.latent_dim, dim, hidden_units=model_cfg.hidden_units),
-                build_discriminator(dim * model_cfg.pack, hidden_units=model_cfg.hidden_units))
+                build_discriminator(critic_channels, hidden_units=model_cfg.hidden_units))
     resolution, _, channels = examples.shape
-    # with model.pack > 1 the critic takes packs of samples joined along the channels
-    critic_channels = packing.packed_shape(examples.shape, model_cfg.pack)[-1]
     return (
         build_generator(model_cfg.latent_dim, resolution, channels, filters=model_cfg.g_filters,
                         max_filters=model_cfg.max_filters,
@@ -63,10 +63,8 @@ def build_gan(config, examples):
     for key in ("g_ema_decay", "g_ema_half_life_images", "g_ema_rampup"):
         if getattr(model_cfg, key) is not None:
             kwargs[key] = getattr(model_cfg, key)
-    if model_cfg.pack != 1:
-        kwargs["pack"] = model_cfg.pack
     gan = family.gan_class(generator, discriminator, n_critic=model_cfg.n_critic,
-                           seed=config.train.seed, **kwargs)
+                           pack=model_cfg.pack, seed=config.train.seed, **kwargs)
     opt = config.optimizer
     d_optimizer, g_optimizer = family.gan_class.default_optimizers(
         d_learning_rate=opt.d_learning_rate, g_learning_rate=opt.g_learning_rate,
