@@ -78,6 +78,25 @@ def test_rerun_with_another_weight_shaping_config_is_refused(finished, override,
     assert snapshot(finished) == before
 
 
+def test_workdir_written_before_a_key_existed_refuses_a_non_default_value(finished, tmp_path):
+    import shutil
+
+    import yaml
+
+    older = tmp_path / "older"
+    shutil.copytree(finished, older)
+    path = older / "run" / "config.yaml"
+    stored = yaml.safe_load(path.read_text())
+    del stored["model"]["pack"]  # as the library wrote it before model.pack existed
+    path.write_text(yaml.safe_dump(stored, sort_keys=False))
+    before = snapshot(older)
+    result = train(older, "model.pack=2", config="wgan_gp.yaml")
+    assert_user_error(result, "model.pack: 1 -> 2", "use a new workdir")
+    assert snapshot(older) == before
+    result = train(older, config="wgan_gp.yaml")  # at the default: the same run
+    assert result.returncode == 0 and "not exporting again" in result.stdout, result.stderr[-3000:]
+
+
 class _Interrupt(Exception):
     pass
 

@@ -315,6 +315,11 @@ class Config:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
 
+def defaults(family: str) -> dict:
+    """The config dict of ``family`` with every key at its default (not validated)."""
+    return Config(model=ModelConfig(family=family)).to_dict()
+
+
 def family_lib():
     """:mod:`tfgan_stable.gans.family`, with every built-in family registered."""
     import importlib

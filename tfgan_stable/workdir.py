@@ -21,6 +21,7 @@ import tempfile
 
 import yaml
 
+from tfgan_stable import config as config_lib
 from tfgan_stable.errors import ConfigError
 from tfgan_stable.utils import files
 
@@ -55,12 +56,26 @@ def fingerprint(config_dict):
 def fingerprint_differences(stored, current):
     """``["key: stored -> current", ...]`` for the weight-shaping keys that differ.
 
-    Keys that only one side has (a key added to the library since the workdir
-    was written) are not differences.
+    A key the stored config lacks (one added to the library since the workdir
+    was written) counts at its default, the value that run trained with; a key
+    only the stored config has (one the library dropped) is not a difference.
     """
     old, new = fingerprint(stored), fingerprint(current)
+    added = set(new) - set(old)
+    if added:
+        stored_defaults = fingerprint(_defaults_of(stored))
+        old.update({key: stored_defaults[key] for key in added if key in stored_defaults})
     return [f"{key}: {old[key]!r} -> {new[key]!r}"
             for key in sorted(set(old) & set(new)) if old[key] != new[key]]
+
+
+def _defaults_of(stored):
+    """Every key's default for the stored run's family; {} if that family is unknown."""
+    family = (stored.get("model") or {}).get("family", config_lib.ModelConfig.family)
+    try:
+        return config_lib.defaults(family)
+    except ConfigError:
+        return {}
 
 
 def check_writable(path, field):
