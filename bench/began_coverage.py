@@ -12,7 +12,7 @@ digits'). Variants are config overrides:
     python bench/began_coverage.py --variants "as shipped=" \\
         "latent recovery 1=began.latent_recovery=1.0" --seeds 0 1 2 --out bench/results
 
-Writes ``began_coverage.json`` and ``began_coverage.md``.
+Writes ``<name>.json`` and ``<name>.md`` (``--name``, default ``began_coverage``).
 """
 
 import argparse
@@ -75,6 +75,7 @@ def main():
     parser.add_argument("--variants", nargs="+", default=["as shipped="],
                         help='"label=override;override" (an empty list: the config as is)')
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--name", default="began_coverage", help="stem of the output files")
     parser.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -88,7 +89,7 @@ def main():
         overrides = [o for o in overrides.split(";") if o]
         results[label] = {"overrides": overrides, "runs": [
             run_one(args.config, overrides, seed, classifier, real) for seed in args.seeds]}
-    with open(os.path.join(args.out, "began_coverage.json"), "w") as f:
+    with open(os.path.join(args.out, f"{args.name}.json"), "w") as f:
         json.dump({"config": os.path.relpath(args.config, REPO),
                    "classifier_heldout_accuracy": accuracy, "variants": results}, f, indent=1)
     lines = [
@@ -113,7 +114,7 @@ def main():
         lines.append(f"| {label} | {'; '.join(variant['overrides']) or '-'} | "
                      f"{' | '.join(cells)} | "
                      f"{sum(r['meets_target'] for r in runs)} / {len(runs)} |")
-    with open(os.path.join(args.out, "began_coverage.md"), "w") as f:
+    with open(os.path.join(args.out, f"{args.name}.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
 
