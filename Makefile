@@ -43,7 +43,7 @@ bench: $(STAMP)
 		--runs peer,peer:alpha=uniform,peer:reuse_real=false,peer:critic_steps=5,peer:precision=mixed_bfloat16,peer:ema_half_life=10000,peer:learning_rate=1e-4,peer:networks=library \
 		--seeds 0 --name fashion_quality_ablation
 	$(BIN)/python bench/began_gamma.py --out bench/results
-	$(BIN)/python bench/began_coverage.py --out bench/results \
+	$(BIN)/python bench/began_coverage.py --name began_coverage_decay --out bench/results \
 		--variants "as shipped=" "without latent recovery=began.latent_recovery=0"
 	$(BIN)/python bench/fashion_quality.py --data $(FASHION_MNIST) --out bench/results
 	$(BIN)/python bench/progan_speed.py --data $(FASHION_MNIST) --out bench/results
