@@ -59,6 +59,8 @@ bench: $(STAMP)
 		--out bench/results
 	$(BIN)/python bench/stacked_digits.py --families wgan_gp --seeds 0 --steps 4000 \
 		--override model.pack=2 --name stacked_wgan_gp_pack2 --out bench/results
+	$(BIN)/python bench/stacked_digits.py --families began --seeds 0 1 \
+		--name stacked_digits_began_decay --out bench/results
 	$(BIN)/python bench/robustness.py --out bench/results
 	$(BIN)/python bench/step_profile.py --out bench/results
 	$(BIN)/python bench/precision_quality.py --out bench/results
