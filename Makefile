@@ -54,6 +54,10 @@ bench: $(STAMP)
 		--override optimizer.name=optimistic_adam --name stacked_oadam --out bench/results
 	$(BIN)/python bench/stacked_digits.py --families wgan_gp --seeds 0 1 --steps 8000 \
 		--name stacked_wgan_gp_config --out bench/results
+	$(BIN)/python bench/stacked_digits.py --families wgan_gp --seeds 0 --steps 16000 \
+		--name stacked_wgan_gp_16000 --out bench/results
+	$(BIN)/python bench/stacked_digits.py --families progan --seeds 0 1 \
+		--name stacked_progan_config --out bench/results
 	$(BIN)/python bench/stacked_digits.py --families wgan_gp dcgan wgan --seeds 0 --steps 4000 \
 		--override model.g_filters=64 --override model.d_filters=64 --name stacked_rows_4000 \
 		--out bench/results
