@@ -188,7 +188,7 @@ def library_run(base, options, args, scorer):
     if base == "progan":
         family = config.family_options
         plan = schedules.progan_stage_images(gan.num_stages, family.transition_images,
-                                             family.stable_images)
+                                             family.stable_images, family.final_stable_images)
         batch_sizes = train_lib.batch_sizes(config)
         for stage in range(gan.num_stages):
             resolution = 4 * 2**stage

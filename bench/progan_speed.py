@@ -63,10 +63,12 @@ def train(mode, config, examples, real, args, features, real_features):
     model_cfg = config.family_options  # the progan: section
     if mode == "progressive":
         plan = list(enumerate(schedules.progan_stage_images(
-            gan.num_stages, model_cfg.transition_images, model_cfg.stable_images)))
+            gan.num_stages, model_cfg.transition_images, model_cfg.stable_images,
+            model_cfg.final_stable_images)))
     else:
         total = sum(schedules.progan_stage_images(
-            gan.num_stages, model_cfg.transition_images, model_cfg.stable_images))
+            gan.num_stages, model_cfg.transition_images, model_cfg.stable_images,
+            model_cfg.final_stable_images))
         plan = [(final, total)]
     curve, train_seconds, images_seen, next_eval = [], 0.0, 0, 0.0
     batch_sizes = train_lib.batch_sizes(config)
@@ -146,6 +148,8 @@ def main():
     parser.add_argument("--config", default=os.path.join(REPO, "configs",
                                                          "progan_fashion_mnist.yaml"))
     parser.add_argument("--images_per_phase", type=int, default=12000)
+    parser.add_argument("--final_images", type=int, default=None,
+                        help="the 32x32 stage's stable phase (default: --images_per_phase)")
     parser.add_argument("--fmap_base", type=int, default=256)
     parser.add_argument("--fmap_max", type=int, default=64)
     parser.add_argument("--ema_half_life_images", type=int, default=10000)
@@ -166,7 +170,9 @@ def main():
 
     config = config_lib.load(args.config, [
         f"data.path={args.data}", f"progan.transition_images={args.images_per_phase}",
-        f"progan.stable_images={args.images_per_phase}", f"progan.fmap_base={args.fmap_base}",
+        f"progan.stable_images={args.images_per_phase}",
+        *([f"progan.final_stable_images={args.final_images}"] if args.final_images else []),
+        f"progan.fmap_base={args.fmap_base}",
         f"model.max_filters={args.fmap_max}", f"train.seed={args.seed}",
         *([f"model.g_ema_decay={args.ema_decay}"] if args.ema_decay else
           [f"model.g_ema_half_life_images={args.ema_half_life_images}",

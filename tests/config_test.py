@@ -80,6 +80,8 @@ def test_overrides_are_typed():
      r"progan.batch_sizes needs one batch size per resolution from 4x4 to 16 \(3 values\)"),
     ({"model": {"family": "progan", "architecture": "dcgan"}},
      r"cannot train model.family='progan'"),
+    ({"model": {"family": "progan"}, "progan": {"final_stable_images": 0}},
+     r"progan.final_stable_images must be >= 1, got 0"),
     ({"model": {"family": "began"}, "began": {"gamma": 0}}, r"began.gamma must be > 0, got 0"),
     ({"model": {"family": "began"}, "began": {"decay_factor": 1.5}},
      r"began.decay_factor must be in \(0, 1\)"),

@@ -35,6 +35,14 @@ def test_stage_and_alpha_table():
     assert schedules.progan_stage_images(3, 100, 50) == [50, 150, 150]
 
 
+def test_final_stable_phase_lengthens_only_the_last_stage():
+    assert schedules.progan_stage_images(3, 100, 50, 400) == [50, 150, 500]
+    assert schedules.progan_stage_images(1, 100, 50, 400) == [400]  # 4x4 only
+    table = {299: (1, 1.0), 300: (2, 0.0), 350: (2, 0.5), 400: (2, 1.0), 799: (2, 1.0)}
+    for images, expected in table.items():
+        assert schedules.progan_stage_and_alpha(images, 3, 100, 100, 400) == expected, images
+
+
 def test_feature_map_schedule_matches_the_paper():
     # fmap_base 8192, cap 512: 512 up to 32x32, then halving to 16 at 1024x1024
     assert [feature_maps(s) for s in range(9)] == [512, 512, 512, 512, 256, 128, 64, 32, 16]
@@ -267,6 +275,10 @@ def test_fit_progressive_grows_in_one_call_and_resumes_mid_stage(tmp_path):
     whole = make()
     histories = tg.fit_progressive(whole, examples, **schedule)
     assert [len(h.epoch) for h in histories] == [2, 4]
+    longer = make()  # a final stable phase of 32 images: two more steps at 8x8
+    histories = tg.fit_progressive(longer, examples, final_stable_images=32, **schedule)
+    assert [len(h.epoch) for h in histories] == [2, 6]
+    assert int(longer.stage_images_seen.numpy()) == 48
     assert whole.stage == 1 and float(whole.generator.alpha.numpy()) == 1.0
 
     interrupted = make()

@@ -2,7 +2,8 @@
 
 :func:`fit_progressive` runs one ``fit`` per resolution from 4x4: each stage
 shows ``stable_images`` images (4x4) or ``transition_images + stable_images``
-(alpha fades the new block in over the first ``transition_images``), at its
+(alpha fades the new block in over the first ``transition_images``; the last
+stage's stable phase can be longer, ``final_stable_images``), at its
 own batch size, on the real images average-pooled to its resolution. With a
 ``backup_dir`` a finished stage leaves ``stage_<s>.weights.h5`` there (the
 whole state: weights, EMA, optimizers, images seen) and a stage in progress a
@@ -34,7 +35,7 @@ def stage_batch_sizes(batch_sizes, num_stages):
 
 
 def fit_progressive(gan, data, stable_images, transition_images=None, batch_sizes=32,
-                    callbacks=(), state_callbacks=(), backup_dir=None, steps_per_epoch=100,
+                    final_stable_images=None, callbacks=(), state_callbacks=(), backup_dir=None, steps_per_epoch=100,
                     reset_optimizers=True, seed=0, shuffle_buffer=10_000, verbose="auto"):
     """Grows ``gan`` (a compiled :class:`~tfgan_stable.ProGAN`) to its full resolution.
 
@@ -44,6 +45,9 @@ def fit_progressive(gan, data, stable_images, transition_images=None, batch_size
         single full-resolution images in [-1, 1] (unbatched).
       stable_images: images each stage trains at alpha 1.
       transition_images: images of each fade-in (default: the GAN's own).
+      final_stable_images: images the last resolution trains at alpha 1 after
+        its fade-in (default: ``stable_images``); the paper's code keeps
+        training there until its total budget, longer than any growth phase.
       batch_sizes: one int for every stage, or one per stage from 4x4.
       callbacks: Keras callbacks for every stage's ``fit`` (run after the
         backup), or a function ``stage -> list of callbacks``.
@@ -67,7 +71,7 @@ def fit_progressive(gan, data, stable_images, transition_images=None, batch_size
     if transition_images != gan.transition_images:
         gan.transition_images = int(transition_images)
     stage_images = schedules.progan_stage_images(gan.num_stages, gan.transition_images,
-                                                 stable_images)
+                                                 stable_images, final_stable_images)
     batch_sizes = stage_batch_sizes(batch_sizes, gan.num_stages)
     stage_steps = schedules.progan_stage_steps(stage_images, batch_sizes)
     examples = data if isinstance(data, data_lib.Examples) else None

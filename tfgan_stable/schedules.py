@@ -95,9 +95,18 @@ def progan_alpha(stage_images_seen, stage, transition_images):
     return ops.minimum(progress, 1.0)
 
 
-def progan_stage_images(num_stages, transition_images, stable_images):
-    """Images shown at each stage: stable only at 4x4, transition + stable after."""
-    return [stable_images] + [transition_images + stable_images] * (num_stages - 1)
+def progan_stage_images(num_stages, transition_images, stable_images, final_stable_images=None):
+    """Images shown at each stage: stable only at 4x4, transition + stable after.
+
+    ``final_stable_images`` (None: ``stable_images``) is the last stage's
+    stable phase: the paper's code keeps training at the final resolution
+    until its total image budget once growing is done (Karras 2018).
+    """
+    final = stable_images if final_stable_images is None else final_stable_images
+    if num_stages == 1:
+        return [final]
+    return ([stable_images] + [transition_images + stable_images] * (num_stages - 2)
+            + [transition_images + final])
 
 
 def progan_stage_steps(stage_images, batch_sizes):
@@ -105,13 +114,15 @@ def progan_stage_steps(stage_images, batch_sizes):
     return [math.ceil(images / batch) for images, batch in zip(stage_images, batch_sizes)]
 
 
-def progan_stage_and_alpha(images_seen, num_stages, transition_images, stable_images):
+def progan_stage_and_alpha(images_seen, num_stages, transition_images, stable_images,
+                           final_stable_images=None):
     """``(stage, alpha)`` after ``images_seen`` images in total (the growth table).
 
     The last stage keeps ``alpha = 1`` once its stable phase is over.
     """
     start = 0
-    lengths = progan_stage_images(num_stages, transition_images, stable_images)
+    lengths = progan_stage_images(num_stages, transition_images, stable_images,
+                                  final_stable_images)
     for stage, length in enumerate(lengths):
         if images_seen < start + length or stage == num_stages - 1:
             return stage, float(progan_alpha(int(images_seen - start), stage, transition_images))

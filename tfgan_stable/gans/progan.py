@@ -2,7 +2,7 @@
 
 import dataclasses
 import os
-from typing import Sequence
+from typing import Optional, Sequence
 
 import keras
 from keras import ops
@@ -260,7 +260,8 @@ class ProGANOptions:
     """The ``progan:`` config section.
 
     ``fmap_base`` (with ``model.max_filters`` as the cap), images per phase
-    (``transition_images`` fade-in, ``stable_images`` at alpha 1),
+    (``transition_images`` fade-in, ``stable_images`` at alpha 1;
+    ``final_stable_images``, null for ``stable_images``, at the last resolution),
     ``batch_sizes`` (one per resolution from 4x4; empty: ``train.batch_size``),
     the penalty and drift weights, ``mbstd_group_size`` and
     ``reset_optimizers`` (zero Adam's moments at each new resolution).
@@ -270,6 +271,7 @@ class ProGANOptions:
     fmap_base: int = 8192
     transition_images: int = 600_000
     stable_images: int = 600_000
+    final_stable_images: Optional[int] = None
     batch_sizes: Sequence[int] = ()
     gp_weight: float = 10.0
     drift_weight: float = 0.001
@@ -290,8 +292,9 @@ class ProGANOptions:
         if self.batch_sizes and min(self.batch_sizes) < 1:
             raise ConfigError(f"progan.batch_sizes must be positive, "
                               f"got {list(self.batch_sizes)}")
-        for field in ("transition_images", "stable_images", "fmap_base", "mbstd_group_size"):
-            if getattr(self, field) < 1:
+        for field in ("transition_images", "stable_images", "final_stable_images", "fmap_base",
+                      "mbstd_group_size"):
+            if getattr(self, field) is not None and getattr(self, field) < 1:
                 raise ConfigError(f"progan.{field} must be >= 1, got {getattr(self, field)}")
         if self.gp_weight < 0:
             raise ConfigError(f"progan.gp_weight must be >= 0, got {self.gp_weight}")
@@ -331,7 +334,8 @@ def _fit(gan, examples, config, workdir, state_callbacks, common_callbacks):
 
     histories = progressive.fit_progressive(
         gan, examples, options.stable_images, transition_images=options.transition_images,
-        batch_sizes=_batch_sizes(config), callbacks=callbacks, state_callbacks=state_callbacks,
+        batch_sizes=_batch_sizes(config), final_stable_images=options.final_stable_images,
+        callbacks=callbacks, state_callbacks=state_callbacks,
         backup_dir=os.path.join(workdir, "backup"),
         steps_per_epoch=config.train.steps_per_epoch,
         reset_optimizers=options.reset_optimizers, seed=config.train.seed,
@@ -346,7 +350,7 @@ def _fit_lengths(config, n_critic):
     options = config.family_options
     stages = num_stages(config.data.resolution)
     images = schedules.progan_stage_images(stages, options.transition_images,
-                                           options.stable_images)
+                                           options.stable_images, options.final_stable_images)
     return schedules.progan_stage_steps(images, _batch_sizes(config))
 
 
