@@ -47,6 +47,8 @@ bench: $(STAMP)
 		--variants "as shipped=" "without latent recovery=began.latent_recovery=0"
 	$(BIN)/python bench/fashion_quality.py --data $(FASHION_MNIST) --out bench/results
 	$(BIN)/python bench/progan_speed.py --data $(FASHION_MNIST) --out bench/results
+	$(BIN)/python bench/progan_speed.py --data $(FASHION_MNIST) --seed 1 --name progan_speed_seed1 \
+		--out bench/results
 	$(BIN)/python bench/stacked_digits.py --digits_configs --out bench/results
 	$(BIN)/python bench/stacked_digits.py --digits_configs --families wgan_gp --seeds 0 1 2 3 4 \
 		--name stacked_adam --out bench/results

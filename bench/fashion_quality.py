@@ -53,7 +53,8 @@ FAMILIES = ("dcgan", "wgan", "wgan_gp", "began", "progan")
 DEFAULT_RUNS = "wgan_gp,dcgan,wgan,began,progan,peer"
 PROGAN_OVERRIDES = ("progan.transition_images=12000,progan.stable_images=12000,"
                     "progan.fmap_base=256,model.max_filters=64,model.g_ema_decay=null,"
-                    "model.g_ema_half_life_images=10000,model.g_ema_rampup=0.05")
+                    "model.g_ema_half_life_images=10000,model.g_ema_rampup=0.05,"
+                    "progan.batch_sizes=[64,64,32,32]")
 CLASS_SHARE = 0.02  # a class is covered when it gets at least this share of the samples
 
 

@@ -5,7 +5,9 @@ quality 2-6x faster with progressive growing. This script trains the same
 final ProGAN architecture on Fashion-MNIST at 32x32 twice in one process,
 same seed, optimiser and image budget:
 
-* progressive: 4x4 -> 8x8 -> 16x16 -> 32x32 with fade-ins;
+* progressive: 4x4 -> 8x8 -> 16x16 -> 32x32 with fade-ins, growing over short
+  phases (``--images_per_phase``) and then training longest at 32x32
+  (``--final_images``), as the paper's code trains on at full resolution;
 * direct: the 32x32 networks from the first step (alpha = 1 throughout).
 
 Every ``--eval_every`` training seconds it scores the EMA generator with the
@@ -19,7 +21,8 @@ with ramp-up, counted per block (``--ema_half_life_images``; or a fixed
 ``--ema_decay``). Timing counts training (tracing included), not evaluation.
 The table compares the runs at equal images (the end of both) and at equal
 wall-clock (the direct run's last score before the progressive run's end).
-Writes ``progan_speed.json``, ``progan_speed.md`` and ``progan_speed.png``.
+Writes ``<name>.json``, ``<name>.md`` and ``<name>.png`` (``--name``,
+default ``progan_speed``).
 
     python bench/progan_speed.py --data ../shared/data/fashion-mnist --out bench/results
 """
@@ -60,16 +63,10 @@ def train(mode, config, examples, real, args, features, real_features):
     keras.utils.set_random_seed(args.seed)
     gan = train_lib.build_gan(config, examples)
     final = gan.num_stages - 1
-    model_cfg = config.family_options  # the progan: section
     if mode == "progressive":
-        plan = list(enumerate(schedules.progan_stage_images(
-            gan.num_stages, model_cfg.transition_images, model_cfg.stable_images,
-            model_cfg.final_stable_images)))
+        plan = list(enumerate(schedule_images(config, gan.num_stages)))
     else:
-        total = sum(schedules.progan_stage_images(
-            gan.num_stages, model_cfg.transition_images, model_cfg.stable_images,
-            model_cfg.final_stable_images))
-        plan = [(final, total)]
+        plan = [(final, sum(schedule_images(config, gan.num_stages)))]
     curve, train_seconds, images_seen, next_eval = [], 0.0, 0, 0.0
     batch_sizes = train_lib.batch_sizes(config)
     for stage, stage_images in plan:
@@ -106,6 +103,13 @@ def train(mode, config, examples, real, args, features, real_features):
                       f"SWD {swd:.2f} FD {fd:.2f}", flush=True)
                 next_eval = train_seconds + args.eval_every
     return curve
+
+
+def schedule_images(config, num_stages):
+    """Images of each stage under the config's ``progan:`` schedule."""
+    options = config.family_options
+    return schedules.progan_stage_images(num_stages, options.transition_images,
+                                         options.stable_images, options.final_stable_images)
 
 
 def time_to_reach(curve, target, final_stage):
@@ -147,9 +151,10 @@ def main():
     parser.add_argument("--data", required=True, help="folder of Fashion-MNIST IDX files")
     parser.add_argument("--config", default=os.path.join(REPO, "configs",
                                                          "progan_fashion_mnist.yaml"))
-    parser.add_argument("--images_per_phase", type=int, default=12000)
-    parser.add_argument("--final_images", type=int, default=None,
-                        help="the 32x32 stage's stable phase (default: --images_per_phase)")
+    parser.add_argument("--images_per_phase", type=int, default=6000,
+                        help="images of each fade-in and stable phase while growing")
+    parser.add_argument("--final_images", type=int, default=48000,
+                        help="the 32x32 stage's stable phase (0: --images_per_phase)")
     parser.add_argument("--fmap_base", type=int, default=256)
     parser.add_argument("--fmap_max", type=int, default=64)
     parser.add_argument("--ema_half_life_images", type=int, default=10000)
@@ -164,6 +169,7 @@ def main():
     parser.add_argument("--eval_samples", type=int, default=2000)
     parser.add_argument("--nhoods_per_image", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--name", default="progan_speed", help="stem of the output files")
     parser.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -171,7 +177,7 @@ def main():
     config = config_lib.load(args.config, [
         f"data.path={args.data}", f"progan.transition_images={args.images_per_phase}",
         f"progan.stable_images={args.images_per_phase}",
-        *([f"progan.final_stable_images={args.final_images}"] if args.final_images else []),
+        f"progan.final_stable_images={args.final_images or args.images_per_phase}",
         f"progan.fmap_base={args.fmap_base}",
         f"model.max_filters={args.fmap_max}", f"train.seed={args.seed}",
         *([f"model.g_ema_decay={args.ema_decay}"] if args.ema_decay else
@@ -202,7 +208,8 @@ def main():
     reach = {mode: time_to_reach(curve, target, final_stage) for mode, curve in curves.items()}
     equal_clock = at_seconds(curves["direct"], final["progressive"]["train_seconds"])
     summary = {
-        "images_per_phase": args.images_per_phase, "seed": args.seed,
+        "images_per_phase": args.images_per_phase,
+        "final_images": args.final_images or args.images_per_phase, "seed": args.seed,
         "fmap_base": args.fmap_base, "fmap_max": args.fmap_max, "ema": ema,
         "batch_sizes": train_lib.batch_sizes(config),
         "learning_rate": args.learning_rate, "classifier_test_accuracy": accuracy,
@@ -211,12 +218,14 @@ def main():
                     if reach["direct"] and reach["progressive"] else None),
         "direct_at_progressive_end": equal_clock, "final": final, "curves": curves,
     }
-    with open(os.path.join(args.out, "progan_speed.json"), "w") as f:
+    with open(os.path.join(args.out, f"{args.name}.json"), "w") as f:
         json.dump(summary, f, indent=2)
     lines = [
         f"ProGAN on Fashion-MNIST 32x32, same final networks (fmap_base {args.fmap_base}, cap "
-        f"{args.fmap_max}), {args.images_per_phase} images per fade-in / stable phase, "
-        f"batch per resolution {summary['batch_sizes']}, learning rate "
+        f"{args.fmap_max}), {args.images_per_phase} images per fade-in / stable phase while "
+        f"growing and {summary['final_images']} in the 32x32 stable phase "
+        f"({sum(schedule_images(config, 4))} in all), batch per resolution "
+        f"{summary['batch_sizes']} (direct: the last), learning rate "
         f"{args.learning_rate or 'the paper 1e-3'}, generator {ema}, "
         f"seed {args.seed}; SWD x 1e3 on {args.eval_samples} samples, "
         f"{args.nhoods_per_image} neighbourhoods per image and level (real vs real: "
@@ -239,10 +248,10 @@ def main():
     if summary["speedup"]:
         lines += ["", f"Speed-up to the same SWD (direct / progressive): "
                       f"{summary['speedup']:.2f}x"]
-    with open(os.path.join(args.out, "progan_speed.md"), "w") as f:
+    with open(os.path.join(args.out, f"{args.name}.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
-    plot(curves, os.path.join(args.out, "progan_speed.png"))  # last: tables survive no matplotlib
+    plot(curves, os.path.join(args.out, f"{args.name}.png"))  # last: tables survive no matplotlib
 
 
 if __name__ == "__main__":
