@@ -275,11 +275,11 @@ def test_fit_progressive_grows_in_one_call_and_resumes_mid_stage(tmp_path):
     whole = make()
     histories = tg.fit_progressive(whole, examples, **schedule)
     assert [len(h.epoch) for h in histories] == [2, 4]
+    assert whole.stage == 1 and float(whole.generator.alpha.numpy()) == 1.0
     longer = make()  # a final stable phase of 32 images: two more steps at 8x8
     histories = tg.fit_progressive(longer, examples, final_stable_images=32, **schedule)
     assert [len(h.epoch) for h in histories] == [2, 6]
     assert int(longer.stage_images_seen.numpy()) == 48
-    assert whole.stage == 1 and float(whole.generator.alpha.numpy()) == 1.0
 
     interrupted = make()
     with pytest.raises(Interrupt):

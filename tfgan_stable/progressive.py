@@ -35,8 +35,9 @@ def stage_batch_sizes(batch_sizes, num_stages):
 
 
 def fit_progressive(gan, data, stable_images, transition_images=None, batch_sizes=32,
-                    final_stable_images=None, callbacks=(), state_callbacks=(), backup_dir=None, steps_per_epoch=100,
-                    reset_optimizers=True, seed=0, shuffle_buffer=10_000, verbose="auto"):
+                    callbacks=(), state_callbacks=(), backup_dir=None, steps_per_epoch=100,
+                    reset_optimizers=True, seed=0, shuffle_buffer=10_000, verbose="auto",
+                    final_stable_images=None):
     """Grows ``gan`` (a compiled :class:`~tfgan_stable.ProGAN`) to its full resolution.
 
     Args:
@@ -45,9 +46,6 @@ def fit_progressive(gan, data, stable_images, transition_images=None, batch_size
         single full-resolution images in [-1, 1] (unbatched).
       stable_images: images each stage trains at alpha 1.
       transition_images: images of each fade-in (default: the GAN's own).
-      final_stable_images: images the last resolution trains at alpha 1 after
-        its fade-in (default: ``stable_images``); the paper's code keeps
-        training there until its total budget, longer than any growth phase.
       batch_sizes: one int for every stage, or one per stage from 4x4.
       callbacks: Keras callbacks for every stage's ``fit`` (run after the
         backup), or a function ``stage -> list of callbacks``.
@@ -60,6 +58,9 @@ def fit_progressive(gan, data, stable_images, transition_images=None, batch_size
       seed: shuffle seed (stage ``s`` uses ``seed + s``).
       shuffle_buffer: shuffle buffer of a streamed source.
       verbose: ``fit``'s verbosity.
+      final_stable_images: images the last resolution trains at alpha 1 after
+        its fade-in (default: ``stable_images``); the paper's code keeps
+        training there until its total budget, longer than any growth phase.
 
     Returns:
       The ``keras.callbacks.History`` of each stage trained by this call.
