@@ -157,7 +157,8 @@ def library_run(base, options, args, scorer):
 
     from tfgan_stable import config as config_lib
     from tfgan_stable import data as data_lib
-    from tfgan_stable import distribute, schedules, train_lib
+    from tfgan_stable import distribute, train_lib
+    from tfgan_stable.gans import progan as progan_lib
 
     # Scores and the budget stop happen between executions: 10 steps per
     # execution (fit within 1% of a plain loop, bench/results/train_step_speed.md)
@@ -187,9 +188,7 @@ def library_run(base, options, args, scorer):
 
     callback = budget_callback(args, budget, score, curve, progress)
     if base == "progan":
-        family = config.family_options
-        plan = schedules.progan_stage_images(gan.num_stages, family.transition_images,
-                                             family.stable_images, family.final_stable_images)
+        plan = progan_lib.stage_images(config)
         batch_sizes = train_lib.batch_sizes(config)
         for stage in range(gan.num_stages):
             resolution = 4 * 2**stage

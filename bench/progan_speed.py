@@ -41,7 +41,8 @@ import tensorflow as tf
 
 from tfgan_stable import config as config_lib
 from tfgan_stable import data as data_lib
-from tfgan_stable import metrics, schedules, train_lib
+from tfgan_stable import metrics, train_lib
+from tfgan_stable.gans import progan as progan_lib
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -64,9 +65,9 @@ def train(mode, config, examples, real, args, features, real_features):
     gan = train_lib.build_gan(config, examples)
     final = gan.num_stages - 1
     if mode == "progressive":
-        plan = list(enumerate(schedule_images(config, gan.num_stages)))
+        plan = list(enumerate(progan_lib.stage_images(config)))
     else:
-        plan = [(final, sum(schedule_images(config, gan.num_stages)))]
+        plan = [(final, sum(progan_lib.stage_images(config)))]
     curve, train_seconds, images_seen, next_eval = [], 0.0, 0, 0.0
     batch_sizes = train_lib.batch_sizes(config)
     for stage, stage_images in plan:
@@ -103,13 +104,6 @@ def train(mode, config, examples, real, args, features, real_features):
                       f"SWD {swd:.2f} FD {fd:.2f}", flush=True)
                 next_eval = train_seconds + args.eval_every
     return curve
-
-
-def schedule_images(config, num_stages):
-    """Images of each stage under the config's ``progan:`` schedule."""
-    options = config.family_options
-    return schedules.progan_stage_images(num_stages, options.transition_images,
-                                         options.stable_images, options.final_stable_images)
 
 
 def time_to_reach(curve, target, final_stage):
@@ -209,7 +203,7 @@ def main():
     equal_clock = at_seconds(curves["direct"], final["progressive"]["train_seconds"])
     summary = {
         "images_per_phase": args.images_per_phase,
-        "final_images": args.final_images or args.images_per_phase, "seed": args.seed,
+        "final_images": config.family_options.final_stable_images, "seed": args.seed,
         "fmap_base": args.fmap_base, "fmap_max": args.fmap_max, "ema": ema,
         "batch_sizes": train_lib.batch_sizes(config),
         "learning_rate": args.learning_rate, "classifier_test_accuracy": accuracy,
@@ -224,7 +218,7 @@ def main():
         f"ProGAN on Fashion-MNIST 32x32, same final networks (fmap_base {args.fmap_base}, cap "
         f"{args.fmap_max}), {args.images_per_phase} images per fade-in / stable phase while "
         f"growing and {summary['final_images']} in the 32x32 stable phase "
-        f"({sum(schedule_images(config, 4))} in all), batch per resolution "
+        f"({sum(progan_lib.stage_images(config))} in all), batch per resolution "
         f"{summary['batch_sizes']} (direct: the last), learning rate "
         f"{args.learning_rate or 'the paper 1e-3'}, generator {ema}, "
         f"seed {args.seed}; SWD x 1e3 on {args.eval_samples} samples, "

@@ -345,13 +345,17 @@ def _fit(gan, examples, config, workdir, state_callbacks, common_callbacks):
     return histories[-1], (histories[-1].epoch or [0])[0]
 
 
+def stage_images(config):
+    """Images of each stage, 4x4 first, under a config's ``progan:`` schedule."""
+    options = config.family_options
+    return schedules.progan_stage_images(num_stages(config.data.resolution),
+                                         options.transition_images, options.stable_images,
+                                         options.final_stable_images)
+
+
 def _fit_lengths(config, n_critic):
     """One ``fit`` per stage: the train steps that show its images."""
-    options = config.family_options
-    stages = num_stages(config.data.resolution)
-    images = schedules.progan_stage_images(stages, options.transition_images,
-                                           options.stable_images, options.final_stable_images)
-    return schedules.progan_stage_steps(images, _batch_sizes(config))
+    return schedules.progan_stage_steps(stage_images(config), _batch_sizes(config))
 
 
 FAMILY = family.register(family.Family(
