@@ -58,6 +58,8 @@ bench: $(STAMP)
 		--name stacked_wgan_gp_config --out bench/results
 	$(BIN)/python bench/stacked_digits.py --families wgan_gp --seeds 0 --steps 16000 \
 		--name stacked_wgan_gp_16000 --out bench/results
+	$(BIN)/python bench/stacked_digits.py --families wgan_gp --seeds 0 --steps 32000 \
+		--name stacked_wgan_gp_32000 --out bench/results
 	$(BIN)/python bench/stacked_digits.py --families progan --seeds 0 1 \
 		--name stacked_progan_config --out bench/results
 	$(BIN)/python bench/stacked_digits.py --families wgan_gp dcgan wgan --seeds 0 --steps 4000 \
