@@ -72,6 +72,9 @@ def train(mode, config, examples, real, args, features, real_features):
     batch_sizes = train_lib.batch_sizes(config)
     for stage, stage_images in plan:
         gan.start_stage(stage)
+        if args.stage_learning_rates:  # the run's one resolution takes the last rate
+            for optimizer in (gan.d_optimizer, gan.g_optimizer):
+                optimizer.learning_rate = args.stage_learning_rates[stage]
         if mode == "direct":  # no fade-in: alpha is 1 from the first step
             gan.stage_images_seen.assign(gan.transition_images)
         resolution = 4 * 2**stage
@@ -158,6 +161,11 @@ def main():
     parser.add_argument("--batch_sizes", type=int, nargs="+", default=None,
                         help="one per resolution from 4x4 (default: the config's)")
     parser.add_argument("--learning_rate", type=float, default=None)
+    parser.add_argument("--stage_learning_rates", type=float, nargs="+", default=None,
+                        help="one learning rate per resolution, 4x4 first (both networks; "
+                             "direct training takes the last)")
+    parser.add_argument("--modes", default="progressive,direct",
+                        help="which runs (the tables compare them only when both run)")
     parser.add_argument("--eval_every", type=float, default=30.0, help="training seconds")
     parser.add_argument("--chunk_images", type=int, default=1024)
     parser.add_argument("--eval_samples", type=int, default=2000)
@@ -166,6 +174,9 @@ def main():
     parser.add_argument("--name", default="progan_speed", help="stem of the output files")
     parser.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
     args = parser.parse_args()
+    modes = args.modes.split(",")
+    if not set(modes) <= {"progressive", "direct"} or not modes:
+        parser.error(f"--modes takes progressive and/or direct, got {args.modes!r}")
     os.makedirs(args.out, exist_ok=True)
 
     config = config_lib.load(args.config, [
@@ -180,6 +191,12 @@ def main():
         *([f"progan.batch_sizes={args.batch_sizes}"] if args.batch_sizes else []),
         *([f"optimizer.d_learning_rate={args.learning_rate}",
            f"optimizer.g_learning_rate={args.learning_rate}"] if args.learning_rate else [])])
+    batch_sizes = train_lib.batch_sizes(config)
+    if args.stage_learning_rates and len(args.stage_learning_rates) != len(batch_sizes):
+        parser.error(f"--stage_learning_rates takes one rate per resolution "
+                     f"({len(batch_sizes)}), got {len(args.stage_learning_rates)}")
+    rates_words = (f"per resolution {args.stage_learning_rates} (direct: the last)"
+                   if args.stage_learning_rates else args.learning_rate or "the paper 1e-3")
     ema = (f"EMA decay {args.ema_decay}" if args.ema_decay else
            f"EMA half-life {args.ema_half_life_images} images, ramp-up {args.ema_rampup}")
     classifier, accuracy = metrics.fashion_classifier(args.data, resolution=32)
@@ -195,21 +212,23 @@ def main():
     real_features = metrics.extract_features(features, real)
 
     curves = {mode: train(mode, config, examples, real, args, features, real_features)
-              for mode in ("progressive", "direct")}
+              for mode in modes}
     final = {mode: curve[-1] for mode, curve in curves.items()}
-    target = max(point["swd"] for point in final.values())  # both runs reach it
-    final_stage = final["direct"]["stage"]
+    compared = len(curves) == 2
+    target = max(point["swd"] for point in final.values())  # every run reaches it
+    final_stage = final[modes[0]]["stage"]
     reach = {mode: time_to_reach(curve, target, final_stage) for mode, curve in curves.items()}
-    equal_clock = at_seconds(curves["direct"], final["progressive"]["train_seconds"])
+    equal_clock = (at_seconds(curves["direct"], final["progressive"]["train_seconds"])
+                   if compared else None)
     summary = {
         "images_per_phase": args.images_per_phase,
         "final_images": config.family_options.final_stable_images, "seed": args.seed,
         "fmap_base": args.fmap_base, "fmap_max": args.fmap_max, "ema": ema,
-        "batch_sizes": train_lib.batch_sizes(config),
-        "learning_rate": args.learning_rate, "classifier_test_accuracy": accuracy,
+        "batch_sizes": batch_sizes, "learning_rate": args.learning_rate,
+        "stage_learning_rates": args.stage_learning_rates, "classifier_test_accuracy": accuracy,
         "real_vs_real_swd": floor, "target_swd": target, "seconds_to_target": reach,
         "speedup": (reach["direct"] / reach["progressive"]
-                    if reach["direct"] and reach["progressive"] else None),
+                    if compared and reach["direct"] and reach["progressive"] else None),
         "direct_at_progressive_end": equal_clock, "final": final, "curves": curves,
     }
     with open(os.path.join(args.out, f"{args.name}.json"), "w") as f:
@@ -220,7 +239,7 @@ def main():
         f"growing and {summary['final_images']} in the 32x32 stable phase "
         f"({sum(progan_lib.stage_images(config))} in all), batch per resolution "
         f"{summary['batch_sizes']} (direct: the last), learning rate "
-        f"{args.learning_rate or 'the paper 1e-3'}, generator {ema}, "
+        f"{rates_words}, generator {ema}, "
         f"seed {args.seed}; SWD x 1e3 on {args.eval_samples} samples, "
         f"{args.nhoods_per_image} neighbourhoods per image and level (real vs real: "
         f"{floor:.2f}); Frechet distance on the features of a Fashion-MNIST classifier "
@@ -238,7 +257,9 @@ def main():
     for mode in curves:
         reached = f"{reach[mode]:.0f}" if reach[mode] else "not reached"
         lines.append(row(f"{mode} (end: equal images)", final[mode], reached))
-    lines.append(row("direct at the progressive run's end (equal wall-clock)", equal_clock, "-"))
+    if compared:
+        lines.append(row("direct at the progressive run's end (equal wall-clock)",
+                         equal_clock, "-"))
     if summary["speedup"]:
         lines += ["", f"Speed-up to the same SWD (direct / progressive): "
                       f"{summary['speedup']:.2f}x"]
