@@ -163,7 +163,8 @@ def main():
     parser.add_argument("--learning_rate", type=float, default=None)
     parser.add_argument("--stage_learning_rates", type=float, nargs="+", default=None,
                         help="one learning rate per resolution, 4x4 first (both networks; "
-                             "direct training takes the last)")
+                             "direct training takes the last; default: the config's "
+                             "progan.learning_rates)")
     parser.add_argument("--modes", default="progressive,direct",
                         help="which runs (the tables compare them only when both run)")
     parser.add_argument("--eval_every", type=float, default=30.0, help="training seconds")
@@ -192,6 +193,8 @@ def main():
         *([f"optimizer.d_learning_rate={args.learning_rate}",
            f"optimizer.g_learning_rate={args.learning_rate}"] if args.learning_rate else [])])
     batch_sizes = train_lib.batch_sizes(config)
+    if args.stage_learning_rates is None and args.learning_rate is None:
+        args.stage_learning_rates = list(config.family_options.learning_rates) or None
     if args.stage_learning_rates and len(args.stage_learning_rates) != len(batch_sizes):
         parser.error(f"--stage_learning_rates takes one rate per resolution "
                      f"({len(batch_sizes)}), got {len(args.stage_learning_rates)}")

@@ -11,7 +11,7 @@ import yaml
 import tfgan_stable as tg
 from helpers import CONFIGS
 from tfgan_stable import config as config_lib
-from tfgan_stable import layers, schedules, train_lib
+from tfgan_stable import layers, progressive, schedules, train_lib
 from tfgan_stable import workdir as workdir_lib
 from tfgan_stable.gans.progan import reset_optimizer_state
 from tfgan_stable.networks.progan import feature_maps
@@ -252,6 +252,53 @@ def test_resume_in_the_middle_of_a_transition(tmp_path):
     for before, after in zip(ema, restored_ema):
         np.testing.assert_array_equal(before, after)
     assert result.model.stage == 2 and int(result.model.generator_steps.numpy()) == 14
+
+
+class LearningRates(keras.callbacks.Callback):
+    """Records (stage, d learning rate, g learning rate) as each stage's fit begins."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def on_train_begin(self, logs=None):  # after start_stage and the backup's restore
+        self.seen.append((self.model.stage, float(self.model.d_optimizer.learning_rate),
+                          float(self.model.g_optimizer.learning_rate)))
+
+
+def test_stage_learning_rates_takes_none_a_float_or_one_per_stage():
+    assert progressive.stage_learning_rates(None, 3) is None
+    assert progressive.stage_learning_rates(2e-3, 3) == [2e-3, 2e-3, 2e-3]
+    assert progressive.stage_learning_rates([3e-3, 3e-3, 1e-3], 3) == [3e-3, 3e-3, 1e-3]
+    with pytest.raises(ValueError, match=r"needs 3 positive learning rates"):
+        progressive.stage_learning_rates([3e-3, 1e-3], 3)
+    with pytest.raises(ValueError, match=r"needs 2 positive learning rates"):
+        progressive.stage_learning_rates([3e-3, 0.0], 2)
+
+
+def test_learning_rates_follow_the_stage_and_survive_a_mid_stage_resume(tmp_path):
+    config = smoke_config(tmp_path, "progan.learning_rates=[0.004, 0.002, 0.001]")
+    interrupt, first = InterruptMidTransition(), LearningRates()
+    with pytest.raises(Interrupt):
+        train_lib.run(config, str(tmp_path / "run"), extra_callbacks=[first, interrupt])
+    resumed = LearningRates()
+    train_lib.run(config, str(tmp_path / "run"), extra_callbacks=[resumed])
+    expected = [(0, 0.004, 0.004), (1, 0.002, 0.002), (1, 0.002, 0.002), (2, 0.001, 0.001)]
+    assert [stage for stage, _, _ in first.seen + resumed.seen] == [s for s, _, _ in expected]
+    np.testing.assert_allclose([rates for _, *rates in first.seen + resumed.seen],
+                               [rates for _, *rates in expected], rtol=1e-6)
+
+
+def test_learning_rates_refuse_an_optimizer_on_a_schedule():
+    keras.utils.set_random_seed(0)
+    gan = tg.ProGAN(tg.ProgressiveGenerator(8, 8, 1, fmap_base=16, fmap_max=8),
+                    tg.ProgressiveDiscriminator(8, 1, fmap_base=16, fmap_max=8), seed=0)
+    schedule = keras.optimizers.schedules.ExponentialDecay(1e-3, 10, 0.5)
+    gan.compile(d_optimizer=keras.optimizers.Adam(schedule),
+                g_optimizer=keras.optimizers.Adam(1e-3))
+    with pytest.raises(ValueError, match=r"follows a schedule; compile it with a float"):
+        tg.fit_progressive(gan, tg.load_examples("digits", resolution=8), stable_images=8,
+                           batch_sizes=8, learning_rates=[2e-3, 1e-3], verbose=0)
 
 
 def test_fit_progressive_grows_in_one_call_and_resumes_mid_stage(tmp_path):

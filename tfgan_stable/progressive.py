@@ -34,10 +34,34 @@ def stage_batch_sizes(batch_sizes, num_stages):
     return batch_sizes
 
 
+def stage_learning_rates(learning_rates, num_stages):
+    """One learning rate per stage from ``None`` (keep the optimizers'), a float, or a
+    sequence of ``num_stages`` floats."""
+    if learning_rates is None:
+        return None
+    if isinstance(learning_rates, (int, float)):
+        learning_rates = [learning_rates] * num_stages
+    learning_rates = [float(rate) for rate in learning_rates]
+    if len(learning_rates) != num_stages or min(learning_rates) <= 0:
+        raise ValueError(f"fit_progressive needs {num_stages} positive learning rates, one per "
+                         f"resolution from 4x4. Received: learning_rates={learning_rates}")
+    return learning_rates
+
+
+def set_learning_rate(optimizer, rate):
+    """Sets a constant learning rate; refuses an optimizer that follows a schedule."""
+    try:
+        optimizer.learning_rate = rate
+    except TypeError as error:  # Keras: a schedule's rate is not settable
+        raise ValueError(f"fit_progressive(learning_rates=...) sets each stage's learning "
+                         f"rate, but optimizer {optimizer.name!r} follows a schedule; "
+                         f"compile it with a float learning rate") from error
+
+
 def fit_progressive(gan, data, stable_images, transition_images=None, batch_sizes=32,
                     callbacks=(), state_callbacks=(), backup_dir=None, steps_per_epoch=100,
                     reset_optimizers=True, seed=0, shuffle_buffer=10_000, verbose="auto",
-                    final_stable_images=None):
+                    final_stable_images=None, learning_rates=None):
     """Grows ``gan`` (a compiled :class:`~tfgan_stable.ProGAN`) to its full resolution.
 
     Args:
@@ -61,6 +85,10 @@ def fit_progressive(gan, data, stable_images, transition_images=None, batch_size
       final_stable_images: images the last resolution trains at alpha 1 after
         its fade-in (default: ``stable_images``); the paper's code keeps
         training there until its total budget, longer than any growth phase.
+      learning_rates: one learning rate for both optimizers per stage from
+        4x4 (or one float for all); None keeps the optimizers' own. Later work
+        from the paper's authors sets one per resolution; on small data,
+        faster low resolutions are what made growing pay per image (README).
 
     Returns:
       The ``keras.callbacks.History`` of each stage trained by this call.
@@ -74,6 +102,7 @@ def fit_progressive(gan, data, stable_images, transition_images=None, batch_size
     stage_images = schedules.progan_stage_images(gan.num_stages, gan.transition_images,
                                                  stable_images, final_stable_images)
     batch_sizes = stage_batch_sizes(batch_sizes, gan.num_stages)
+    learning_rates = stage_learning_rates(learning_rates, gan.num_stages)
     stage_steps = schedules.progan_stage_steps(stage_images, batch_sizes)
     examples = data if isinstance(data, data_lib.Examples) else None
     dataset = examples.dataset if examples else data
@@ -86,6 +115,9 @@ def fit_progressive(gan, data, stable_images, transition_images=None, batch_size
         gan.start_stage(stage, reset_optimizers=reset_optimizers)
         if stage_backup:  # alpha, images seen, optimizers and EMA, mid-stage
             callbacks_lib.Backup.restore(gan, stage_backup)
+        if learning_rates:
+            for optimizer in (gan.d_optimizer, gan.g_optimizer):
+                set_learning_rate(optimizer, learning_rates[stage])
         batch_size = batch_sizes[stage]
         start = int(keras.ops.convert_to_numpy(gan.stage_images_seen)) // batch_size
         pooled = dataset.map(
@@ -97,7 +129,8 @@ def fit_progressive(gan, data, stable_images, transition_images=None, batch_size
         steps = stage_steps[stage]
         epoch_steps = min(steps_per_epoch, steps)
         log.info(f"stage {stage}: {resolution}x{resolution}, {stage_images[stage]} images, "
-                 f"batch {batch_size}")
+                 f"batch {batch_size}"
+                 + (f", learning rate {learning_rates[stage]:g}" if learning_rates else ""))
         stage_callbacks = [
             callbacks_lib.StopOnNonFiniteLoss(),  # first: raises before the backup is written
             callbacks_lib.ProgressiveGrowing(stage_images[stage]),

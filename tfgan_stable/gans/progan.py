@@ -263,7 +263,8 @@ class ProGANOptions:
     (``transition_images`` fade-in, ``stable_images`` at alpha 1;
     ``final_stable_images``, null for ``stable_images``, at the last resolution),
     ``batch_sizes`` (one per resolution from 4x4; empty: ``train.batch_size``),
-    the penalty and drift weights, ``mbstd_group_size`` and
+    ``learning_rates`` (one per resolution from 4x4 for both networks; empty:
+    ``optimizer``'s rates at every resolution), the penalty and drift weights, ``mbstd_group_size`` and
     ``reset_optimizers`` (zero Adam's moments at each new resolution).
     ProGAN's length is its schedule: ``train.steps`` is not used.
     """
@@ -273,6 +274,7 @@ class ProGANOptions:
     stable_images: int = 600_000
     final_stable_images: Optional[int] = None
     batch_sizes: Sequence[int] = ()
+    learning_rates: Sequence[float] = ()
     gp_weight: float = 10.0
     drift_weight: float = 0.001
     mbstd_group_size: int = 4
@@ -292,6 +294,13 @@ class ProGANOptions:
         if self.batch_sizes and min(self.batch_sizes) < 1:
             raise ConfigError(f"progan.batch_sizes must be positive, "
                               f"got {list(self.batch_sizes)}")
+        if self.learning_rates and len(self.learning_rates) != stages:
+            raise ConfigError(
+                f"progan.learning_rates needs one learning rate per resolution from 4x4 to "
+                f"{config.data.resolution} ({stages} values), got {list(self.learning_rates)}")
+        if self.learning_rates and min(self.learning_rates) <= 0:
+            raise ConfigError(f"progan.learning_rates must be positive, "
+                              f"got {list(self.learning_rates)}")
         for field in ("transition_images", "stable_images", "final_stable_images", "fmap_base",
                       "mbstd_group_size"):
             if getattr(self, field) is not None and getattr(self, field) < 1:
@@ -335,7 +344,7 @@ def _fit(gan, examples, config, workdir, state_callbacks, common_callbacks):
     histories = progressive.fit_progressive(
         gan, examples, options.stable_images, transition_images=options.transition_images,
         batch_sizes=_batch_sizes(config), final_stable_images=options.final_stable_images,
-        callbacks=callbacks, state_callbacks=state_callbacks,
+        learning_rates=list(options.learning_rates) or None, callbacks=callbacks, state_callbacks=state_callbacks,
         backup_dir=os.path.join(workdir, "backup"),
         steps_per_epoch=config.train.steps_per_epoch,
         reset_optimizers=options.reset_optimizers, seed=config.train.seed,
