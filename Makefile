@@ -49,6 +49,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/progan_speed.py --data $(FASHION_MNIST) --out bench/results
 	$(BIN)/python bench/progan_speed.py --data $(FASHION_MNIST) --seed 1 --name progan_speed_seed1 \
 		--out bench/results
+	$(BIN)/python bench/progan_speed.py --data $(FASHION_MNIST) --learning_rate 1e-3 \
+		--name progan_speed_constant_lr --out bench/results
+	$(BIN)/python bench/progan_speed.py --data $(FASHION_MNIST) --learning_rate 1e-3 --seed 1 \
+		--name progan_speed_seed1_constant_lr --out bench/results
 	$(BIN)/python bench/stacked_digits.py --digits_configs --out bench/results
 	$(BIN)/python bench/stacked_digits.py --digits_configs --families wgan_gp --seeds 0 1 2 3 4 \
 		--name stacked_adam --out bench/results

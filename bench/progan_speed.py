@@ -41,7 +41,7 @@ import tensorflow as tf
 
 from tfgan_stable import config as config_lib
 from tfgan_stable import data as data_lib
-from tfgan_stable import metrics, train_lib
+from tfgan_stable import metrics, progressive, train_lib
 from tfgan_stable.gans import progan as progan_lib
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -74,7 +74,7 @@ def train(mode, config, examples, real, args, features, real_features):
         gan.start_stage(stage)
         if args.stage_learning_rates:  # the run's one resolution takes the last rate
             for optimizer in (gan.d_optimizer, gan.g_optimizer):
-                optimizer.learning_rate = args.stage_learning_rates[stage]
+                progressive.set_learning_rate(optimizer, args.stage_learning_rates[stage])
         if mode == "direct":  # no fade-in: alpha is 1 from the first step
             gan.stage_images_seen.assign(gan.transition_images)
         resolution = 4 * 2**stage

@@ -264,9 +264,9 @@ class ProGANOptions:
     ``final_stable_images``, null for ``stable_images``, at the last resolution),
     ``batch_sizes`` (one per resolution from 4x4; empty: ``train.batch_size``),
     ``learning_rates`` (one per resolution from 4x4 for both networks; empty:
-    ``optimizer``'s rates at every resolution), the penalty and drift weights, ``mbstd_group_size`` and
-    ``reset_optimizers`` (zero Adam's moments at each new resolution).
-    ProGAN's length is its schedule: ``train.steps`` is not used.
+    ``optimizer``'s rates at every resolution), the penalty and drift weights,
+    ``mbstd_group_size`` and ``reset_optimizers`` (zero Adam's moments at each new
+    resolution). ProGAN's length is its schedule: ``train.steps`` is not used.
     """
 
     fmap_base: int = 8192
@@ -344,7 +344,8 @@ def _fit(gan, examples, config, workdir, state_callbacks, common_callbacks):
     histories = progressive.fit_progressive(
         gan, examples, options.stable_images, transition_images=options.transition_images,
         batch_sizes=_batch_sizes(config), final_stable_images=options.final_stable_images,
-        learning_rates=list(options.learning_rates) or None, callbacks=callbacks, state_callbacks=state_callbacks,
+        learning_rates=list(options.learning_rates) or None, callbacks=callbacks,
+        state_callbacks=state_callbacks,
         backup_dir=os.path.join(workdir, "backup"),
         steps_per_epoch=config.train.steps_per_epoch,
         reset_optimizers=options.reset_optimizers, seed=config.train.seed,
