@@ -73,8 +73,7 @@ def train(mode, config, examples, real, args, features, real_features):
     for stage, stage_images in plan:
         gan.start_stage(stage)
         if args.stage_learning_rates:  # the run's one resolution takes the last rate
-            for optimizer in (gan.d_optimizer, gan.g_optimizer):
-                progressive.set_learning_rate(optimizer, args.stage_learning_rates[stage])
+            progressive.set_learning_rate(gan, args.stage_learning_rates[stage])
         if mode == "direct":  # no fade-in: alpha is 1 from the first step
             gan.stage_images_seen.assign(gan.transition_images)
         resolution = 4 * 2**stage
@@ -176,7 +175,7 @@ def main():
     parser.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
     args = parser.parse_args()
     modes = args.modes.split(",")
-    if not set(modes) <= {"progressive", "direct"} or not modes:
+    if not set(modes) <= {"progressive", "direct"}:
         parser.error(f"--modes takes progressive and/or direct, got {args.modes!r}")
     os.makedirs(args.out, exist_ok=True)
 
@@ -195,9 +194,11 @@ def main():
     batch_sizes = train_lib.batch_sizes(config)
     if args.stage_learning_rates is None and args.learning_rate is None:
         args.stage_learning_rates = list(config.family_options.learning_rates) or None
-    if args.stage_learning_rates and len(args.stage_learning_rates) != len(batch_sizes):
-        parser.error(f"--stage_learning_rates takes one rate per resolution "
-                     f"({len(batch_sizes)}), got {len(args.stage_learning_rates)}")
+    try:
+        args.stage_learning_rates = progressive.stage_learning_rates(args.stage_learning_rates,
+                                                                     len(batch_sizes))
+    except ValueError as error:
+        parser.error(f"--stage_learning_rates: {error}")
     rates_words = (f"per resolution {args.stage_learning_rates} (direct: the last)"
                    if args.stage_learning_rates else args.learning_rate or "the paper 1e-3")
     ema = (f"EMA decay {args.ema_decay}" if args.ema_decay else

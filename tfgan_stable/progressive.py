@@ -48,14 +48,15 @@ def stage_learning_rates(learning_rates, num_stages):
     return learning_rates
 
 
-def set_learning_rate(optimizer, rate):
-    """Sets a constant learning rate; refuses an optimizer that follows a schedule."""
-    try:
-        optimizer.learning_rate = rate
-    except TypeError as error:  # Keras: a schedule's rate is not settable
-        raise ValueError(f"fit_progressive(learning_rates=...) sets each stage's learning "
-                         f"rate, but optimizer {optimizer.name!r} follows a schedule; "
-                         f"compile it with a float learning rate") from error
+def set_learning_rate(gan, rate):
+    """Sets both optimizers of ``gan`` to a constant ``rate``; refuses one on a schedule."""
+    for optimizer in (gan.d_optimizer, gan.g_optimizer):
+        try:
+            optimizer.learning_rate = rate
+        except TypeError as error:  # Keras: a schedule's rate is not settable
+            raise ValueError(f"fit_progressive(learning_rates=...) sets each stage's learning "
+                             f"rate, but optimizer {optimizer.name!r} follows a schedule; "
+                             f"compile it with a float learning rate") from error
 
 
 def fit_progressive(gan, data, stable_images, transition_images=None, batch_sizes=32,
@@ -116,8 +117,7 @@ def fit_progressive(gan, data, stable_images, transition_images=None, batch_size
         if stage_backup:  # alpha, images seen, optimizers and EMA, mid-stage
             callbacks_lib.Backup.restore(gan, stage_backup)
         if learning_rates:
-            for optimizer in (gan.d_optimizer, gan.g_optimizer):
-                set_learning_rate(optimizer, learning_rates[stage])
+            set_learning_rate(gan, learning_rates[stage])
         batch_size = batch_sizes[stage]
         start = int(keras.ops.convert_to_numpy(gan.stage_images_seen)) // batch_size
         pooled = dataset.map(
