@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from tfgan_stable import layers
+from tfgan_stable.batch_norm import FusedBatchNormalization
 
 
 def test_equalized_dense_scales_unit_normal_weights_at_run_time():
@@ -73,7 +74,7 @@ def test_layers_serialise(layer):
 def test_normalization_layer_kinds_and_a_clear_error():
     from tfgan_stable import networks
 
-    assert isinstance(networks.normalization_layer("batch", "b"), keras.layers.BatchNormalization)
+    assert isinstance(networks.normalization_layer("batch", "b"), FusedBatchNormalization)
     layer = networks.normalization_layer("layer", "l")
     assert isinstance(layer, keras.layers.LayerNormalization)
     x = np.random.default_rng(0).normal(3.0, 2.0, (2, 4, 4, 3)).astype("float32")

@@ -12,6 +12,8 @@ import math
 import keras
 from keras import layers
 
+from tfgan_stable.batch_norm import FusedBatchNormalization
+
 
 def _check_resolution(resolution):
     if resolution < 4 or resolution & (resolution - 1):
@@ -20,11 +22,12 @@ def _check_resolution(resolution):
 
 
 def normalization_layer(kind, name):
-    """The layer for ``kind`` (``batch``: synchronised batch norm; ``layer``: over
-    height, width and channels, the WGAN-GP critic's; ``none``/``None``: ``None``)."""
+    """The layer for ``kind`` (``batch``: synchronised batch norm, one fused op
+    when training on one replica; ``layer``: over height, width and channels,
+    the WGAN-GP critic's; ``none``/``None``: ``None``)."""
     if kind == "batch":
         # Statistics over the global batch under a strategy, as on one device.
-        return layers.BatchNormalization(synchronized=True, name=name)
+        return FusedBatchNormalization(synchronized=True, name=name)
     if kind == "layer":
         return layers.LayerNormalization(axis=[-3, -2, -1], name=name)
     if kind in ("none", None):
