@@ -12,6 +12,7 @@ import math
 import keras
 from keras import layers
 
+from tfgan_stable import small_conv
 from tfgan_stable.batch_norm import FusedBatchNormalization
 
 
@@ -59,14 +60,14 @@ def build_dcgan_generator(
     x = layers.ReLU()(x)
     for i in range(blocks):
         width = min(filters * 2 ** (blocks - i - 1), max_filters)
-        x = layers.Conv2DTranspose(
+        x = small_conv.Conv2DTranspose(
             width, 4, strides=2, padding="same", use_bias=normalization == "none",
             name=f"up{i}",
         )(x)
         norm = normalization_layer(normalization, f"up{i}_norm")
         x = norm(x) if norm else x
         x = layers.ReLU()(x)
-    x = layers.Conv2D(channels, 3, padding="same", name="to_image")(x)
+    x = small_conv.Conv2D(channels, 3, padding="same", name="to_image")(x)
     images = layers.Activation("tanh", dtype="float32", name="images")(x)
     return keras.Model(z, images, name=name)
 
@@ -89,12 +90,12 @@ def build_dcgan_discriminator(
     x = images
     for i in range(blocks):
         width = min(filters * 2**i, max_filters)
-        x = layers.Conv2D(width, 4, strides=2, padding="same", name=f"down{i}")(x)
+        x = small_conv.Conv2D(width, 4, strides=2, padding="same", name=f"down{i}")(x)
         norm = normalization_layer(normalization, f"down{i}_norm") if i > 0 else None
         x = norm(x) if norm else x
         x = layers.LeakyReLU(0.2)(x)
     if blocks == 0:
-        x = layers.Conv2D(filters, 3, padding="same", name="features")(x)
+        x = small_conv.Conv2D(filters, 3, padding="same", name="features")(x)
         x = layers.LeakyReLU(0.2)(x)
     x = layers.Flatten()(x)
     score = layers.Dense(1, dtype="float32", name="score")(x)

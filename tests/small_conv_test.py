@@ -1,0 +1,138 @@
+"""small_conv: convolutions on small feature maps as matrix products, against Keras'."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras
+from tfgan_stable import small_conv
+
+CONV_CASES = [  # (input shape, layer arguments)
+    ((3, 8, 8, 5), dict(filters=6, kernel_size=4, strides=2, padding="same")),
+    ((3, 4, 4, 5), dict(filters=6, kernel_size=5, strides=2, padding="same")),
+    ((3, 4, 4, 5), dict(filters=6, kernel_size=3, padding="valid")),
+    ((3, 3, 4, 5), dict(filters=6, kernel_size=(2, 3), strides=(1, 2), padding="same")),
+    ((3, 2, 2, 5), dict(filters=6, kernel_size=3, padding="same", use_bias=False)),
+]
+TRANSPOSE_CASES = [
+    ((3, 4, 4, 5), dict(filters=6, kernel_size=4, strides=2, padding="same")),
+    ((3, 2, 2, 5), dict(filters=6, kernel_size=3, strides=2, padding="valid")),
+    ((3, 2, 4, 5), dict(filters=6, kernel_size=3, strides=1, padding="same", use_bias=False)),
+]
+
+
+def twins(keras_class, our_class, shape, policy, kwargs):
+    """Keras' layer and ours under ``policy``, built, with the same random weights."""
+    saved = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        pair = keras_class(**kwargs), our_class(**kwargs)
+    finally:
+        keras.config.set_dtype_policy(saved)
+    rng = np.random.default_rng(0)
+    for layer in pair:
+        layer.build(shape)
+    for theirs, ours in zip(*(layer.weights for layer in pair)):
+        value = rng.normal(0.0, 0.2, theirs.shape).astype("float32")
+        theirs.assign(value)
+        ours.assign(value)
+    return pair
+
+
+@tf.function
+def with_penalty_gradients(layer, x):
+    """Output, input gradient, and the weights' gradient of that gradient's square
+    (a gradient penalty's double backward)."""
+    with tf.GradientTape() as outer:
+        with tf.GradientTape() as inner:
+            inner.watch(x)
+            y = tf.cast(layer(x), tf.float32)
+            score = tf.reduce_sum(y * tf.cos(y))
+        gradient = inner.gradient(score, x)
+        penalty = tf.reduce_sum(tf.square(tf.cast(gradient, tf.float32)))
+    return y, gradient, outer.gradient(penalty, layer.trainable_weights)
+
+
+def assert_close(ours, theirs, tolerance):
+    scale = max(float(np.max(np.abs(theirs))), 1e-6)
+    np.testing.assert_allclose(np.asarray(ours) / scale, np.asarray(theirs) / scale,
+                               atol=tolerance)
+
+
+def op_types(layer, x):
+    graph = tf.function(layer).get_concrete_function(x).graph
+    return {op.type for op in graph.get_operations()}
+
+
+@pytest.mark.parametrize("classes, shape, kwargs",
+                         [((keras.layers.Conv2D, small_conv.Conv2D), *case)
+                          for case in CONV_CASES] +
+                         [((keras.layers.Conv2DTranspose, small_conv.Conv2DTranspose), *case)
+                          for case in TRANSPOSE_CASES])
+def test_outputs_and_gradients_of_every_order_match_keras(classes, shape, kwargs, monkeypatch):
+    # float32 for exact comparisons, its matmul limit raised to 8x8 to cover every case
+    monkeypatch.setattr(small_conv, "MAX_MATMUL_PIXELS_FLOAT32", 64)
+    x = tf.constant(np.random.default_rng(1).normal(size=shape), tf.float32)
+    keras_layer, our_layer = twins(*classes, shape, "float32", kwargs)
+    assert small_conv.matmul_applies(our_layer, x)
+    assert not {"Conv2D", "Conv2DBackpropInput"} & op_types(our_layer, x)
+    (y_keras, dx_keras, dw_keras), (y_ours, dx_ours, dw_ours) = (
+        with_penalty_gradients(layer, x) for layer in (keras_layer, our_layer))
+    assert y_ours.shape == y_keras.shape
+    assert_close(y_ours, y_keras, 1e-5)
+    assert_close(dx_ours, dx_keras, 1e-5)
+    for ours, theirs in zip(dw_ours, dw_keras):
+        assert_close(ours, theirs, 1e-5)
+
+
+def test_bfloat16_matches_float32_to_bfloat16_rounding():
+    shape, kwargs = CONV_CASES[0]
+    x = tf.constant(np.random.default_rng(2).normal(size=shape), tf.float32)
+    keras_layer, _ = twins(keras.layers.Conv2D, small_conv.Conv2D, shape, "float32", kwargs)
+    _, our_layer = twins(keras.layers.Conv2D, small_conv.Conv2D, shape, "mixed_bfloat16", kwargs)
+    assert our_layer(x).dtype == tf.bfloat16
+    (y32, dx32, dw32), (y16, dx16, dw16) = (with_penalty_gradients(layer, x)
+                                            for layer in (keras_layer, our_layer))
+    assert dw16[0].dtype == tf.float32  # the variables' gradients stay float32
+    assert_close(y16, y32, 0.02)
+    assert_close(tf.cast(dx16, tf.float32), dx32, 0.03)
+    for ours, theirs in zip(dw16, dw32):
+        assert_close(ours, theirs, 0.05)
+
+
+def test_large_inputs_and_unsupported_arguments_keep_keras_convolution():
+    conv = small_conv.Conv2D(4, 3, padding="same")
+    big16 = tf.zeros((1, 16, 16, 2), tf.bfloat16)
+    small32, small16 = tf.zeros((1, 8, 8, 2)), tf.zeros((1, 8, 8, 2), tf.bfloat16)
+    assert not small_conv.matmul_applies(conv, big16)
+    assert small_conv.matmul_applies(conv, small16)
+    assert not small_conv.matmul_applies(conv, small32)  # float32: only up to 4x4
+    assert small_conv.matmul_applies(conv, tf.zeros((1, 4, 4, 2)))
+    dilated = small_conv.Conv2D(4, 3, dilation_rate=2, padding="same")
+    assert not small_conv.matmul_applies(dilated, small16)
+    assert "Conv2D" in op_types(small_conv.Conv2D(4, 3, padding="same"), tf.zeros((1, 16, 16, 2)))
+
+
+def test_receptive_field_matrix_reads_same_padding_like_tensorflow():
+    # 4 pixels, kernel 3, stride 2, same: 2 outputs, padding 0 before and 1 after
+    matrix, out_h, out_w = small_conv.receptive_field_matrix(1, 4, (1, 3), (1, 2), "same")
+    assert (out_h, out_w) == (1, 2)
+    np.testing.assert_array_equal(matrix, [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0],
+                                           [0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]])
+    # 3 pixels, kernel 4, stride 1, same: padding 1 before and 2 after
+    matrix, _, _ = small_conv.receptive_field_matrix(1, 3, (1, 4), (1, 1), "same")
+    np.testing.assert_array_equal(matrix[:4], [[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]])
+
+
+def test_a_model_with_them_saves_and_loads(tmp_path):
+    inputs = keras.Input((4, 4, 2))
+    x = small_conv.Conv2D(3, 3, strides=2, padding="same", name="down")(inputs)
+    outputs = small_conv.Conv2DTranspose(2, 4, strides=2, padding="same", name="up")(x)
+    model = keras.Model(inputs, outputs)
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert type(loaded.get_layer("down")) is small_conv.Conv2D
+    assert type(loaded.get_layer("up")) is small_conv.Conv2DTranspose
+    x = np.random.default_rng(3).normal(size=(2, 4, 4, 2)).astype("float32")
+    np.testing.assert_allclose(loaded(x), model(x), atol=1e-6)

@@ -1,0 +1,125 @@
+"""Convolutions on small feature maps as matrix products.
+
+A GAN's networks are widest where their feature maps are smallest: 256 to
+512 channels at 8x8, 4x4 or 2x2. On CPUs oneDNN computes those layers slowly,
+its bfloat16 AMX kernels most of all (they are blocked over the spatial
+positions, of which there are 16 or 4; ``bench/results/step_profile*.md``),
+and the gradient penalty's double backward runs each layer four times more.
+At these sizes a convolution is cheapest written as what it is: gather every
+output position's receptive field (``im2col``), then one matrix product with
+the kernel. The gather is itself a product with a constant 0/1 matrix (one
+row per output position and kernel tap, one column per input pixel; rows of
+padding taps stay zero), so the whole convolution is matrix products, whose
+gradients of every order are matrix products too: the gradient penalty's
+second derivatives need nothing special.
+
+``Conv2D`` and ``Conv2DTranspose`` are Keras' layers with that path for
+inputs of at most ``MAX_MATMUL_PIXELS`` pixels (8x8) in a 16-bit compute
+dtype or ``MAX_MATMUL_PIXELS_FLOAT32`` (4x4) in float32, where it measured
+faster, and Keras' own convolution otherwise (and for dilation, groups,
+``channels_first``, or an unknown spatial size). Same weights, same results
+up to float rounding.
+"""
+
+import functools
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+MAX_MATMUL_PIXELS = 64
+MAX_MATMUL_PIXELS_FLOAT32 = 16
+
+
+@functools.lru_cache(maxsize=None)
+def receptive_field_matrix(height, width, kernel, stride, padding):
+    """The 0/1 gather matrix of a 2-D convolution, as a NumPy array.
+
+    Shape ``[out_h * out_w * kernel_h * kernel_w, height * width]``: row
+    ``(oh, ow, kh, kw)`` has a one at the input pixel that tap ``(kh, kw)`` of
+    output position ``(oh, ow)`` reads, and none where it reads padding
+    (TensorFlow's ``same`` padding: the odd pixel of padding goes after).
+    """
+    (kernel_h, kernel_w), (stride_h, stride_w) = kernel, stride
+    if padding == "same":
+        out_h, out_w = -(-height // stride_h), -(-width // stride_w)
+        top = max((out_h - 1) * stride_h + kernel_h - height, 0) // 2
+        left = max((out_w - 1) * stride_w + kernel_w - width, 0) // 2
+    else:
+        out_h = (height - kernel_h) // stride_h + 1
+        out_w = (width - kernel_w) // stride_w + 1
+        top = left = 0
+    oh, ow, kh, kw = np.meshgrid(np.arange(out_h), np.arange(out_w), np.arange(kernel_h),
+                                 np.arange(kernel_w), indexing="ij")
+    rows, cols = oh * stride_h + kh - top, ow * stride_w + kw - left
+    inside = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
+    matrix = np.zeros((out_h * out_w * kernel_h * kernel_w, height * width), np.float32)
+    matrix[np.flatnonzero(inside), (rows * width + cols)[inside]] = 1.0
+    return matrix, out_h, out_w
+
+
+def conv2d(inputs, kernel, strides, padding):
+    """``tf.nn.conv2d`` (NHWC, HWIO kernel) as matrix products."""
+    _, height, width, channels = inputs.shape
+    kernel_h, kernel_w, _, filters = kernel.shape
+    gather, out_h, out_w = receptive_field_matrix(height, width, (kernel_h, kernel_w),
+                                                  tuple(strides), padding)
+    pixels = tf.reshape(inputs, [-1, height * width, channels])
+    patches = tf.matmul(tf.constant(gather, inputs.dtype), pixels)  # [B, P * taps, C]
+    patches = tf.reshape(patches, [-1, kernel_h * kernel_w * channels])
+    outputs = tf.matmul(patches, tf.reshape(kernel, [-1, filters]))
+    return tf.reshape(outputs, [-1, out_h, out_w, filters])
+
+
+def conv2d_transpose(inputs, kernel, strides, padding, output_size):
+    """The transpose of ``conv2d`` from ``output_size`` (kernel HWOI, as Keras')."""
+    _, height, width, channels = inputs.shape
+    kernel_h, kernel_w, filters, _ = kernel.shape
+    out_h, out_w = output_size
+    gather, grid_h, grid_w = receptive_field_matrix(out_h, out_w, (kernel_h, kernel_w),
+                                                    tuple(strides), padding)
+    if (grid_h, grid_w) != (height, width):
+        raise ValueError(f"conv2d_transpose: output {output_size} does not convolve back to "
+                         f"the input's {height}x{width}")
+    pixels = tf.reshape(inputs, [-1, channels])
+    taps = tf.matmul(pixels, tf.reshape(kernel, [-1, channels]), transpose_b=True)
+    taps = tf.reshape(taps, [-1, height * width * kernel_h * kernel_w, filters])
+    outputs = tf.matmul(tf.constant(gather, inputs.dtype), taps, transpose_a=True)
+    return tf.reshape(outputs, [-1, out_h, out_w, filters])
+
+
+def matmul_applies(layer, inputs):
+    """True when ``layer``'s convolution of ``inputs`` takes the matrix-product path."""
+    shape = inputs.shape
+    if (len(shape) != 4 or shape[1] is None or shape[2] is None or shape[3] is None
+            or layer.data_format != "channels_last" or layer.padding not in ("same", "valid")
+            or tuple(layer.dilation_rate) != (1, 1) or getattr(layer, "groups", 1) != 1):
+        return False
+    limit = MAX_MATMUL_PIXELS if inputs.dtype in (tf.bfloat16, tf.float16) \
+        else MAX_MATMUL_PIXELS_FLOAT32
+    return shape[1] * shape[2] <= limit
+
+
+@keras.saving.register_keras_serializable(package="tfgan_stable")
+class Conv2D(keras.layers.Conv2D):
+    """``keras.layers.Conv2D`` that convolves small inputs as matrix products."""
+
+    def convolution_op(self, inputs, kernel):
+        if not matmul_applies(self, inputs):
+            return super().convolution_op(inputs, kernel)
+        return conv2d(inputs, kernel, self.strides, self.padding)
+
+
+@keras.saving.register_keras_serializable(package="tfgan_stable")
+class Conv2DTranspose(keras.layers.Conv2DTranspose):
+    """``keras.layers.Conv2DTranspose`` that convolves small inputs as matrix products."""
+
+    def call(self, inputs):
+        if not matmul_applies(self, inputs) or self.output_padding is not None:
+            return super().call(inputs)
+        output_shape = self.compute_output_shape(inputs.shape)
+        outputs = conv2d_transpose(inputs, self.kernel, self.strides, self.padding,
+                                   output_shape[1:3])
+        if self.use_bias:
+            outputs = outputs + self.bias
+        return self.activation(outputs) if self.activation is not None else outputs
