@@ -74,7 +74,8 @@ def test_outputs_and_gradients_of_every_order_match_keras(classes, shape, kwargs
     monkeypatch.setattr(small_conv, "MAX_MATMUL_PIXELS_FLOAT32", 64)
     x = tf.constant(np.random.default_rng(1).normal(size=shape), tf.float32)
     keras_layer, our_layer = twins(*classes, shape, "float32", kwargs)
-    assert small_conv.matmul_applies(our_layer, x)
+    pixels = max(shape[1] * shape[2], small_conv.map_pixels(our_layer.compute_output_shape(shape)))
+    assert small_conv.matmul_applies(our_layer, x, pixels)
     assert not {"Conv2D", "Conv2DBackpropInput"} & op_types(our_layer, x)
     (y_keras, dx_keras, dw_keras), (y_ours, dx_ours, dw_ours) = (
         with_penalty_gradients(layer, x) for layer in (keras_layer, our_layer))
@@ -104,13 +105,18 @@ def test_large_inputs_and_unsupported_arguments_keep_keras_convolution():
     conv = small_conv.Conv2D(4, 3, padding="same")
     big16 = tf.zeros((1, 16, 16, 2), tf.bfloat16)
     small32, small16 = tf.zeros((1, 8, 8, 2)), tf.zeros((1, 8, 8, 2), tf.bfloat16)
-    assert not small_conv.matmul_applies(conv, big16)
-    assert small_conv.matmul_applies(conv, small16)
-    assert not small_conv.matmul_applies(conv, small32)  # float32: only up to 4x4
-    assert small_conv.matmul_applies(conv, tf.zeros((1, 4, 4, 2)))
+    assert not small_conv.matmul_applies(conv, big16, 256)
+    assert small_conv.matmul_applies(conv, small16, 64)
+    assert not small_conv.matmul_applies(conv, small32, 64)  # float32: only up to 4x4
+    assert small_conv.matmul_applies(conv, tf.zeros((1, 4, 4, 2)), 16)
+    assert not small_conv.matmul_applies(conv, small16, None)
     dilated = small_conv.Conv2D(4, 3, dilation_rate=2, padding="same")
-    assert not small_conv.matmul_applies(dilated, small16)
+    assert not small_conv.matmul_applies(dilated, small16, 64)
     assert "Conv2D" in op_types(small_conv.Conv2D(4, 3, padding="same"), tf.zeros((1, 16, 16, 2)))
+    # a transposed convolution counts its output: 8x8 -> 16x16 is not small
+    up = small_conv.Conv2DTranspose(4, 4, strides=2, padding="same", dtype="mixed_bfloat16")
+    assert "Conv2DBackpropInput" in op_types(up, tf.zeros((1, 8, 8, 2)))
+    assert "Conv2DBackpropInput" not in op_types(up, tf.zeros((1, 4, 4, 2)))
 
 
 def test_receptive_field_matrix_reads_same_padding_like_tensorflow():

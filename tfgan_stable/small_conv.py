@@ -13,10 +13,11 @@ padding taps stay zero), so the whole convolution is matrix products, whose
 gradients of every order are matrix products too: the gradient penalty's
 second derivatives need nothing special.
 
-``Conv2D`` and ``Conv2DTranspose`` are Keras' layers with that path for
-inputs of at most ``MAX_MATMUL_PIXELS`` pixels (8x8) in a 16-bit compute
-dtype or ``MAX_MATMUL_PIXELS_FLOAT32`` (4x4) in float32, where it measured
-faster, and Keras' own convolution otherwise (and for dilation, groups,
+``Conv2D`` and ``Conv2DTranspose`` are Keras' layers with that path where
+the larger of their input and output maps (a convolution's input, a
+transposed convolution's output) has at most ``MAX_MATMUL_PIXELS`` pixels
+(8x8) in a 16-bit compute dtype or ``MAX_MATMUL_PIXELS_FLOAT32`` (4x4) in
+float32, where it measured faster, and Keras' own convolution otherwise (and for dilation, groups,
 ``channels_first``, or an unknown spatial size). Same weights, same results
 up to float rounding.
 """
@@ -88,16 +89,24 @@ def conv2d_transpose(inputs, kernel, strides, padding, output_size):
     return tf.reshape(outputs, [-1, out_h, out_w, filters])
 
 
-def matmul_applies(layer, inputs):
-    """True when ``layer``'s convolution of ``inputs`` takes the matrix-product path."""
-    shape = inputs.shape
-    if (len(shape) != 4 or shape[1] is None or shape[2] is None or shape[3] is None
+def matmul_applies(layer, inputs, pixels):
+    """True when ``layer``'s convolution of ``inputs`` takes the matrix-product path.
+
+    ``pixels``: the larger of the input and the output map's pixel count (the
+    gather matrix's columns), ``None`` when unknown.
+    """
+    if (len(inputs.shape) != 4 or pixels is None or inputs.shape[-1] is None
             or layer.data_format != "channels_last" or layer.padding not in ("same", "valid")
             or tuple(layer.dilation_rate) != (1, 1) or getattr(layer, "groups", 1) != 1):
         return False
     limit = MAX_MATMUL_PIXELS if inputs.dtype in (tf.bfloat16, tf.float16) \
         else MAX_MATMUL_PIXELS_FLOAT32
-    return shape[1] * shape[2] <= limit
+    return pixels <= limit
+
+
+def map_pixels(shape):
+    """Height x width of an NHWC ``shape``, ``None`` when either is unknown."""
+    return None if shape[1] is None or shape[2] is None else shape[1] * shape[2]
 
 
 @keras.saving.register_keras_serializable(package="tfgan_stable")
@@ -105,7 +114,7 @@ class Conv2D(keras.layers.Conv2D):
     """``keras.layers.Conv2D`` that convolves small inputs as matrix products."""
 
     def convolution_op(self, inputs, kernel):
-        if not matmul_applies(self, inputs):
+        if not matmul_applies(self, inputs, map_pixels(inputs.shape)):
             return super().convolution_op(inputs, kernel)
         return conv2d(inputs, kernel, self.strides, self.padding)
 
@@ -115,9 +124,10 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
     """``keras.layers.Conv2DTranspose`` that convolves small inputs as matrix products."""
 
     def call(self, inputs):
-        if not matmul_applies(self, inputs) or self.output_padding is not None:
-            return super().call(inputs)
         output_shape = self.compute_output_shape(inputs.shape)
+        if (not matmul_applies(self, inputs, map_pixels(output_shape))
+                or self.output_padding is not None):
+            return super().call(inputs)
         outputs = conv2d_transpose(inputs, self.kernel, self.strides, self.padding,
                                    output_shape[1:3])
         if self.use_bias:
