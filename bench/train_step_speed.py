@@ -29,7 +29,10 @@ steps, penalty 10, the same optimizers), at ``--peer_batch_sizes``:
 * ``peer``: the example, float32;
 * ``library_float32``: the library in the same precision;
 * ``library_defaults``: the library at its default precision,
-  ``train.mixed_precision: auto`` (bfloat16 where the hardware computes in it).
+  ``train.mixed_precision: auto`` (bfloat16 where the hardware computes in it);
+* ``library_fast_layers``: as ``library_defaults``, the networks passed through
+  ``tg.with_fast_layers`` (the library's batch norm and small-map convolutions
+  in place of Keras': same architecture, weights and arithmetic).
 
 Images per second and ratios over the peer; interleaved like the overhead rows.
 The pixels are random (a step's time does not depend on them).
@@ -301,8 +304,13 @@ def peer_models(batch_size):
     example = peer.ExampleWGANGP(*networks("float32"))
     example.compile()
     models = {"peer": (example, one_batch)}
-    for name, precision in (("library_float32", "float32"), ("library_defaults", policy)):
-        gan = tg.WGANGP(*networks(precision), n_critic=peer.CRITIC_STEPS,
+    for name, precision, fast in (("library_float32", "float32", False),
+                                  ("library_defaults", policy, False),
+                                  ("library_fast_layers", policy, True)):
+        generator, critic = networks(precision)
+        if fast:
+            generator, critic = tg.with_fast_layers(generator), tg.with_fast_layers(critic)
+        gan = tg.WGANGP(generator, critic, n_critic=peer.CRITIC_STEPS,
                         gp_weight=peer.GP_WEIGHT, seed=0)
         gan.compile(d_optimizer=peer.optimizer(), g_optimizer=peer.optimizer())
         models[name] = (gan, critic_batches)
@@ -344,7 +352,7 @@ def overhead_table(rows, args):
     return lines
 
 
-PEER_NAMES = ("peer", "library_float32", "library_defaults")
+PEER_NAMES = ("peer", "library_float32", "library_defaults", "library_fast_layers")
 
 
 def peer_table(rows, args):
@@ -355,7 +363,8 @@ def peer_table(rows, args):
         f"Adam(2e-4, 0.5, 0.9)), all through `fit`; {cpu_words()}; median of "
         f"{args.peer_rounds} interleaved blocks of {args.peer_steps} steps. "
         f"`library_defaults`: `train.mixed_precision: auto` = {precision['policy']} "
-        f"({precision['reason']}). Timed at steps_per_execution 1: at about a second per "
+        f"({precision['reason']}); `library_fast_layers`: the same with both networks passed "
+        "through `tg.with_fast_layers`. Timed at steps_per_execution 1: at about a second per "
         "step, the 2-4 ms that Keras' loop adds per step (the overhead table) is below "
         "0.5%, so the configs' default of up to 50 steps per execution changes nothing here. "
         "Real images per second (batch x generator steps per second) and speed-up over the "

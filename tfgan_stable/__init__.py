@@ -3,7 +3,9 @@
 Public API: the GAN families (``DCGAN``, ``WGAN``, ``WGANGP``, ``BEGAN``,
 ``ProGAN``), their network
 builders, the ``WeightClip`` constraint, data helpers, strategies and mixed
-precision, the exact-resume ``Backup`` callback and the SavedModel export.
+precision, the library's faster equivalents of Keras layers
+(``with_fast_layers``), the exact-resume ``Backup`` callback and the
+SavedModel export.
 """
 
 import importlib
@@ -30,6 +32,7 @@ _EXPORTS = {
     "ConfigError": "errors", "MissingPathError": "errors",
     "OptimisticAdam": "optimizers",
     "pack_samples": "packing",
+    "FusedBatchNormalization": "batch_norm", "with_fast_layers": "fast_layers",
 }
 
 
@@ -56,6 +59,7 @@ __all__ = [
     "Backup",
     "BeganEquilibrium",
     "DCGAN",
+    "FusedBatchNormalization",
     "GAN",
     "ProGAN",
     "ProgressiveDiscriminator",
@@ -79,4 +83,5 @@ __all__ = [
     "make_strategy",
     "mixed_precision",
     "pack_samples",
+    "with_fast_layers",
 ]

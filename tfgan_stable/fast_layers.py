@@ -1,0 +1,48 @@
+"""Your own Keras networks with the library's faster layers.
+
+The library's networks are built from layers that compute what Keras' do,
+faster on the hardware GANs train on (``bench/results/step_profile*.md``):
+``FusedBatchNormalization`` (one fused op per training step) and
+``small_conv.Conv2D`` / ``Conv2DTranspose`` (small feature maps as matrix
+products). ``with_fast_layers`` gives a network written with Keras' layers
+the same: a copy of the model with every ``keras.layers.BatchNormalization``,
+``Conv2D`` and ``Conv2DTranspose`` replaced by the library's, and the
+original's weights. Same architecture, same variables, same results up to
+float rounding; the original model is left as it is.
+"""
+
+import keras
+
+from tfgan_stable import small_conv
+from tfgan_stable.batch_norm import FusedBatchNormalization
+
+# Keras layer class -> the library's equivalent (exact classes: a user's
+# subclass of a Keras layer may change what it computes, so it is kept).
+REPLACEMENTS = {
+    keras.layers.BatchNormalization: FusedBatchNormalization,
+    keras.layers.Conv2D: small_conv.Conv2D,
+    keras.layers.Conv2DTranspose: small_conv.Conv2DTranspose,
+}
+
+
+def with_fast_layers(model):
+    """A copy of the functional or sequential ``model`` with the library's layers.
+
+    Raises:
+      ValueError: ``model`` is not a Keras model, or is a subclassed one (its
+        layers cannot be swapped).
+    """
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"with_fast_layers: expected a Keras model, got {type(model).__name__}")
+
+    def swap(layer):
+        cls = REPLACEMENTS.get(type(layer), layer.__class__)
+        return cls.from_config(layer.get_config())
+
+    try:
+        clone = keras.models.clone_model(model, clone_function=swap, recursive=True)
+    except ValueError as error:
+        raise ValueError(f"with_fast_layers: model {model.name!r} cannot have its layers "
+                         f"swapped (only functional and sequential models can): {error}") from None
+    clone.set_weights(model.get_weights())
+    return clone
