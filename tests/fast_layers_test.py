@@ -28,7 +28,8 @@ def all_layers(model):
             yield from all_layers(layer)
 
 
-def test_keras_layers_become_the_librarys_with_the_same_weights_and_outputs():
+def test_keras_layers_become_the_librarys_with_the_same_weights_and_outputs(monkeypatch):
+    monkeypatch.setattr(small_conv, "MAX_GATHER_SHARE", 100.0)  # the matrix path, tiny channels
     model = keras_network()
     rng = np.random.default_rng(0)
     model.set_weights([rng.normal(0.5, 0.3, w.shape).astype("float32")

@@ -74,8 +74,9 @@ def test_outputs_and_gradients_of_every_order_match_keras(classes, shape, kwargs
     monkeypatch.setattr(small_conv, "MAX_MATMUL_PIXELS_FLOAT32", 64)
     x = tf.constant(np.random.default_rng(1).normal(size=shape), tf.float32)
     keras_layer, our_layer = twins(*classes, shape, "float32", kwargs)
+    monkeypatch.setattr(small_conv, "MAX_GATHER_SHARE", 100.0)  # tiny test channels
     pixels = max(shape[1] * shape[2], small_conv.map_pixels(our_layer.compute_output_shape(shape)))
-    assert small_conv.matmul_applies(our_layer, x, pixels)
+    assert small_conv.matmul_applies(x, pixels, 6)
     assert not {"Conv2D", "Conv2DBackpropInput"} & op_types(our_layer, x)
     (y_keras, dx_keras, dw_keras), (y_ours, dx_ours, dw_ours) = (
         with_penalty_gradients(layer, x) for layer in (keras_layer, our_layer))
@@ -86,12 +87,14 @@ def test_outputs_and_gradients_of_every_order_match_keras(classes, shape, kwargs
         assert_close(ours, theirs, 1e-5)
 
 
-def test_bfloat16_matches_float32_to_bfloat16_rounding():
+def test_bfloat16_matches_float32_to_bfloat16_rounding(monkeypatch):
+    monkeypatch.setattr(small_conv, "MAX_GATHER_SHARE", 100.0)  # tiny test channels
     shape, kwargs = CONV_CASES[0]
     x = tf.constant(np.random.default_rng(2).normal(size=shape), tf.float32)
     keras_layer, _ = twins(keras.layers.Conv2D, small_conv.Conv2D, shape, "float32", kwargs)
     _, our_layer = twins(keras.layers.Conv2D, small_conv.Conv2D, shape, "mixed_bfloat16", kwargs)
     assert our_layer(x).dtype == tf.bfloat16
+    assert "Conv2D" not in op_types(our_layer, x)
     (y32, dx32, dw32), (y16, dx16, dw16) = (with_penalty_gradients(layer, x)
                                             for layer in (keras_layer, our_layer))
     assert dw16[0].dtype == tf.float32  # the variables' gradients stay float32
@@ -102,21 +105,25 @@ def test_bfloat16_matches_float32_to_bfloat16_rounding():
 
 
 def test_large_inputs_and_unsupported_arguments_keep_keras_convolution():
-    conv = small_conv.Conv2D(4, 3, padding="same")
+    conv = small_conv.Conv2D(256, 3, padding="same")
     big16 = tf.zeros((1, 16, 16, 2), tf.bfloat16)
     small32, small16 = tf.zeros((1, 8, 8, 2)), tf.zeros((1, 8, 8, 2), tf.bfloat16)
-    assert not small_conv.matmul_applies(conv, big16, 256)
-    assert small_conv.matmul_applies(conv, small16, 64)
-    assert not small_conv.matmul_applies(conv, small32, 64)  # float32: only up to 4x4
-    assert small_conv.matmul_applies(conv, tf.zeros((1, 4, 4, 2)), 16)
-    assert not small_conv.matmul_applies(conv, small16, None)
+    assert not small_conv.matmul_applies(big16, 256, 4096)
+    assert small_conv.matmul_applies(small16, 64, 256)
+    assert not small_conv.matmul_applies(small16, 64, 128)  # the gather would cost half
+    assert not small_conv.matmul_applies(small32, 64, 256)  # float32: only up to 4x4
+    assert small_conv.matmul_applies(tf.zeros((1, 4, 4, 2)), 16, 64)
+    assert not small_conv.matmul_applies(small16, None, 256)
+    assert small_conv.keras_arguments_supported(conv)
     dilated = small_conv.Conv2D(4, 3, dilation_rate=2, padding="same")
-    assert not small_conv.matmul_applies(dilated, small16, 64)
+    assert not small_conv.keras_arguments_supported(dilated)
     assert "Conv2D" in op_types(small_conv.Conv2D(4, 3, padding="same"), tf.zeros((1, 16, 16, 2)))
     # a transposed convolution counts its output: 8x8 -> 16x16 is not small
     up = small_conv.Conv2DTranspose(4, 4, strides=2, padding="same", dtype="mixed_bfloat16")
-    assert "Conv2DBackpropInput" in op_types(up, tf.zeros((1, 8, 8, 2)))
-    assert "Conv2DBackpropInput" not in op_types(up, tf.zeros((1, 4, 4, 2)))
+    assert "Conv2DBackpropInput" in op_types(up, tf.zeros((1, 8, 8, 256)))
+    assert "Conv2DBackpropInput" not in op_types(up, tf.zeros((1, 4, 4, 256)))
+    few = small_conv.Conv2DTranspose(4, 4, strides=2, padding="same", dtype="mixed_bfloat16")
+    assert "Conv2DBackpropInput" in op_types(few, tf.zeros((1, 4, 4, 32)))  # few channels
 
 
 def test_receptive_field_matrix_reads_same_padding_like_tensorflow():
@@ -142,3 +149,4 @@ def test_a_model_with_them_saves_and_loads(tmp_path):
     assert type(loaded.get_layer("up")) is small_conv.Conv2DTranspose
     x = np.random.default_rng(3).normal(size=(2, 4, 4, 2)).astype("float32")
     np.testing.assert_allclose(loaded(x), model(x), atol=1e-6)
+

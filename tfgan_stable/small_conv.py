@@ -13,11 +13,14 @@ padding taps stay zero), so the whole convolution is matrix products, whose
 gradients of every order are matrix products too: the gradient penalty's
 second derivatives need nothing special.
 
-``Conv2D`` and ``Conv2DTranspose`` are Keras' layers with that path where
-the larger of their input and output maps (a convolution's input, a
-transposed convolution's output) has at most ``MAX_MATMUL_PIXELS`` pixels
-(8x8) in a 16-bit compute dtype or ``MAX_MATMUL_PIXELS_FLOAT32`` (4x4) in
-float32, where it measured faster, and Keras' own convolution otherwise (and for dilation, groups,
+``Conv2D`` and ``Conv2DTranspose`` are Keras' layers with that path where it
+measured faster (bfloat16 on AMX, batch 64; ``matmul_applies``): the larger
+of their input and output maps (a convolution's input, a transposed
+convolution's output) has at most ``MAX_MATMUL_PIXELS`` pixels (8x8) in a
+16-bit compute dtype or ``MAX_MATMUL_PIXELS_FLOAT32`` (4x4) in float32, and
+at most a quarter as many pixels as the channels of the main product (the
+gather's share of the work: 3x3 convolutions 128->128 at 8x8 were slower,
+256->256 faster). Keras' own convolution runs otherwise (and for dilation, groups,
 ``channels_first``, or an unknown spatial size). Same weights, same results
 up to float rounding.
 """
@@ -30,6 +33,7 @@ import tensorflow as tf
 
 MAX_MATMUL_PIXELS = 64
 MAX_MATMUL_PIXELS_FLOAT32 = 16
+MAX_GATHER_SHARE = 0.25
 
 
 @functools.lru_cache(maxsize=None)
@@ -89,19 +93,27 @@ def conv2d_transpose(inputs, kernel, strides, padding, output_size):
     return tf.reshape(outputs, [-1, out_h, out_w, filters])
 
 
-def matmul_applies(layer, inputs, pixels):
-    """True when ``layer``'s convolution of ``inputs`` takes the matrix-product path.
+def matmul_applies(inputs, pixels, channels):
+    """True when a convolution of NHWC ``inputs`` takes the matrix-product path.
 
     ``pixels``: the larger of the input and the output map's pixel count (the
-    gather matrix's columns), ``None`` when unknown.
+    gather matrix's columns), ``None`` when unknown. ``channels``: the channel
+    count the main product runs over besides the taps (a convolution's
+    filters, a transposed convolution's input channels). The gather costs
+    ``pixels / channels`` of the main product; it pays off up to
+    ``MAX_GATHER_SHARE``.
     """
-    if (len(inputs.shape) != 4 or pixels is None or inputs.shape[-1] is None
-            or layer.data_format != "channels_last" or layer.padding not in ("same", "valid")
-            or tuple(layer.dilation_rate) != (1, 1) or getattr(layer, "groups", 1) != 1):
+    if len(inputs.shape) != 4 or pixels is None or inputs.shape[-1] is None:
         return False
     limit = MAX_MATMUL_PIXELS if inputs.dtype in (tf.bfloat16, tf.float16) \
         else MAX_MATMUL_PIXELS_FLOAT32
-    return pixels <= limit
+    return pixels <= limit and pixels <= MAX_GATHER_SHARE * channels
+
+
+def keras_arguments_supported(layer):
+    """True when a Keras convolution layer's arguments have a matrix-product path."""
+    return (layer.data_format == "channels_last" and layer.padding in ("same", "valid")
+            and tuple(layer.dilation_rate) == (1, 1) and getattr(layer, "groups", 1) == 1)
 
 
 def map_pixels(shape):
@@ -114,7 +126,8 @@ class Conv2D(keras.layers.Conv2D):
     """``keras.layers.Conv2D`` that convolves small inputs as matrix products."""
 
     def convolution_op(self, inputs, kernel):
-        if not matmul_applies(self, inputs, map_pixels(inputs.shape)):
+        if not (keras_arguments_supported(self)
+                and matmul_applies(inputs, map_pixels(inputs.shape), self.filters)):
             return super().convolution_op(inputs, kernel)
         return conv2d(inputs, kernel, self.strides, self.padding)
 
@@ -125,8 +138,8 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
 
     def call(self, inputs):
         output_shape = self.compute_output_shape(inputs.shape)
-        if (not matmul_applies(self, inputs, map_pixels(output_shape))
-                or self.output_padding is not None):
+        if (not keras_arguments_supported(self) or self.output_padding is not None
+                or not matmul_applies(inputs, map_pixels(output_shape), inputs.shape[-1])):
             return super().call(inputs)
         outputs = conv2d_transpose(inputs, self.kernel, self.strides, self.padding,
                                    output_shape[1:3])
