@@ -1,10 +1,9 @@
 """Convolutions on small feature maps as matrix products.
 
 A GAN's networks are widest where their feature maps are smallest: 256 to
-512 channels at 8x8, 4x4 or 2x2. On CPUs oneDNN computes those layers slowly,
-its bfloat16 AMX kernels most of all (they are blocked over the spatial
-positions, of which there are 16 or 4; ``bench/results/step_profile*.md``),
-and the gradient penalty's double backward runs each layer four times more.
+512 channels at 8x8, 4x4 or 2x2. On CPUs oneDNN computes those layers
+slowly, its bfloat16 AMX kernels most of all (``bench/layer_speed.py``), and
+a gradient penalty's double backward runs each of them several times more.
 At these sizes a convolution is cheapest written as what it is: gather every
 output position's receptive field (``im2col``), then one matrix product with
 the kernel. The gather is itself a product with a constant 0/1 matrix (one
@@ -20,9 +19,9 @@ convolution's output) has at most ``MAX_MATMUL_PIXELS`` pixels (8x8) in a
 16-bit compute dtype or ``MAX_MATMUL_PIXELS_FLOAT32`` (4x4) in float32, and
 at most a quarter as many pixels as the channels of the main product (the
 gather's share of the work: 3x3 convolutions 128->128 at 8x8 were slower,
-256->256 faster). Keras' own convolution runs otherwise (and for dilation, groups,
-``channels_first``, or an unknown spatial size). Same weights, same results
-up to float rounding.
+256->256 faster). Keras' own convolution runs otherwise, and for dilation,
+groups, ``channels_first`` or an unknown map size. Same weights, same
+results up to float rounding.
 """
 
 import functools

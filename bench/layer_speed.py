@@ -1,0 +1,206 @@
+"""Keras' layers against the library's equivalents, one layer at a time.
+
+For each case (the convolutions of the library's DCGAN / WGAN-GP networks at
+32x32 and of the Keras WGAN-GP example's networks, a few 3x3 stride-1 ones
+that set ``small_conv.MAX_GATHER_SHARE``, and the generators' batch norms)
+this builds Keras' layer and the library's (``small_conv.Conv2D`` /
+``Conv2DTranspose`` with their matrix path forced on, and
+``FusedBatchNormalization``) with the same weights, and times one training
+use of each at batch 64, interleaved: forward and backward to the weights,
+and for convolutions also with a gradient penalty's double backward (the
+weights' gradient of the squared input gradient), in float32 and bfloat16.
+It also reports whether the library's own rule (``small_conv.matmul_applies``)
+takes the matrix path for the case.
+
+    python bench/layer_speed.py --out bench/results
+
+Writes ``layer_speed.json`` and ``layer_speed.md``. Keep the machine otherwise
+idle while it runs.
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import time
+
+import numpy as np
+
+import tfgan_stable  # noqa: F401  (Keras on TensorFlow)
+import keras
+import tensorflow as tf
+
+from tfgan_stable import hardware, small_conv
+from tfgan_stable.batch_norm import FusedBatchNormalization
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+POLICIES = ("float32", "mixed_bfloat16")
+
+# (name, kind, input height/width, input channels, layer arguments)
+CASES = [
+    ("DCGAN critic down1: 16x16 64->128, 4x4 s2", "conv", 16, 64,
+     dict(filters=128, kernel_size=4, strides=2, padding="same")),
+    ("DCGAN critic down2: 8x8 128->256, 4x4 s2", "conv", 8, 128,
+     dict(filters=256, kernel_size=4, strides=2, padding="same")),
+    ("DCGAN generator up0: 4x4 512->256, 4x4 s2 transposed", "transpose", 4, 512,
+     dict(filters=256, kernel_size=4, strides=2, padding="same")),
+    ("DCGAN generator up1: 8x8 256->128, 4x4 s2 transposed", "transpose", 8, 256,
+     dict(filters=128, kernel_size=4, strides=2, padding="same")),
+    ("example critic: 8x8 128->256, 5x5 s2", "conv", 8, 128,
+     dict(filters=256, kernel_size=5, strides=2, padding="same")),
+    ("example critic: 4x4 256->512, 5x5 s2", "conv", 4, 256,
+     dict(filters=512, kernel_size=5, strides=2, padding="same")),
+    ("3x3 s1: 4x4 128->128", "conv", 4, 128, dict(filters=128, kernel_size=3, padding="same")),
+    ("3x3 s1: 8x8 64->64", "conv", 8, 64, dict(filters=64, kernel_size=3, padding="same")),
+    ("3x3 s1: 8x8 128->128", "conv", 8, 128, dict(filters=128, kernel_size=3, padding="same")),
+    ("3x3 s1: 8x8 256->256", "conv", 8, 256, dict(filters=256, kernel_size=3, padding="same")),
+    ("batch norm: 16x16x128", "batch_norm", 16, 128, {}),
+    ("batch norm: 32x32x64", "batch_norm", 32, 64, {}),
+]
+CLASSES = {"conv": (keras.layers.Conv2D, small_conv.Conv2D),
+           "transpose": (keras.layers.Conv2DTranspose, small_conv.Conv2DTranspose),
+           "batch_norm": (keras.layers.BatchNormalization, FusedBatchNormalization)}
+
+
+LIMITS = ("MAX_MATMUL_PIXELS", "MAX_MATMUL_PIXELS_FLOAT32", "MAX_GATHER_SHARE")
+RULE = {name: getattr(small_conv, name) for name in LIMITS}
+UNLIMITED = {name: 10**9 for name in LIMITS}
+
+
+@contextlib.contextmanager
+def limits(values):
+    """``small_conv``'s limits set to ``values`` (traces inside see them)."""
+    saved = {name: getattr(small_conv, name) for name in LIMITS}
+    for name, value in values.items():
+        setattr(small_conv, name, value)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(small_conv, name, value)
+
+
+def build(kind, size, channels, kwargs, policy):
+    shape = (None, size, size, channels)
+    layers = []
+    for cls in CLASSES[kind]:
+        layer = cls(**kwargs, dtype=policy)
+        layer.build(shape)
+        layers.append(layer)
+    for theirs, ours in zip(*(layer.weights for layer in layers)):
+        value = np.random.default_rng(0).normal(0.0, 0.05, theirs.shape).astype("float32")
+        theirs.assign(value)
+        ours.assign(value)
+    return layers
+
+
+def train_use(layer, penalty):
+    """A tf.function: the weights' gradient of one training use of ``layer``."""
+
+    @tf.function
+    def step(x):
+        with tf.GradientTape() as outer:
+            with tf.GradientTape() as inner:
+                inner.watch(x)
+                y = tf.cast(layer(x, training=True), tf.float32)
+                score = tf.reduce_sum(y * y)
+            if penalty:
+                gradient = tf.cast(inner.gradient(score, x), tf.float32)
+                score = score + tf.reduce_sum(gradient * gradient)
+        return outer.gradient(score, layer.trainable_weights)
+
+    return step
+
+
+def time_call(step, x, steps):
+    tf.nest.map_structure(np.asarray, step(x))
+    start = time.perf_counter()
+    for _ in range(steps):
+        output = step(x)
+    tf.nest.map_structure(np.asarray, output)
+    return (time.perf_counter() - start) / steps * 1e3
+
+
+def measure(case, args):
+    name, kind, size, channels, kwargs = case
+    row = {"case": name, "ms": {}, "matrix_path": {}}
+    x = tf.constant(np.random.default_rng(1).normal(size=(args.batch_size, size, size, channels)),
+                    tf.float32)
+    for policy in POLICIES:
+        keras_layer, our_layer = build(kind, size, channels, kwargs, policy)
+        if kind != "batch_norm":
+            compute = tf.cast(x, our_layer.compute_dtype)
+            pixels = size * size if kind == "conv" else small_conv.map_pixels(
+                our_layer.compute_output_shape(x.shape))
+            with limits(RULE):
+                row["matrix_path"][policy] = small_conv.matmul_applies(
+                    compute, pixels, kwargs["filters"] if kind == "conv" else channels)
+        for penalty in ((False, True) if kind != "batch_norm" else (False,)):
+            steps = {"keras": train_use(keras_layer, penalty), "library": train_use(our_layer,
+                                                                                    penalty)}
+            times = {variant: [] for variant in steps}
+            with limits(UNLIMITED):  # time the matrix path wherever it can run
+                for round_index in range(args.rounds):
+                    order = list(steps) if round_index % 2 == 0 else list(steps)[::-1]
+                    for variant in order:
+                        times[variant].append(time_call(steps[variant], x, args.steps))
+            key = f"{policy}{' +penalty' if penalty else ''}"
+            row["ms"][key] = {variant: statistics.median(ms) for variant, ms in times.items()}
+    return row
+
+
+def markdown(rows, args, cpu):
+    keys = [key for key in rows[0]["ms"]]
+    lines = [
+        f"CPU: {cpu['model']} ({cpu['cores']} cores; bfloat16 instructions: "
+        f"{', '.join(cpu['bf16_features']) or 'none'}). Batch {args.batch_size}; ms per "
+        "training use of one layer (forward + the weights' gradient; '+penalty': also a "
+        "gradient penalty's double backward), Keras' layer -> the library's with its matrix "
+        f"path forced on (speed-up); median of {args.rounds} interleaved blocks of "
+        f"{args.steps}. 'rule': whether `small_conv.matmul_applies` takes the matrix path "
+        "(float32 / bfloat16).",
+        "",
+        "| layer | " + " | ".join(keys) + " | rule |",
+        "|---" * (len(keys) + 2) + "|",
+    ]
+    for row in rows:
+        cells = []
+        for key in keys:
+            if key not in row["ms"]:
+                cells.append("-")
+                continue
+            ms = row["ms"][key]
+            cells.append(f"{ms['keras']:.1f} -> {ms['library']:.1f} "
+                         f"({ms['keras'] / ms['library']:.2f}x)")
+        rule = row["matrix_path"]
+        rule_cell = " / ".join("yes" if rule[p] else "no" for p in POLICIES) if rule else "fused"
+        lines.append(f"| {row['case']} | " + " | ".join(cells) + f" | {rule_cell} |")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=10, help="calls per timed block")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    rows = []
+    for case in CASES:
+        row = measure(case, args)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    cpu = hardware.cpu_description()
+    with open(os.path.join(args.out, "layer_speed.json"), "w") as f:
+        json.dump({"cpu": cpu, "batch_size": args.batch_size, "steps": args.steps,
+                   "rounds": args.rounds, "rows": rows}, f, indent=2)
+    text = markdown(rows, args, cpu)
+    with open(os.path.join(args.out, "layer_speed.md"), "w") as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
