@@ -1,7 +1,7 @@
 """Your own Keras networks with the library's faster layers.
 
 The library's networks are built from layers that compute what Keras' do,
-faster on the hardware GANs train on (``bench/results/step_profile*.md``):
+faster in bfloat16 on CPUs with AMX (``bench/results/layer_speed*.md``):
 ``FusedBatchNormalization`` (one fused op per training step) and
 ``small_conv.Conv2D`` / ``Conv2DTranspose`` (small feature maps as matrix
 products). ``with_fast_layers`` gives a network written with Keras' layers
