@@ -9,8 +9,8 @@ this builds Keras' layer and the library's (``small_conv.Conv2D`` /
 use of each at batch 64, interleaved: forward and backward to the weights,
 and for convolutions also with a gradient penalty's double backward (the
 weights' gradient of the squared input gradient), in float32 and bfloat16.
-It also reports whether the library's own rule (``small_conv.matmul_applies``)
-takes the matrix path for the case.
+It also reports whether the layer's own rule (``takes_matrix_path``) takes
+the matrix path for the case.
 
     python bench/layer_speed.py --out bench/results
 
@@ -130,12 +130,9 @@ def measure(case, args):
     for policy in POLICIES:
         keras_layer, our_layer = build(kind, size, channels, kwargs, policy)
         if kind != "batch_norm":
-            compute = tf.cast(x, our_layer.compute_dtype)
-            pixels = size * size if kind == "conv" else small_conv.map_pixels(
-                our_layer.compute_output_shape(x.shape))
             with limits(RULE):
-                row["matrix_path"][policy] = small_conv.matmul_applies(
-                    compute, pixels, kwargs["filters"] if kind == "conv" else channels)
+                row["matrix_path"][policy] = our_layer.takes_matrix_path(
+                    tf.cast(x, our_layer.compute_dtype))
         for penalty in ((False, True) if kind != "batch_norm" else (False,)):
             steps = {"keras": train_use(keras_layer, penalty), "library": train_use(our_layer,
                                                                                     penalty)}
@@ -158,7 +155,7 @@ def markdown(rows, args, cpu):
         "training use of one layer (forward + the weights' gradient; '+penalty': also a "
         "gradient penalty's double backward), Keras' layer -> the library's with its matrix "
         f"path forced on (speed-up); median of {args.rounds} interleaved blocks of "
-        f"{args.steps}. 'rule': whether `small_conv.matmul_applies` takes the matrix path "
+        f"{args.steps}. 'rule': whether the layer's `takes_matrix_path` takes the matrix path "
         "(float32 / bfloat16).",
         "",
         "| layer | " + " | ".join(keys) + " | rule |",

@@ -124,9 +124,13 @@ def map_pixels(shape):
 class Conv2D(keras.layers.Conv2D):
     """``keras.layers.Conv2D`` that convolves small inputs as matrix products."""
 
+    def takes_matrix_path(self, inputs):
+        """True when this layer convolves ``inputs`` as matrix products."""
+        return keras_arguments_supported(self) and matmul_applies(
+            inputs, map_pixels(inputs.shape), self.filters)
+
     def convolution_op(self, inputs, kernel):
-        if not (keras_arguments_supported(self)
-                and matmul_applies(inputs, map_pixels(inputs.shape), self.filters)):
+        if not self.takes_matrix_path(inputs):
             return super().convolution_op(inputs, kernel)
         return conv2d(inputs, kernel, self.strides, self.padding)
 
@@ -135,11 +139,17 @@ class Conv2D(keras.layers.Conv2D):
 class Conv2DTranspose(keras.layers.Conv2DTranspose):
     """``keras.layers.Conv2DTranspose`` that convolves small inputs as matrix products."""
 
+    def takes_matrix_path(self, inputs):
+        """True when this layer convolves ``inputs`` as matrix products (counting
+        its output map, the gather matrix's columns)."""
+        output_pixels = map_pixels(self.compute_output_shape(inputs.shape))
+        return (keras_arguments_supported(self) and self.output_padding is None
+                and matmul_applies(inputs, output_pixels, inputs.shape[-1]))
+
     def call(self, inputs):
-        output_shape = self.compute_output_shape(inputs.shape)
-        if (not keras_arguments_supported(self) or self.output_padding is not None
-                or not matmul_applies(inputs, map_pixels(output_shape), inputs.shape[-1])):
+        if not self.takes_matrix_path(inputs):
             return super().call(inputs)
+        output_shape = self.compute_output_shape(inputs.shape)
         outputs = conv2d_transpose(inputs, self.kernel, self.strides, self.padding,
                                    output_shape[1:3])
         if self.use_bias:
