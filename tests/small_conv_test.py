@@ -150,3 +150,30 @@ def test_a_model_with_them_saves_and_loads(tmp_path):
     x = np.random.default_rng(3).normal(size=(2, 4, 4, 2)).astype("float32")
     np.testing.assert_allclose(loaded(x), model(x), atol=1e-6)
 
+
+
+@pytest.mark.parametrize("classes, shape", [
+    ((keras.layers.Conv2D, small_conv.Conv2D), (64, 8, 8, 4)),
+    ((keras.layers.Conv2DTranspose, small_conv.Conv2DTranspose), (64, 4, 4, 4)),
+])
+def test_bfloat16_bias_gradient_is_summed_in_float32(classes, shape, monkeypatch):
+    # The bias gradient sums batch x height x width values (1,024 and 4,096 here);
+    # summed with bfloat16 rounding on the way (tf.nn.bias_add's gradient on CPU) it
+    # comes out percents short, where float32 accumulation leaves one final rounding.
+    monkeypatch.setattr(small_conv, "MAX_GATHER_SHARE", 100.0)  # tiny test channels
+    kwargs = dict(filters=8, kernel_size=4, strides=2, padding="same")
+    keras_layer, _ = twins(*classes, shape, "float32", kwargs)
+    _, our_layer = twins(*classes, shape, "mixed_bfloat16", kwargs)
+    x = tf.constant(np.random.default_rng(3).normal(size=shape), tf.float32)
+    assert not {"Conv2D", "Conv2DBackpropInput"} & op_types(our_layer, x)
+    weights = tf.constant(np.random.default_rng(4).normal(
+        1.0, 0.1, our_layer.compute_output_shape(shape)), tf.float32)
+
+    @tf.function
+    def bias_gradient(layer):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(tf.cast(layer(x), tf.float32) * weights)
+        return tape.gradient(loss, layer.bias)
+
+    ours, theirs = bias_gradient(our_layer).numpy(), bias_gradient(keras_layer).numpy()
+    assert np.linalg.norm(ours - theirs) / np.linalg.norm(theirs) < 0.005
