@@ -11,7 +11,7 @@ of the float32 seeds.
     python bench/precision_quality.py --out bench/results
 
 Writes ``precision_quality.json`` and ``precision_quality.md`` (``--name``
-sets the stem). ``--override key=value`` (repeatable) changes every run's
+sets the stem; ``--policies`` a subset). ``--override key=value`` (repeatable) changes every run's
 config, e.g. wider networks (``model.g_filters=128 model.d_filters=128``),
 whose 8x8 layers take the library's matrix-product convolutions in bfloat16.
 """
@@ -57,6 +57,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--configs", default="wgan_gp_digits,dcgan_digits,progan_digits")
     parser.add_argument("--seeds", default="0,1")
+    parser.add_argument("--policies", default=",".join(POLICIES),
+                        help="comma-separated train.mixed_precision values")
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--override", action="append", default=[],
                         help="key=value for every run's config (repeatable)")
@@ -71,7 +73,7 @@ def main():
         examples = data_lib.load_examples(config.data.name, resolution=config.data.resolution)
         real = data_lib.sample_examples(examples, args.samples, seed=1)
         for seed in [int(s) for s in args.seeds.split(",")]:
-            for policy in POLICIES:
+            for policy in args.policies.split(","):
                 row = run_one(config_name, policy, seed, real, classifier, args.override)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
@@ -97,7 +99,7 @@ def markdown(rows, args, cpu):
         "|---|---|---|---|---|---|",
     ]
     for config_name in args.configs.split(","):
-        for policy in POLICIES:
+        for policy in args.policies.split(","):
             mine = [r for r in rows if r["config"] == config_name and r["policy"] == policy]
             fids = ", ".join("%.2f" % r["fid"] for r in mine)
             kids = ", ".join("%.2f" % r["kid"] for r in mine)
