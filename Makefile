@@ -76,6 +76,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/robustness.py --out bench/results
 	$(BIN)/python bench/step_profile.py --out bench/results
 	$(BIN)/python bench/layer_speed.py --out bench/results
+	$(BIN)/python bench/gradient_precision.py --out bench/results
 	$(BIN)/python bench/precision_quality.py --out bench/results
 	$(BIN)/python bench/wasserstein_estimate.py --out bench/results
 	$(BIN)/python bench/train_step_speed.py --out bench/results

@@ -1,0 +1,182 @@
+"""How far bfloat16 gradients land from float32's: oneDNN's convolutions against the matrix path.
+
+A WGAN-GP step takes three gradients: the critic's Wasserstein loss, the
+gradient penalty (a double backward through the critic) and the generator's
+loss. For a WGAN-GP config this builds the generator and the critic in
+float32 and twice in ``mixed_bfloat16`` with the same weights: once with the
+library's layers as they ship (``small_conv``'s matrix products where their
+rule takes them) and once with the matrix path off (Keras' oneDNN
+convolutions everywhere). On one batch it computes each gradient and reports,
+per variable, the relative error of the bfloat16 gradient,
+``|g_bf16 - g_f32| / |g_f32|``. The matrix path should be no less exact than
+oneDNN; a bias gradient summed with bfloat16 rounding was found this way
+(``small_conv.add_bias``).
+
+    python bench/gradient_precision.py --out bench/results
+
+Writes ``gradient_precision.json`` and ``gradient_precision.md``. The pixels
+are uniform in [-1, 1] (no data files needed).
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+
+import numpy as np
+
+import tfgan_stable  # noqa: F401  (Keras on TensorFlow)
+import keras
+import tensorflow as tf
+
+from tfgan_stable import build, distribute, hardware, losses, penalties, small_conv
+from tfgan_stable import config as config_lib
+
+from train_step_speed import random_images
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VARIANTS = ("oneDNN convolutions", "matrix path")
+GRADIENTS = ("critic loss", "penalty", "generator loss")
+
+
+@contextlib.contextmanager
+def matrix_path(enabled):
+    """The library's layers with (as shipped) or without their matrix path."""
+    saved = small_conv.MAX_MATMUL_PIXELS, small_conv.MAX_MATMUL_PIXELS_FLOAT32
+    if not enabled:
+        small_conv.MAX_MATMUL_PIXELS = small_conv.MAX_MATMUL_PIXELS_FLOAT32 = 0
+    try:
+        yield
+    finally:
+        small_conv.MAX_MATMUL_PIXELS, small_conv.MAX_MATMUL_PIXELS_FLOAT32 = saved
+
+
+def networks(config, examples, policy, weights=None):
+    with distribute.mixed_precision(policy):
+        generator, critic = build.build_networks(config, examples)
+    if weights is not None:
+        generator.set_weights(weights[0])
+        critic.set_weights(weights[1])
+    return generator, critic
+
+
+def gradients(generator, critic, real, latent, alpha):
+    """``{gradient name: {variable path: array}}`` on one batch (traced once)."""
+
+    @tf.function
+    def compute():
+        with tf.GradientTape(persistent=True) as tape:
+            fake = tf.cast(generator(latent, training=True), tf.float32)
+            real_scores = tf.cast(critic(real, training=True), tf.float32)
+            fake_scores = tf.cast(critic(fake, training=True), tf.float32)
+            critic_loss = losses.wasserstein_critic_loss(real_scores, fake_scores)
+            penalty, _ = penalties.gradient_penalty(critic, real, tf.stop_gradient(fake),
+                                                    alpha=alpha)
+            generator_loss = losses.wasserstein_generator_loss(fake_scores)
+        return [tape.gradient(loss, model.trainable_variables) for loss, model in
+                ((critic_loss, critic), (penalty, critic), (generator_loss, generator))]
+
+    result = {}
+    for name, grads, model in zip(GRADIENTS, compute(), (critic, critic, generator)):
+        result[name] = {variable.path: np.asarray(g, np.float64)
+                        for variable, g in zip(model.trainable_variables, grads)
+                        if g is not None}
+    return result
+
+
+def matrix_path_variables(generator, critic, real, latent):
+    """Paths of the variables of layers that take the matrix path in bfloat16."""
+    taken = set()
+    for model, inputs in ((generator, latent), (critic, real)):
+        for layer in model.layers:
+            if hasattr(layer, "takes_matrix_path") and layer.takes_matrix_path(
+                    tf.zeros((1, *layer.input.shape[1:]), tf.bfloat16)):
+                taken.update(v.path for v in layer.trainable_variables)
+    return taken
+
+
+def measure(config_name, overrides, batch_size, seed):
+    keras.backend.clear_session()
+    config = config_lib.load(os.path.join(REPO, "configs", f"{config_name}.yaml"), overrides)
+    res = config.data.resolution
+    examples = random_images((res, res, 1), count=batch_size, seed=seed)
+    keras.utils.set_random_seed(seed)
+    generator, critic = networks(config, examples, "float32")
+    weights = generator.get_weights(), critic.get_weights()
+    rng = np.random.default_rng(seed)
+    real = tf.constant(rng.uniform(-1, 1, (batch_size, res, res, 1)), tf.float32)
+    latent = tf.constant(rng.normal(size=(batch_size, config.model.latent_dim)), tf.float32)
+    alpha = tf.constant(rng.uniform(size=batch_size), tf.float32)
+    reference = gradients(generator, critic, real, latent, alpha)
+    errors = {}
+    for variant in VARIANTS:
+        with matrix_path(variant == "matrix path"):
+            g16, c16 = networks(config, examples, "mixed_bfloat16", weights)
+            if variant == "matrix path":
+                on_path = matrix_path_variables(g16, c16, real, latent)
+            got = gradients(g16, c16, real, latent, alpha)
+        errors[variant] = {
+            name: {path: float(np.linalg.norm(got[name][path] - ref)
+                               / max(np.linalg.norm(ref), 1e-30))
+                   for path, ref in reference[name].items()}
+            for name in GRADIENTS}
+    norms = {name: {path: float(np.linalg.norm(ref)) for path, ref in reference[name].items()}
+             for name in GRADIENTS}
+    return {"config": config_name, "overrides": overrides, "batch_size": batch_size,
+            "seed": seed, "matrix_path_variables": sorted(on_path), "norms": norms,
+            "errors": errors}
+
+
+def markdown(rows, cpu):
+    lines = [
+        "Relative error of each bfloat16 gradient against float32's (same weights, same "
+        "batch): |g_bf16 - g_f32| / |g_f32|, with the matrix path off (oneDNN convolutions) "
+        f"and as shipped; {cpu['model']}, {cpu['cores']} cores "
+        f"({', '.join(cpu['bf16_features']) or 'no bfloat16 instructions'}). Rows: the "
+        "variables of layers on the matrix path, then the median and the largest error "
+        "over all variables.",
+        "",
+        "| config | gradient | variable | oneDNN convolutions | matrix path |",
+        "|---|---|---|---|---|",
+    ]
+    for row in rows:
+        label = row["config"] + "".join(f" {o}" for o in row["overrides"])
+        for name in GRADIENTS:
+            by_variant = [row["errors"][variant][name] for variant in VARIANTS]
+            for path in sorted(by_variant[0]):
+                if path in row["matrix_path_variables"]:
+                    cells = " | ".join("%.4f" % errors[path] for errors in by_variant)
+                    lines.append(f"| {label} | {name} | {path} | {cells} |")
+            for summary, fn in (("median of all", statistics.median), ("largest of all", max)):
+                cells = " | ".join("%.4f" % fn(errors.values()) for errors in by_variant)
+                lines.append(f"| {label} | {name} | {summary} | {cells} |")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--configs", default="wgan_gp_digits:model.g_filters=128;"
+                        "model.d_filters=128,wgan_gp_fashion_mnist",
+                        help="comma-separated config[:override;override...]")
+    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    rows = []
+    for spec in args.configs.split(","):
+        name, _, overrides = spec.partition(":")
+        rows.append(measure(name, [o for o in overrides.split(";") if o], args.batch_size,
+                            args.seed))
+    cpu = hardware.cpu_description()
+    with open(os.path.join(args.out, "gradient_precision.json"), "w") as f:
+        json.dump({"cpu": cpu, "rows": rows}, f, indent=2)
+    text = markdown(rows, cpu)
+    with open(os.path.join(args.out, "gradient_precision.md"), "w") as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
