@@ -124,6 +124,13 @@ def test_large_inputs_and_unsupported_arguments_keep_keras_convolution():
     assert "Conv2DBackpropInput" not in op_types(up, tf.zeros((1, 4, 4, 256)))
     few = small_conv.Conv2DTranspose(4, 4, strides=2, padding="same", dtype="mixed_bfloat16")
     assert "Conv2DBackpropInput" in op_types(few, tf.zeros((1, 4, 4, 32)))  # few channels
+    # matrix_path=False: Keras' convolution where the rule would take the products
+    small = tf.zeros((1, 4, 4, 256), tf.bfloat16)
+    off = small_conv.Conv2D(256, 3, padding="same", matrix_path=False, dtype="mixed_bfloat16")
+    assert "Conv2D" in op_types(off, small) and not off.takes_matrix_path(small)
+    off_up = small_conv.Conv2DTranspose(4, 4, strides=2, padding="same", matrix_path=False,
+                                        dtype="mixed_bfloat16")
+    assert "Conv2DBackpropInput" in op_types(off_up, small)
 
 
 def test_receptive_field_matrix_reads_same_padding_like_tensorflow():
@@ -141,12 +148,14 @@ def test_a_model_with_them_saves_and_loads(tmp_path):
     inputs = keras.Input((4, 4, 2))
     x = small_conv.Conv2D(3, 3, strides=2, padding="same", name="down")(inputs)
     outputs = small_conv.Conv2DTranspose(2, 4, strides=2, padding="same", name="up")(x)
-    model = keras.Model(inputs, outputs)
+    off = small_conv.Conv2D(2, 1, matrix_path=False, name="off")(outputs)
+    model = keras.Model(inputs, off)
     path = str(tmp_path / "model.keras")
     model.save(path)
     loaded = keras.saving.load_model(path)
     assert type(loaded.get_layer("down")) is small_conv.Conv2D
     assert type(loaded.get_layer("up")) is small_conv.Conv2DTranspose
+    assert loaded.get_layer("down").matrix_path and not loaded.get_layer("off").matrix_path
     x = np.random.default_rng(3).normal(size=(2, 4, 4, 2)).astype("float32")
     np.testing.assert_allclose(loaded(x), model(x), atol=1e-6)
 
@@ -177,3 +186,21 @@ def test_bfloat16_bias_gradient_is_summed_in_float32(classes, shape, monkeypatch
 
     ours, theirs = bias_gradient(our_layer).numpy(), bias_gradient(keras_layer).numpy()
     assert np.linalg.norm(ours - theirs) / np.linalg.norm(theirs) < 0.005
+
+
+@pytest.mark.parametrize("family, matrix_path", [("wgan_gp", False), ("dcgan", True),
+                                                 ("wgan", True)])
+def test_the_wgan_gp_critic_keeps_keras_convolutions(family, matrix_path):
+    # Under the gradient penalty, bfloat16 with the matrix path trained worse on
+    # wider networks (docs/benchmarks.md); the other critics and generators keep it.
+    from tfgan_stable import build, config as config_lib
+    from tfgan_stable.data import Examples
+    config = config_lib.from_dict({"data": {"name": "digits", "resolution": 8},
+                                   "model": {"family": family, "g_filters": 4,
+                                             "d_filters": 4}})
+    examples = Examples(None, "image", (8, 8, 1), 1, "test")
+    generator, critic = build.build_networks(config, examples)
+    convolutions = [layer for layer in critic.layers if isinstance(layer, small_conv.Conv2D)]
+    assert convolutions and all(c.matrix_path is matrix_path for c in convolutions)
+    assert all(layer.matrix_path for layer in generator.layers
+               if isinstance(layer, (small_conv.Conv2D, small_conv.Conv2DTranspose)))

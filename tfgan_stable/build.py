@@ -50,7 +50,8 @@ def build_networks(config, examples):
         build_discriminator(resolution, critic_channels, filters=model_cfg.d_filters,
                             max_filters=model_cfg.max_filters,
                             normalization=(model_cfg.d_normalization
-                                           or family.critic_normalization)),
+                                           or family.critic_normalization),
+                            matrix_path=family.critic_matrix_path),
     )
 
 

@@ -135,12 +135,22 @@ def map_pixels(shape):
 
 @keras.saving.register_keras_serializable(package="tfgan_stable")
 class Conv2D(keras.layers.Conv2D):
-    """``keras.layers.Conv2D`` that convolves small inputs as matrix products."""
+    """``keras.layers.Conv2D`` that convolves small inputs as matrix products.
+
+    ``matrix_path=False`` keeps Keras' convolution for every input.
+    """
+
+    def __init__(self, *args, matrix_path=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.matrix_path = bool(matrix_path)
 
     def takes_matrix_path(self, inputs):
         """True when this layer convolves ``inputs`` as matrix products."""
-        return keras_arguments_supported(self) and matmul_applies(
+        return self.matrix_path and keras_arguments_supported(self) and matmul_applies(
             inputs, map_pixels(inputs.shape), self.filters)
+
+    def get_config(self):
+        return {**super().get_config(), "matrix_path": self.matrix_path}
 
     def call(self, inputs):
         if not self.takes_matrix_path(inputs):
@@ -153,14 +163,25 @@ class Conv2D(keras.layers.Conv2D):
 
 @keras.saving.register_keras_serializable(package="tfgan_stable")
 class Conv2DTranspose(keras.layers.Conv2DTranspose):
-    """``keras.layers.Conv2DTranspose`` that convolves small inputs as matrix products."""
+    """``keras.layers.Conv2DTranspose`` that convolves small inputs as matrix products.
+
+    ``matrix_path=False`` keeps Keras' convolution for every input.
+    """
+
+    def __init__(self, *args, matrix_path=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.matrix_path = bool(matrix_path)
 
     def takes_matrix_path(self, inputs):
         """True when this layer convolves ``inputs`` as matrix products (counting
         its output map, the gather matrix's columns)."""
         output_pixels = map_pixels(self.compute_output_shape(inputs.shape))
-        return (keras_arguments_supported(self) and self.output_padding is None
+        return (self.matrix_path and keras_arguments_supported(self)
+                and self.output_padding is None
                 and matmul_applies(inputs, output_pixels, inputs.shape[-1]))
+
+    def get_config(self):
+        return {**super().get_config(), "matrix_path": self.matrix_path}
 
     def call(self, inputs):
         if not self.takes_matrix_path(inputs):

@@ -115,6 +115,9 @@ class WGANGPOptions:
 
 
 # The penalty is per example, so the critic must not use batch norm (sec. 4).
+# The critic keeps oneDNN's convolutions: with the matrix products on its 8x8
+# layer, 2 of 3 bfloat16 seeds trained far worse than every float32 seed on
+# wider digits networks, with Keras' convolutions none did (docs/benchmarks.md).
 FAMILY = family.register(family.Family(
     "wgan_gp", WGANGP, WGANGPOptions, gan_kwargs=dataclasses.asdict,
-    critic_normalization="layer"))
+    critic_normalization="layer", critic_matrix_path=False))
