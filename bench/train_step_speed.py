@@ -32,7 +32,10 @@ steps, penalty 10, the same optimizers), at ``--peer_batch_sizes``:
   ``train.mixed_precision: auto`` (bfloat16 where the hardware computes in it);
 * ``library_fast_layers``: as ``library_defaults``, the networks passed through
   ``tg.with_fast_layers`` (the library's batch norm and small-map convolutions
-  in place of Keras': same architecture, weights and arithmetic).
+  in place of Keras': same architecture, weights and arithmetic);
+* ``library_fast_layers_critic_oneDNN``: the same, the critic with
+  ``matrix_path=False`` (Keras' convolutions, as the library's own WGAN-GP
+  critic keeps for quality).
 
 Images per second and ratios over the peer; interleaved like the overhead rows.
 The pixels are random (a step's time does not depend on them).
@@ -304,12 +307,15 @@ def peer_models(batch_size):
     example = peer.ExampleWGANGP(*networks("float32"))
     example.compile()
     models = {"peer": (example, one_batch)}
-    for name, precision, fast in (("library_float32", "float32", False),
-                                  ("library_defaults", policy, False),
-                                  ("library_fast_layers", policy, True)):
+    for name, precision, fast, critic_matrix_path in (
+            ("library_float32", "float32", False, False),
+            ("library_defaults", policy, False, False),
+            ("library_fast_layers", policy, True, True),
+            ("library_fast_layers_critic_oneDNN", policy, True, False)):
         generator, critic = networks(precision)
         if fast:
-            generator, critic = tg.with_fast_layers(generator), tg.with_fast_layers(critic)
+            generator = tg.with_fast_layers(generator)
+            critic = tg.with_fast_layers(critic, matrix_path=critic_matrix_path)
         gan = tg.WGANGP(generator, critic, n_critic=peer.CRITIC_STEPS,
                         gp_weight=peer.GP_WEIGHT, seed=0)
         gan.compile(d_optimizer=peer.optimizer(), g_optimizer=peer.optimizer())
@@ -352,7 +358,8 @@ def overhead_table(rows, args):
     return lines
 
 
-PEER_NAMES = ("peer", "library_float32", "library_defaults", "library_fast_layers")
+PEER_NAMES = ("peer", "library_float32", "library_defaults", "library_fast_layers",
+              "library_fast_layers_critic_oneDNN")
 
 
 def peer_table(rows, args):
@@ -364,7 +371,8 @@ def peer_table(rows, args):
         f"{args.peer_rounds} interleaved blocks of {args.peer_steps} steps. "
         f"`library_defaults`: `train.mixed_precision: auto` = {precision['policy']} "
         f"({precision['reason']}); `library_fast_layers`: the same with both networks passed "
-        "through `tg.with_fast_layers`. Timed at steps_per_execution 1: at about a second per "
+        "through `tg.with_fast_layers`; `library_fast_layers_critic_oneDNN`: the critic with "
+        "`matrix_path=False` (Keras' convolutions, as the library's WGAN-GP critic). Timed at steps_per_execution 1: at about a second per "
         "step, the 2-4 ms that Keras' loop adds per step (the overhead table) is below "
         "0.5%, so the configs' default of up to 50 steps per execution changes nothing here. "
         "Real images per second (batch x generator steps per second) and speed-up over the "

@@ -50,6 +50,16 @@ def test_keras_layers_become_the_librarys_with_the_same_weights_and_outputs(monk
     np.testing.assert_allclose(fast(z, training=True), model(z, training=True), atol=1e-4)
 
 
+def test_matrix_path_false_keeps_keras_convolutions_and_swaps_the_batch_norm():
+    fast = tg.with_fast_layers(keras_network(), matrix_path=False)
+    convolutions = [layer for layer in all_layers(fast)
+                    if isinstance(layer, (small_conv.Conv2D, small_conv.Conv2DTranspose))]
+    assert len(convolutions) == 3 and not any(c.matrix_path for c in convolutions)
+    assert [type(layer) for layer in all_layers(fast)].count(tg.FusedBatchNormalization) == 2
+    assert all(c.matrix_path for c in all_layers(tg.with_fast_layers(keras_network()))
+               if isinstance(c, small_conv.Conv2D))
+
+
 def test_subclassed_models_and_non_models_are_refused_by_name():
     class Subclassed(keras.Model):
         def __init__(self):

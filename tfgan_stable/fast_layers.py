@@ -25,8 +25,16 @@ REPLACEMENTS = {
 }
 
 
-def with_fast_layers(model):
+def with_fast_layers(model, matrix_path=True):
     """A copy of the functional or sequential ``model`` with the library's layers.
+
+    Args:
+      model: a functional or sequential Keras model.
+      matrix_path: whether the convolutions may compute small maps as matrix
+        products. Pass False for a critic trained with a gradient penalty, as
+        the library's WGAN-GP critic does: with them, bfloat16 trained worse
+        there at 2 of 3 seeds (``docs/benchmarks.md``). The batch norm is
+        swapped either way.
 
     Raises:
       ValueError: ``model`` is not a Keras model, or is a subclassed one (its
@@ -37,7 +45,10 @@ def with_fast_layers(model):
 
     def swap(layer):
         cls = REPLACEMENTS.get(type(layer), layer.__class__)
-        return cls.from_config(layer.get_config())
+        config = layer.get_config()
+        if cls in (small_conv.Conv2D, small_conv.Conv2DTranspose):
+            config["matrix_path"] = matrix_path
+        return cls.from_config(config)
 
     try:
         clone = keras.models.clone_model(model, clone_function=swap, recursive=True)
