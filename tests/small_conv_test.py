@@ -190,9 +190,9 @@ def test_bfloat16_bias_gradient_is_summed_in_float32(classes, shape, monkeypatch
 
 @pytest.mark.parametrize("family, matrix_path", [("wgan_gp", False), ("dcgan", True),
                                                  ("wgan", True)])
-def test_the_wgan_gp_critic_keeps_keras_convolutions(family, matrix_path):
-    # Under the gradient penalty, bfloat16 with the matrix path trained worse on
-    # wider networks (docs/benchmarks.md); the other critics and generators keep it.
+def test_the_wgan_gp_networks_keep_keras_convolutions(family, matrix_path):
+    # With the matrix path, WGAN-GP trained worse in bfloat16 on wider networks
+    # (docs/benchmarks.md); the other families keep it.
     from tfgan_stable import build, config as config_lib
     from tfgan_stable.data import Examples
     config = config_lib.from_dict({"data": {"name": "digits", "resolution": 8},
@@ -200,7 +200,6 @@ def test_the_wgan_gp_critic_keeps_keras_convolutions(family, matrix_path):
                                              "d_filters": 4}})
     examples = Examples(None, "image", (8, 8, 1), 1, "test")
     generator, critic = build.build_networks(config, examples)
-    convolutions = [layer for layer in critic.layers if isinstance(layer, small_conv.Conv2D)]
-    assert convolutions and all(c.matrix_path is matrix_path for c in convolutions)
-    assert all(layer.matrix_path for layer in generator.layers
-               if isinstance(layer, (small_conv.Conv2D, small_conv.Conv2DTranspose)))
+    convolutions = [layer for layer in generator.layers + critic.layers
+                    if isinstance(layer, (small_conv.Conv2D, small_conv.Conv2DTranspose))]
+    assert len(convolutions) >= 3 and all(c.matrix_path is matrix_path for c in convolutions)

@@ -31,8 +31,8 @@ def with_fast_layers(model, matrix_path=True):
     Args:
       model: a functional or sequential Keras model.
       matrix_path: whether the convolutions may compute small maps as matrix
-        products. Pass False for a critic trained with a gradient penalty, as
-        the library's WGAN-GP critic does: with them, bfloat16 trained worse
+        products. Pass False for WGAN-GP's networks, as the library's WGAN-GP
+        configs build them: with the matrix products, bfloat16 trained worse
         there at 2 of 3 seeds (``docs/benchmarks.md``). The batch norm is
         swapped either way.
 

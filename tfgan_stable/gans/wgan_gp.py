@@ -115,9 +115,10 @@ class WGANGPOptions:
 
 
 # The penalty is per example, so the critic must not use batch norm (sec. 4).
-# The critic keeps oneDNN's convolutions: with the matrix products on its 8x8
-# layer, 2 of 3 bfloat16 seeds trained far worse than every float32 seed on
-# wider digits networks, with Keras' convolutions none did (docs/benchmarks.md).
+# Both networks keep Keras' convolutions: with the matrix products (in the
+# critic, the generator or both) 2 of 3 bfloat16 seeds trained far worse than
+# every float32 seed on wider digits networks; with Keras' convolutions none
+# did (docs/benchmarks.md, "the matrix-product convolutions").
 FAMILY = family.register(family.Family(
     "wgan_gp", WGANGP, WGANGPOptions, gan_kwargs=dataclasses.asdict,
-    critic_normalization="layer", critic_matrix_path=False))
+    critic_normalization="layer", matrix_path=False))
