@@ -4,10 +4,10 @@ A WGAN-GP step takes three gradients: the critic's Wasserstein loss, the
 gradient penalty (a double backward through the critic) and the generator's
 loss. For a WGAN-GP config this builds the generator and the critic in
 float32 and twice in ``mixed_bfloat16`` with the same weights: once with the
-library's layers as they ship (``small_conv``'s matrix products where their
-rule takes them) and once with the matrix path off (Keras' oneDNN
-convolutions everywhere). On one batch it computes each gradient and reports,
-per variable, the relative error of the bfloat16 gradient,
+``small_conv`` layers' matrix path on (matrix products where their rule takes
+them, whatever the family builds) and once off (Keras' oneDNN convolutions
+everywhere; what the WGAN-GP family builds). On one batch it computes each
+gradient and reports, per variable, the relative error of the bfloat16 gradient,
 ``|g_bf16 - g_f32| / |g_f32|``. The matrix path should be no less exact than
 oneDNN; a bias gradient summed with bfloat16 rounding was found this way
 (``small_conv.add_bias``).
@@ -19,7 +19,6 @@ are uniform in [-1, 1] (no data files needed).
 """
 
 import argparse
-import contextlib
 import json
 import os
 import statistics
@@ -40,21 +39,15 @@ VARIANTS = ("oneDNN convolutions", "matrix path")
 GRADIENTS = ("critic loss", "penalty", "generator loss")
 
 
-@contextlib.contextmanager
-def matrix_path(enabled):
-    """The library's layers with (as shipped) or without their matrix path."""
-    saved = small_conv.MAX_MATMUL_PIXELS, small_conv.MAX_MATMUL_PIXELS_FLOAT32
-    if not enabled:
-        small_conv.MAX_MATMUL_PIXELS = small_conv.MAX_MATMUL_PIXELS_FLOAT32 = 0
-    try:
-        yield
-    finally:
-        small_conv.MAX_MATMUL_PIXELS, small_conv.MAX_MATMUL_PIXELS_FLOAT32 = saved
-
-
-def networks(config, examples, policy, weights=None):
+def networks(config, examples, policy, weights=None, matrix_path=False):
+    """The config's networks, their small-map convolutions with ``matrix_path``
+    on or off whatever the family builds (WGAN-GP: off)."""
     with distribute.mixed_precision(policy):
         generator, critic = build.build_networks(config, examples)
+    for model in (generator, critic):
+        for layer in model.layers:
+            if isinstance(layer, (small_conv.Conv2D, small_conv.Conv2DTranspose)):
+                layer.matrix_path = matrix_path
     if weights is not None:
         generator.set_weights(weights[0])
         critic.set_weights(weights[1])
@@ -85,10 +78,10 @@ def gradients(generator, critic, real, latent, alpha):
     return result
 
 
-def matrix_path_variables(generator, critic, real, latent):
+def matrix_path_variables(generator, critic):
     """Paths of the variables of layers that take the matrix path in bfloat16."""
     taken = set()
-    for model, inputs in ((generator, latent), (critic, real)):
+    for model in (generator, critic):
         for layer in model.layers:
             if hasattr(layer, "takes_matrix_path") and layer.takes_matrix_path(
                     tf.zeros((1, *layer.input.shape[1:]), tf.bfloat16)):
@@ -111,11 +104,11 @@ def measure(config_name, overrides, batch_size, seed):
     reference = gradients(generator, critic, real, latent, alpha)
     errors = {}
     for variant in VARIANTS:
-        with matrix_path(variant == "matrix path"):
-            g16, c16 = networks(config, examples, "mixed_bfloat16", weights)
-            if variant == "matrix path":
-                on_path = matrix_path_variables(g16, c16, real, latent)
-            got = gradients(g16, c16, real, latent, alpha)
+        g16, c16 = networks(config, examples, "mixed_bfloat16", weights,
+                            matrix_path=variant == "matrix path")
+        if variant == "matrix path":
+            on_path = matrix_path_variables(g16, c16)
+        got = gradients(g16, c16, real, latent, alpha)
         errors[variant] = {
             name: {path: float(np.linalg.norm(got[name][path] - ref)
                                / max(np.linalg.norm(ref), 1e-30))
