@@ -124,8 +124,8 @@ def measure(config_name, overrides, batch_size, seed):
 def markdown(rows, cpu):
     lines = [
         "Relative error of each bfloat16 gradient against float32's (same weights, same "
-        "batch): |g_bf16 - g_f32| / |g_f32|, with the matrix path off (oneDNN convolutions) "
-        f"and as shipped; {cpu['model']}, {cpu['cores']} cores "
+        "batch): |g_bf16 - g_f32| / |g_f32|, with the small_conv layers' matrix path off "
+        f"(oneDNN convolutions) and on; {cpu['model']}, {cpu['cores']} cores "
         f"({', '.join(cpu['bf16_features']) or 'no bfloat16 instructions'}). Rows: the "
         "variables of layers on the matrix path, then the median and the largest error "
         "over all variables.",

@@ -1,6 +1,6 @@
 """Keras' layers against the library's equivalents, one layer at a time.
 
-For each case (the convolutions of the library's DCGAN / WGAN-GP networks at
+For each case (the convolutions of the library's DCGAN-architecture networks at
 32x32 and of the Keras WGAN-GP example's networks, a few 3x3 stride-1 ones
 that set ``small_conv.MAX_GATHER_SHARE``, and the generators' batch norms)
 this builds Keras' layer and the library's (``small_conv.Conv2D`` /

@@ -11,9 +11,11 @@ of the float32 seeds.
     python bench/precision_quality.py --out bench/results
 
 Writes ``precision_quality.json`` and ``precision_quality.md`` (``--name``
-sets the stem; ``--policies`` a subset). ``--override key=value`` (repeatable) changes every run's
-config, e.g. wider networks (``model.g_filters=128 model.d_filters=128``),
-whose 8x8 layers take the library's matrix-product convolutions in bfloat16.
+sets the stem; ``--policies`` runs a subset). ``--override key=value``
+(repeatable) changes every run's config, e.g. wider networks
+(``model.g_filters=128 model.d_filters=128``), whose 8x8 layers take the
+library's matrix-product convolutions in bfloat16 (DCGAN; WGAN-GP keeps
+Keras' convolutions).
 """
 
 import argparse

@@ -372,9 +372,10 @@ def peer_table(rows, args):
         f"`library_defaults`: `train.mixed_precision: auto` = {precision['policy']} "
         f"({precision['reason']}); `library_fast_layers`: the same with both networks passed "
         "through `tg.with_fast_layers`; `library_fast_batch_norm`: the same with "
-        "`matrix_path=False` (Keras' convolutions, as the library's WGAN-GP configs). Timed at steps_per_execution 1: at about a second per "
-        "step, the 2-4 ms that Keras' loop adds per step (the overhead table) is below "
-        "0.5%, so the configs' default of up to 50 steps per execution changes nothing here. "
+        "`matrix_path=False` (Keras' convolutions, as the library's WGAN-GP configs). "
+        "Timed at steps_per_execution 1: at about a second per step, the 2-4 ms that "
+        "Keras' loop adds per step (the overhead table) is below 0.5%, so the configs' "
+        "default of up to 50 steps per execution changes nothing here. "
         "Real images per second (batch x generator steps per second) and speed-up over the "
         "peer.",
         "",

@@ -115,10 +115,11 @@ class WGANGPOptions:
 
 
 # The penalty is per example, so the critic must not use batch norm (sec. 4).
-# Both networks keep Keras' convolutions: with the matrix products (in the
-# critic, the generator or both) 2 of 3 bfloat16 seeds trained far worse than
-# every float32 seed on wider digits networks; with Keras' convolutions none
-# did (docs/benchmarks.md, "the matrix-product convolutions").
+# Both networks keep Keras' convolutions: with the matrix products in both, 2
+# of 3 bfloat16 seeds trained far worse than every float32 seed on wider
+# digits networks (and one of them with the products in either network
+# alone); with Keras' convolutions none did (docs/benchmarks.md, "the
+# matrix-product convolutions").
 FAMILY = family.register(family.Family(
     "wgan_gp", WGANGP, WGANGPOptions, gan_kwargs=dataclasses.asdict,
     critic_normalization="layer", matrix_path=False))
