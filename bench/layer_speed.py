@@ -20,10 +20,10 @@ idle while it runs.
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import statistics
-import time
 
 import numpy as np
 
@@ -33,6 +33,8 @@ import tensorflow as tf
 
 from tfgan_stable import hardware, small_conv
 from tfgan_stable.batch_norm import FusedBatchNormalization
+
+from train_step_speed import time_loop
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 POLICIES = ("float32", "mixed_bfloat16")
@@ -113,15 +115,6 @@ def train_use(layer, penalty):
     return step
 
 
-def time_call(step, x, steps):
-    tf.nest.map_structure(np.asarray, step(x))
-    start = time.perf_counter()
-    for _ in range(steps):
-        output = step(x)
-    tf.nest.map_structure(np.asarray, output)
-    return (time.perf_counter() - start) / steps * 1e3
-
-
 def measure(case, args):
     name, kind, size, channels, kwargs = case
     row = {"case": name, "ms": {}, "matrix_path": {}}
@@ -141,7 +134,8 @@ def measure(case, args):
                 for round_index in range(args.rounds):
                     order = list(steps) if round_index % 2 == 0 else list(steps)[::-1]
                     for variant in order:
-                        times[variant].append(time_call(steps[variant], x, args.steps))
+                        times[variant].append(
+                            time_loop(steps[variant], itertools.repeat(x), args.steps) * 1e3)
             key = f"{policy}{' +penalty' if penalty else ''}"
             row["ms"][key] = {variant: statistics.median(ms) for variant, ms in times.items()}
     return row

@@ -133,62 +133,61 @@ def map_pixels(shape):
     return None if shape[1] is None or shape[2] is None else shape[1] * shape[2]
 
 
+class _MatrixPathConvolution:
+    """What both layers share: the ``matrix_path`` switch (``False`` keeps
+    Keras' convolution for every input), and ``call`` taking the matrix
+    products, then the bias and the activation, where ``takes_matrix_path``."""
+
+    def __init__(self, *args, matrix_path=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.matrix_path = bool(matrix_path)
+
+    def get_config(self):
+        return {**super().get_config(), "matrix_path": self.matrix_path}
+
+    def may_take_matrix_path(self):
+        """The switch and the layer's arguments allow the matrix path."""
+        return self.matrix_path and keras_arguments_supported(self)
+
+    def call(self, inputs):
+        if not self.takes_matrix_path(inputs):
+            return super().call(inputs)
+        outputs = self.matrix_products(inputs)
+        if self.use_bias:
+            outputs = add_bias(outputs, self.bias)
+        return self.activation(outputs) if self.activation is not None else outputs
+
+
 @keras.saving.register_keras_serializable(package="tfgan_stable")
-class Conv2D(keras.layers.Conv2D):
+class Conv2D(_MatrixPathConvolution, keras.layers.Conv2D):
     """``keras.layers.Conv2D`` that convolves small inputs as matrix products.
 
     ``matrix_path=False`` keeps Keras' convolution for every input.
     """
 
-    def __init__(self, *args, matrix_path=True, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.matrix_path = bool(matrix_path)
-
     def takes_matrix_path(self, inputs):
         """True when this layer convolves ``inputs`` as matrix products."""
-        return self.matrix_path and keras_arguments_supported(self) and matmul_applies(
+        return self.may_take_matrix_path() and matmul_applies(
             inputs, map_pixels(inputs.shape), self.filters)
 
-    def get_config(self):
-        return {**super().get_config(), "matrix_path": self.matrix_path}
-
-    def call(self, inputs):
-        if not self.takes_matrix_path(inputs):
-            return super().call(inputs)
-        outputs = conv2d(inputs, self.kernel, self.strides, self.padding)
-        if self.use_bias:
-            outputs = add_bias(outputs, self.bias)
-        return self.activation(outputs) if self.activation is not None else outputs
+    def matrix_products(self, inputs):
+        return conv2d(inputs, self.kernel, self.strides, self.padding)
 
 
 @keras.saving.register_keras_serializable(package="tfgan_stable")
-class Conv2DTranspose(keras.layers.Conv2DTranspose):
+class Conv2DTranspose(_MatrixPathConvolution, keras.layers.Conv2DTranspose):
     """``keras.layers.Conv2DTranspose`` that convolves small inputs as matrix products.
 
     ``matrix_path=False`` keeps Keras' convolution for every input.
     """
 
-    def __init__(self, *args, matrix_path=True, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.matrix_path = bool(matrix_path)
-
     def takes_matrix_path(self, inputs):
         """True when this layer convolves ``inputs`` as matrix products (counting
         its output map, the gather matrix's columns)."""
         output_pixels = map_pixels(self.compute_output_shape(inputs.shape))
-        return (self.matrix_path and keras_arguments_supported(self)
-                and self.output_padding is None
+        return (self.may_take_matrix_path() and self.output_padding is None
                 and matmul_applies(inputs, output_pixels, inputs.shape[-1]))
 
-    def get_config(self):
-        return {**super().get_config(), "matrix_path": self.matrix_path}
-
-    def call(self, inputs):
-        if not self.takes_matrix_path(inputs):
-            return super().call(inputs)
-        output_shape = self.compute_output_shape(inputs.shape)
-        outputs = conv2d_transpose(inputs, self.kernel, self.strides, self.padding,
-                                   output_shape[1:3])
-        if self.use_bias:
-            outputs = add_bias(outputs, self.bias)
-        return self.activation(outputs) if self.activation is not None else outputs
+    def matrix_products(self, inputs):
+        output_size = self.compute_output_shape(inputs.shape)[1:3]
+        return conv2d_transpose(inputs, self.kernel, self.strides, self.padding, output_size)
