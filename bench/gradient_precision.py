@@ -1,16 +1,17 @@
-"""How far bfloat16 gradients land from float32's: oneDNN's convolutions against the matrix path.
+"""How far bfloat16 gradients land from float32's: oneDNN's convolutions against the matrix paths.
 
 A WGAN-GP step takes three gradients: the critic's Wasserstein loss, the
 gradient penalty (a double backward through the critic) and the generator's
 loss. For a WGAN-GP config this builds the generator and the critic in
-float32 and twice in ``mixed_bfloat16`` with the same weights: once with the
-``small_conv`` layers' matrix path on (matrix products where their rule takes
-them, whatever the family builds) and once off (Keras' oneDNN convolutions
-everywhere; what the WGAN-GP family builds). On one batch it computes each
-gradient and reports, per variable, the relative error of the bfloat16 gradient,
-``|g_bf16 - g_f32| / |g_f32|``. The matrix path should be no less exact than
-oneDNN; a bias gradient summed with bfloat16 rounding was found this way
-(``small_conv.add_bias``).
+float32 and three times in ``mixed_bfloat16`` with the same weights, whatever
+the family builds: with Keras' oneDNN convolutions everywhere; with only the
+kernel gradients of the ``small_conv`` layers as matrix products where their
+rule takes them (``matrix_filter_gradient``, what the WGAN-GP family builds);
+and with the whole matrix path (``matrix_path``, as DCGAN's). On one batch it
+computes each gradient and reports, per variable, the relative error of the
+bfloat16 gradient, ``|g_bf16 - g_f32| / |g_f32|``. The matrix products should
+be no less exact than oneDNN; a bias gradient summed with bfloat16 rounding
+was found this way (``small_conv.add_bias``).
 
     python bench/gradient_precision.py --out bench/results
 
@@ -35,19 +36,21 @@ from tfgan_stable import config as config_lib
 from train_step_speed import random_images
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VARIANTS = ("oneDNN convolutions", "matrix path")
+# variant -> (matrix_path, matrix_filter_gradient) of every small_conv layer
+VARIANTS = {"oneDNN convolutions": (False, False), "matrix filter gradient": (False, True),
+            "matrix path": (True, True)}
 GRADIENTS = ("critic loss", "penalty", "generator loss")
 
 
-def networks(config, examples, policy, weights=None, matrix_path=False):
-    """The config's networks, their small-map convolutions with ``matrix_path``
-    on or off whatever the family builds (WGAN-GP: off)."""
+def networks(config, examples, policy, weights=None, variant="oneDNN convolutions"):
+    """The config's networks, their small-map convolutions switched as ``variant``
+    says whatever the family builds."""
     with distribute.mixed_precision(policy):
         generator, critic = build.build_networks(config, examples)
     for model in (generator, critic):
         for layer in model.layers:
             if isinstance(layer, (small_conv.Conv2D, small_conv.Conv2DTranspose)):
-                layer.matrix_path = matrix_path
+                layer.matrix_path, layer.matrix_filter_gradient = VARIANTS[variant]
     if weights is not None:
         generator.set_weights(weights[0])
         critic.set_weights(weights[1])
@@ -79,12 +82,14 @@ def gradients(generator, critic, real, latent, alpha):
 
 
 def matrix_path_variables(generator, critic):
-    """Paths of the variables of layers that take the matrix path in bfloat16."""
+    """Paths of the variables of layers that take either matrix path in bfloat16."""
     taken = set()
     for model in (generator, critic):
         for layer in model.layers:
-            if hasattr(layer, "takes_matrix_path") and layer.takes_matrix_path(
-                    tf.zeros((1, *layer.input.shape[1:]), tf.bfloat16)):
+            if not isinstance(layer, (small_conv.Conv2D, small_conv.Conv2DTranspose)):
+                continue
+            inputs = tf.zeros((1, *layer.input.shape[1:]), tf.bfloat16)
+            if layer.takes_matrix_path(inputs) or layer.takes_matrix_filter_gradient(inputs):
                 taken.update(v.path for v in layer.trainable_variables)
     return taken
 
@@ -104,8 +109,7 @@ def measure(config_name, overrides, batch_size, seed):
     reference = gradients(generator, critic, real, latent, alpha)
     errors = {}
     for variant in VARIANTS:
-        g16, c16 = networks(config, examples, "mixed_bfloat16", weights,
-                            matrix_path=variant == "matrix path")
+        g16, c16 = networks(config, examples, "mixed_bfloat16", weights, variant)
         if variant == "matrix path":
             on_path = matrix_path_variables(g16, c16)
         got = gradients(g16, c16, real, latent, alpha)
@@ -124,14 +128,15 @@ def measure(config_name, overrides, batch_size, seed):
 def markdown(rows, cpu):
     lines = [
         "Relative error of each bfloat16 gradient against float32's (same weights, same "
-        "batch): |g_bf16 - g_f32| / |g_f32|, with the small_conv layers' matrix path off "
-        f"(oneDNN convolutions) and on; {cpu['model']}, {cpu['cores']} cores "
+        "batch): |g_bf16 - g_f32| / |g_f32|, with the small_conv layers' matrix products "
+        "off (oneDNN convolutions), for the kernel gradients only (matrix filter gradient) "
+        f"and for the whole convolution (matrix path); {cpu['model']}, {cpu['cores']} cores "
         f"({', '.join(cpu['bf16_features']) or 'no bfloat16 instructions'}). Rows: the "
-        "variables of layers on the matrix path, then the median and the largest error "
+        "variables of layers on either path, then the median and the largest error "
         "over all variables.",
         "",
-        "| config | gradient | variable | oneDNN convolutions | matrix path |",
-        "|---|---|---|---|---|",
+        "| config | gradient | variable | " + " | ".join(VARIANTS) + " |",
+        "|---|---|---|" + "---|" * len(VARIANTS),
     ]
     for row in rows:
         label = row["config"] + "".join(f" {o}" for o in row["overrides"])

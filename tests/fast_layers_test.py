@@ -55,6 +55,11 @@ def test_matrix_path_false_keeps_keras_convolutions_and_swaps_the_batch_norm():
     convolutions = [layer for layer in all_layers(fast)
                     if isinstance(layer, (small_conv.Conv2D, small_conv.Conv2DTranspose))]
     assert len(convolutions) == 3 and not any(c.matrix_path for c in convolutions)
+    assert all(c.matrix_filter_gradient for c in convolutions)
+    keras_convolutions = tg.with_fast_layers(keras_network(), matrix_path=False,
+                                             matrix_filter_gradient=False)
+    assert not any(getattr(c, "matrix_filter_gradient", False)
+                   for c in all_layers(keras_convolutions))
     assert [type(layer) for layer in all_layers(fast)].count(tg.FusedBatchNormalization) == 2
     assert all(c.matrix_path for c in all_layers(tg.with_fast_layers(keras_network()))
                if isinstance(c, small_conv.Conv2D))

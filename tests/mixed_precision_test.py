@@ -3,9 +3,11 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import gans_test
-from tfgan_stable import distribute
+import tfgan_stable as tg
+from tfgan_stable import distribute, registry, small_conv
 from tfgan_stable.gans import family as family_lib
 
 pytestmark = pytest.mark.slow  # trains, or runs the binaries
@@ -99,3 +101,43 @@ def test_auto_precision_is_announced_recorded_and_kept_on_resume(tmp_path, monke
     assert resumed.resumed and int(resumed.model.generator_steps.numpy()) == 4
     assert keras.mixed_precision.global_policy().name == "float32"  # restored
     del tf
+
+
+def test_the_matrix_filter_gradient_trains_as_keras_convolutions_in_bfloat16(tiny_images,
+                                                                             monkeypatch):
+    # WGAN-GP's networks with and without the matrix filter gradient, one real fit
+    # step each from the same weights: the updates differ by bfloat16 rounding only.
+    monkeypatch.setattr(small_conv, "MAX_FILTER_GATHER_SHARE", 100.0)  # tiny test channels
+    traced = []  # kernel shapes whose gradient fit traced as matrix products
+    original = small_conv.filter_gradient
+    monkeypatch.setattr(small_conv, "filter_gradient", lambda inputs, gradient, shape, *args: (
+        traced.append(tuple(shape)) or original(inputs, gradient, shape, *args)))
+    updates, taken, uses = {}, {}, {}
+    for matrix_filter_gradient in (True, False):
+        traced.clear()
+        with distribute.mixed_precision("mixed_bfloat16"):
+            keras.utils.set_random_seed(0)
+            generator = tg.build_dcgan_generator(4, 8, 1, filters=4, matrix_path=False)
+            critic = tg.build_dcgan_discriminator(8, 1, filters=4, normalization="layer",
+                                                  matrix_path=False)
+            convolutions = [layer for layer in generator.layers + critic.layers
+                            if isinstance(layer, (small_conv.Conv2D, small_conv.Conv2DTranspose))]
+            for layer in convolutions:
+                layer.matrix_filter_gradient = matrix_filter_gradient
+            taken[matrix_filter_gradient] = {
+                layer.name for layer in convolutions if layer.takes_matrix_filter_gradient(
+                    tf.zeros((1, *layer.input.shape[1:]), tf.bfloat16))}
+            gan = registry.get_gan_class("wgan_gp")(generator, critic, seed=0)
+            gan.compile()
+            before = [v.numpy().copy() for v in gan.trainable_variables]
+            gan.fit(gans_test.dataset(tiny_images, gan.n_critic), steps_per_epoch=1, epochs=1,
+                    verbose=0)
+            updates[matrix_filter_gradient] = [v.numpy() - b for v, b in
+                                               zip(gan.trainable_variables, before)]
+            uses[matrix_filter_gradient] = set(traced)
+    assert {"up0", "down0"} <= taken[True] and not taken[False]
+    kernels = {tuple(generator.get_layer("up0").kernel.shape),
+               tuple(critic.get_layer("down0").kernel.shape)}
+    assert kernels <= uses[True] and not uses[False]
+    for ours, theirs in zip(updates[True], updates[False]):
+        assert np.linalg.norm(ours - theirs) <= 0.05 * np.linalg.norm(theirs)

@@ -41,16 +41,22 @@ def twins(keras_class, our_class, shape, policy, kwargs):
 
 @tf.function
 def with_penalty_gradients(layer, x):
-    """Output, input gradient, and the weights' gradient of that gradient's square
-    (a gradient penalty's double backward)."""
-    with tf.GradientTape() as outer:
+    """Output, input gradient, and the weights' gradients of a score and of the
+    input gradient's square (a gradient penalty's double backward)."""
+    with tf.GradientTape(persistent=True) as outer:
         with tf.GradientTape() as inner:
             inner.watch(x)
             y = tf.cast(layer(x), tf.float32)
             score = tf.reduce_sum(y * tf.cos(y))
         gradient = inner.gradient(score, x)
         penalty = tf.reduce_sum(tf.square(tf.cast(gradient, tf.float32)))
-    return y, gradient, outer.gradient(penalty, layer.trainable_weights)
+    return (y, gradient, outer.gradient(score, layer.trainable_weights),
+            outer.gradient(penalty, layer.trainable_weights))
+
+
+def gradient_op_types(layer, x):
+    graph = with_penalty_gradients.get_concrete_function(layer, x).graph
+    return {op.type for op in graph.get_operations()}
 
 
 def assert_close(ours, theirs, tolerance):
@@ -78,29 +84,59 @@ def test_outputs_and_gradients_of_every_order_match_keras(classes, shape, kwargs
     pixels = max(shape[1] * shape[2], small_conv.map_pixels(our_layer.compute_output_shape(shape)))
     assert small_conv.matmul_applies(x, pixels, 6)
     assert not {"Conv2D", "Conv2DBackpropInput"} & op_types(our_layer, x)
-    (y_keras, dx_keras, dw_keras), (y_ours, dx_ours, dw_ours) = (
+    assert_same_as_keras(our_layer, keras_layer, x)
+
+
+def assert_same_as_keras(our_layer, keras_layer, x):
+    (y_keras, dx_keras, *dw_keras), (y_ours, dx_ours, *dw_ours) = (
         with_penalty_gradients(layer, x) for layer in (keras_layer, our_layer))
     assert y_ours.shape == y_keras.shape
     assert_close(y_ours, y_keras, 1e-5)
     assert_close(dx_ours, dx_keras, 1e-5)
-    for ours, theirs in zip(dw_ours, dw_keras):
+    for ours, theirs in zip(tf.nest.flatten(dw_ours), tf.nest.flatten(dw_keras)):
         assert_close(ours, theirs, 1e-5)
 
 
-def test_bfloat16_matches_float32_to_bfloat16_rounding(monkeypatch):
+@pytest.mark.parametrize("classes, shape, kwargs",
+                         [((keras.layers.Conv2D, small_conv.Conv2D), *case)
+                          for case in CONV_CASES] +
+                         [((keras.layers.Conv2DTranspose, small_conv.Conv2DTranspose), *case)
+                          for case in TRANSPOSE_CASES])
+def test_the_matrix_filter_gradient_matches_keras_at_every_order(classes, shape, kwargs,
+                                                                 monkeypatch):
+    # float32 for exact comparisons; the rule (16-bit dtypes only) forced on
+    monkeypatch.setattr(small_conv, "filter_gradient_applies", lambda *args: True)
+    x = tf.constant(np.random.default_rng(1).normal(size=shape), tf.float32)
+    keras_layer, our_layer = twins(*classes, shape, "float32", kwargs)
+    our_layer.matrix_path = False
+    assert our_layer.takes_matrix_filter_gradient(x)
+    # Keras' (oneDNN's) convolution forward; no filter gradient op at any order
+    assert {"Conv2D", "Conv2DBackpropInput"} & op_types(our_layer, x)
+    assert "Conv2DBackpropFilter" in gradient_op_types(keras_layer, x)
+    assert "Conv2DBackpropFilter" not in gradient_op_types(our_layer, x)
+    assert_same_as_keras(our_layer, keras_layer, x)
+
+
+@pytest.mark.parametrize("matrix_path", [True, False])
+def test_bfloat16_matches_float32_to_bfloat16_rounding(matrix_path, monkeypatch):
     monkeypatch.setattr(small_conv, "MAX_GATHER_SHARE", 100.0)  # tiny test channels
+    monkeypatch.setattr(small_conv, "MAX_FILTER_GATHER_SHARE", 100.0)
     shape, kwargs = CONV_CASES[0]
     x = tf.constant(np.random.default_rng(2).normal(size=shape), tf.float32)
     keras_layer, _ = twins(keras.layers.Conv2D, small_conv.Conv2D, shape, "float32", kwargs)
     _, our_layer = twins(keras.layers.Conv2D, small_conv.Conv2D, shape, "mixed_bfloat16", kwargs)
+    our_layer.matrix_path = matrix_path
     assert our_layer(x).dtype == tf.bfloat16
-    assert "Conv2D" not in op_types(our_layer, x)
-    (y32, dx32, dw32), (y16, dx16, dw16) = (with_penalty_gradients(layer, x)
-                                            for layer in (keras_layer, our_layer))
-    assert dw16[0].dtype == tf.float32  # the variables' gradients stay float32
+    x16 = tf.cast(x, tf.bfloat16)
+    assert our_layer.takes_matrix_path(x16) is matrix_path
+    assert our_layer.takes_matrix_filter_gradient(x16) is not matrix_path
+    assert "Conv2DBackpropFilter" not in gradient_op_types(our_layer, x)
+    (y32, dx32, *dw32), (y16, dx16, *dw16) = (with_penalty_gradients(layer, x)
+                                              for layer in (keras_layer, our_layer))
+    assert dw16[0][0].dtype == tf.float32  # the variables' gradients stay float32
     assert_close(y16, y32, 0.02)
     assert_close(tf.cast(dx16, tf.float32), dx32, 0.03)
-    for ours, theirs in zip(dw16, dw32):
+    for ours, theirs in zip(tf.nest.flatten(dw16), tf.nest.flatten(dw32)):
         assert_close(ours, theirs, 0.05)
 
 
@@ -133,6 +169,34 @@ def test_large_inputs_and_unsupported_arguments_keep_keras_convolution():
     assert "Conv2DBackpropInput" in op_types(off_up, small)
 
 
+def test_the_filter_gradient_rule_takes_small_maps_with_many_channels_in_16_bits():
+    small16, big16 = tf.zeros((1, 8, 8, 2), tf.bfloat16), tf.zeros((1, 32, 32, 2), tf.bfloat16)
+    assert small_conv.filter_gradient_applies(small16, 64, 64)
+    assert small_conv.filter_gradient_applies(small16, 256, 256)
+    assert not small_conv.filter_gradient_applies(small16, 256, 128)  # gather > main product
+    assert not small_conv.filter_gradient_applies(big16, 1024, 4096)  # over 16x16
+    assert not small_conv.filter_gradient_applies(tf.zeros((1, 8, 8, 2)), 64, 256)  # float32
+    assert not small_conv.filter_gradient_applies(small16, None, 256)
+    # Keras' critic layer 8x8 128->256 (WGAN-GP's): only the filter gradient
+    down = small_conv.Conv2D(256, 4, strides=2, padding="same", matrix_path=False,
+                             dtype="mixed_bfloat16")
+    x = tf.zeros((1, 8, 8, 128), tf.bfloat16)
+    assert not down.takes_matrix_path(x) and down.takes_matrix_filter_gradient(x)
+    # the whole matrix path, where it applies, comes first
+    down.matrix_path = True
+    assert down.takes_matrix_path(x) and not down.takes_matrix_filter_gradient(x)
+    # a transposed convolution counts its output map and its input channels
+    up = small_conv.Conv2DTranspose(128, 4, strides=2, padding="same", matrix_path=False,
+                                    dtype="mixed_bfloat16")
+    assert up.takes_matrix_filter_gradient(tf.zeros((1, 8, 8, 256), tf.bfloat16))
+    assert not up.takes_matrix_filter_gradient(tf.zeros((1, 8, 8, 128), tf.bfloat16))
+    off = small_conv.Conv2D(256, 4, strides=2, padding="same", matrix_path=False,
+                            matrix_filter_gradient=False, dtype="mixed_bfloat16")
+    assert not off.takes_matrix_filter_gradient(x)
+    off.build(x.shape)
+    assert "Conv2DBackpropFilter" in gradient_op_types(off, tf.zeros((1, 8, 8, 128)))
+
+
 def test_receptive_field_matrix_reads_same_padding_like_tensorflow():
     # 4 pixels, kernel 3, stride 2, same: 2 outputs, padding 0 before and 1 after
     matrix, out_h, out_w = small_conv.receptive_field_matrix(1, 4, (1, 3), (1, 2), "same")
@@ -148,7 +212,8 @@ def test_a_model_with_them_saves_and_loads(tmp_path):
     inputs = keras.Input((4, 4, 2))
     x = small_conv.Conv2D(3, 3, strides=2, padding="same", name="down")(inputs)
     outputs = small_conv.Conv2DTranspose(2, 4, strides=2, padding="same", name="up")(x)
-    off = small_conv.Conv2D(2, 1, matrix_path=False, name="off")(outputs)
+    off = small_conv.Conv2D(2, 1, matrix_path=False, matrix_filter_gradient=False,
+                            name="off")(outputs)
     model = keras.Model(inputs, off)
     path = str(tmp_path / "model.keras")
     model.save(path)
@@ -156,6 +221,8 @@ def test_a_model_with_them_saves_and_loads(tmp_path):
     assert type(loaded.get_layer("down")) is small_conv.Conv2D
     assert type(loaded.get_layer("up")) is small_conv.Conv2DTranspose
     assert loaded.get_layer("down").matrix_path and not loaded.get_layer("off").matrix_path
+    assert loaded.get_layer("up").matrix_filter_gradient
+    assert not loaded.get_layer("off").matrix_filter_gradient
     x = np.random.default_rng(3).normal(size=(2, 4, 4, 2)).astype("float32")
     np.testing.assert_allclose(loaded(x), model(x), atol=1e-6)
 
@@ -192,7 +259,8 @@ def test_bfloat16_bias_gradient_is_summed_in_float32(classes, shape, monkeypatch
                                                  ("wgan", True)])
 def test_the_wgan_gp_networks_keep_keras_convolutions(family, matrix_path):
     # With the matrix path, WGAN-GP trained worse in bfloat16 on wider networks
-    # (docs/benchmarks.md); the other families keep it.
+    # (docs/benchmarks.md); the other families keep it. Every family takes the
+    # matrix filter gradient (oneDNN's rounding).
     from tfgan_stable import build, config as config_lib
     from tfgan_stable.data import Examples
     config = config_lib.from_dict({"data": {"name": "digits", "resolution": 8},
@@ -203,3 +271,4 @@ def test_the_wgan_gp_networks_keep_keras_convolutions(family, matrix_path):
     convolutions = [layer for layer in generator.layers + critic.layers
                     if isinstance(layer, (small_conv.Conv2D, small_conv.Conv2DTranspose))]
     assert len(convolutions) >= 3 and all(c.matrix_path is matrix_path for c in convolutions)
+    assert all(c.matrix_filter_gradient for c in convolutions)

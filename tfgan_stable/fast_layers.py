@@ -25,7 +25,7 @@ REPLACEMENTS = {
 }
 
 
-def with_fast_layers(model, matrix_path=True):
+def with_fast_layers(model, matrix_path=True, matrix_filter_gradient=True):
     """A copy of the functional or sequential ``model`` with the library's layers.
 
     Args:
@@ -35,6 +35,9 @@ def with_fast_layers(model, matrix_path=True):
         configs build them: with the matrix products, bfloat16 trained worse
         there at 2 of 3 seeds (``docs/benchmarks.md``). The batch norm is
         swapped either way.
+      matrix_filter_gradient: whether, where the whole matrix path is not
+        taken, the convolutions' kernel gradients may be matrix products
+        (Keras' forward and input gradient kept; ``small_conv``).
 
     Raises:
       ValueError: ``model`` is not a Keras model, or is a subclassed one (its
@@ -47,7 +50,7 @@ def with_fast_layers(model, matrix_path=True):
         cls = REPLACEMENTS.get(type(layer), layer.__class__)
         config = layer.get_config()
         if cls in (small_conv.Conv2D, small_conv.Conv2DTranspose):
-            config["matrix_path"] = matrix_path
+            config.update(matrix_path=matrix_path, matrix_filter_gradient=matrix_filter_gradient)
         return cls.from_config(config)
 
     try:

@@ -22,6 +22,15 @@ gather's share of the work: 3x3 convolutions 128->128 at 8x8 were slower,
 256->256 faster). Keras' own convolution runs otherwise, and for dilation,
 groups, ``channels_first`` or an unknown map size. Same weights, same
 results up to float rounding.
+
+Elsewhere in a 16-bit dtype, up to 16x16 maps with at least as many channels
+as pixels (``filter_gradient_applies``), only the kernel's gradient is a
+matrix product (``matrix_filter_gradient``): oneDNN's filter gradient is
+slowest there, slower in bfloat16 than in float32 on an 8x8 critic layer.
+The convolution and its input gradient stay oneDNN's, with their rounding;
+the kernel's gradient is one product summed in float32 and rounded once, as
+oneDNN's own. Every order takes it: the input gradient is the transposed
+convolution with the same rule, so a gradient penalty's double backward does.
 """
 
 import functools
@@ -33,6 +42,8 @@ import tensorflow as tf
 MAX_MATMUL_PIXELS = 64
 MAX_MATMUL_PIXELS_FLOAT32 = 16
 MAX_GATHER_SHARE = 0.25
+MAX_FILTER_GRADIENT_PIXELS = 256
+MAX_FILTER_GATHER_SHARE = 1.0
 
 
 @functools.lru_cache(maxsize=None)
@@ -62,17 +73,84 @@ def receptive_field_matrix(height, width, kernel, stride, padding):
     return matrix, out_h, out_w
 
 
-def conv2d(inputs, kernel, strides, padding):
-    """``tf.nn.conv2d`` (NHWC, HWIO kernel) as matrix products."""
+def patches(inputs, kernel_size, strides, padding):
+    """Every output position's receptive field of NHWC ``inputs`` (``im2col``).
+
+    Shape ``[batch * out_h * out_w, kernel_h * kernel_w * channels]``, taps
+    in the order of an HWIO kernel's rows; also returns ``out_h, out_w``.
+    The gather is a product with the 0/1 matrix, exact in any precision.
+    """
     _, height, width, channels = inputs.shape
-    kernel_h, kernel_w, _, filters = kernel.shape
-    gather, out_h, out_w = receptive_field_matrix(height, width, (kernel_h, kernel_w),
+    gather, out_h, out_w = receptive_field_matrix(height, width, tuple(kernel_size),
                                                   tuple(strides), padding)
     pixels = tf.reshape(inputs, [-1, height * width, channels])
-    patches = tf.matmul(tf.constant(gather, inputs.dtype), pixels)  # [B, P * taps, C]
-    patches = tf.reshape(patches, [-1, kernel_h * kernel_w * channels])
-    outputs = tf.matmul(patches, tf.reshape(kernel, [-1, filters]))
+    fields = tf.matmul(tf.constant(gather, inputs.dtype), pixels)  # [B, P * taps, C]
+    return tf.reshape(fields, [-1, kernel_size[0] * kernel_size[1] * channels]), out_h, out_w
+
+
+def conv2d(inputs, kernel, strides, padding):
+    """``tf.nn.conv2d`` (NHWC, HWIO kernel) as matrix products."""
+    filters = kernel.shape[-1]
+    fields, out_h, out_w = patches(inputs, kernel.shape[:2], strides, padding)
+    outputs = tf.matmul(fields, tf.reshape(kernel, [-1, filters]))
     return tf.reshape(outputs, [-1, out_h, out_w, filters])
+
+
+def filter_gradient(inputs, output_gradient, kernel_shape, strides, padding):
+    """The gradient of ``conv2d(inputs, kernel)``'s HWIO kernel, as matrix products.
+
+    One product of the receptive fields with the output's gradient, summed
+    over every example and position at once: a single rounding in a 16-bit
+    dtype, as oneDNN's own filter gradient.
+    """
+    fields, _, _ = patches(inputs, kernel_shape[:2], strides, padding)
+    gradient = tf.matmul(fields, tf.reshape(output_gradient, [-1, kernel_shape[-1]]),
+                         transpose_a=True)
+    return tf.reshape(gradient, kernel_shape)
+
+
+def conv2d_with_matrix_filter_gradient(inputs, kernel, strides, padding):
+    """``tf.nn.conv2d`` whose kernel gradient, at every order, is ``filter_gradient``.
+
+    The convolution and its input gradient stay TensorFlow's (oneDNN's) ops;
+    the input gradient is ``conv2d_transpose_with_matrix_filter_gradient``,
+    so a gradient penalty's double backward takes the same path.
+    """
+    strides, (_, height, width, channels) = tuple(strides), inputs.shape
+
+    @tf.custom_gradient
+    def convolve(x, w):
+        outputs = tf.nn.conv2d(x, w, strides, padding.upper())
+        output_shape = outputs.shape[1:]
+
+        def gradient(output_gradient):
+            output_gradient = tf.reshape(output_gradient, [-1, *output_shape])
+            return (conv2d_transpose_with_matrix_filter_gradient(
+                        output_gradient, w, strides, padding, (height, width)),
+                    filter_gradient(x, output_gradient, w.shape, strides, padding))
+        return outputs, gradient
+    return convolve(inputs, kernel)
+
+
+def conv2d_transpose_with_matrix_filter_gradient(inputs, kernel, strides, padding,
+                                                 output_size):
+    """``tf.nn.conv2d_transpose`` (kernel HWOI) to ``output_size`` whose kernel
+    gradient, at every order, is ``filter_gradient``; its input gradient is
+    ``conv2d_with_matrix_filter_gradient``."""
+    strides, filters = tuple(strides), kernel.shape[2]
+
+    @tf.custom_gradient
+    def convolve(z, w):
+        output_shape = [tf.shape(z)[0], *output_size, filters]
+        outputs = tf.nn.conv2d_transpose(z, w, output_shape, strides, padding.upper())
+        outputs = tf.ensure_shape(outputs, [None, *output_size, filters])
+
+        def gradient(output_gradient):
+            output_gradient = tf.reshape(output_gradient, [-1, *output_size, filters])
+            return (conv2d_with_matrix_filter_gradient(output_gradient, w, strides, padding),
+                    filter_gradient(output_gradient, z, w.shape, strides, padding))
+        return outputs, gradient
+    return convolve(inputs, kernel)
 
 
 def conv2d_transpose(inputs, kernel, strides, padding, output_size):
@@ -122,6 +200,21 @@ def matmul_applies(inputs, pixels, channels):
     return pixels <= limit and pixels <= MAX_GATHER_SHARE * channels
 
 
+def filter_gradient_applies(inputs, pixels, channels):
+    """True when a convolution of NHWC ``inputs`` takes ``filter_gradient``.
+
+    Same arguments as ``matmul_applies``. Only in a 16-bit compute dtype,
+    where oneDNN's filter gradient on small maps is slowest: up to
+    ``MAX_FILTER_GRADIENT_PIXELS`` pixels (16x16) and no more pixels than
+    channels (``MAX_FILTER_GATHER_SHARE``: the gather then costs at most the
+    main product; ``bench/results/layer_speed*.md``).
+    """
+    if len(inputs.shape) != 4 or pixels is None or inputs.shape[-1] is None:
+        return False
+    return (inputs.dtype in (tf.bfloat16, tf.float16) and pixels <= MAX_FILTER_GRADIENT_PIXELS
+            and pixels <= MAX_FILTER_GATHER_SHARE * channels)
+
+
 def keras_arguments_supported(layer):
     """True when a Keras convolution layer's arguments have a matrix-product path."""
     return (layer.data_format == "channels_last" and layer.padding in ("same", "valid")
@@ -134,25 +227,48 @@ def map_pixels(shape):
 
 
 class _MatrixPathConvolution:
-    """What both layers share: the ``matrix_path`` switch (``False`` keeps
-    Keras' convolution for every input), and ``call`` taking the matrix
-    products, then the bias and the activation, where ``takes_matrix_path``."""
+    """What both layers share: the switches, and ``call``.
 
-    def __init__(self, *args, matrix_path=True, **kwargs):
+    ``matrix_path``: the whole convolution as matrix products where
+    ``matmul_applies``. ``matrix_filter_gradient``: elsewhere, only the
+    kernel's gradient as matrix products where ``filter_gradient_applies``
+    (the forward and input gradient stay Keras'). Either way the bias and the
+    activation follow. Each layer says which map the gather reads and which
+    channels the main product runs over (``gather_size``).
+    """
+
+    def __init__(self, *args, matrix_path=True, matrix_filter_gradient=True, **kwargs):
         super().__init__(*args, **kwargs)
         self.matrix_path = bool(matrix_path)
+        self.matrix_filter_gradient = bool(matrix_filter_gradient)
 
     def get_config(self):
-        return {**super().get_config(), "matrix_path": self.matrix_path}
+        return {**super().get_config(), "matrix_path": self.matrix_path,
+                "matrix_filter_gradient": self.matrix_filter_gradient}
 
-    def may_take_matrix_path(self):
-        """The switch and the layer's arguments allow the matrix path."""
-        return self.matrix_path and keras_arguments_supported(self)
+    def supports_matrix_products(self):
+        """The layer's arguments have a matrix-product path."""
+        return keras_arguments_supported(self)
+
+    def takes_matrix_path(self, inputs):
+        """True when this layer convolves ``inputs`` as matrix products."""
+        return (self.matrix_path and self.supports_matrix_products()
+                and matmul_applies(inputs, *self.gather_size(inputs)))
+
+    def takes_matrix_filter_gradient(self, inputs):
+        """True when only the kernel's gradient for ``inputs`` is matrix products."""
+        return (self.matrix_filter_gradient and self.supports_matrix_products()
+                and not self.takes_matrix_path(inputs)
+                and filter_gradient_applies(inputs, *self.gather_size(inputs)))
 
     def call(self, inputs):
-        if not self.takes_matrix_path(inputs):
+        if self.takes_matrix_path(inputs):
+            outputs = self.matrix_products(inputs)
+        elif self.takes_matrix_filter_gradient(inputs):
+            outputs = self.convolution_with_matrix_filter_gradient(
+                inputs, tf.cast(self.kernel, inputs.dtype))
+        else:
             return super().call(inputs)
-        outputs = self.matrix_products(inputs)
         if self.use_bias:
             outputs = add_bias(outputs, self.bias)
         return self.activation(outputs) if self.activation is not None else outputs
@@ -162,32 +278,41 @@ class _MatrixPathConvolution:
 class Conv2D(_MatrixPathConvolution, keras.layers.Conv2D):
     """``keras.layers.Conv2D`` that convolves small inputs as matrix products.
 
-    ``matrix_path=False`` keeps Keras' convolution for every input.
+    ``matrix_path=False`` keeps Keras' convolution forward for every input;
+    with ``matrix_filter_gradient=False`` too, its gradients as well.
     """
 
-    def takes_matrix_path(self, inputs):
-        """True when this layer convolves ``inputs`` as matrix products."""
-        return self.may_take_matrix_path() and matmul_applies(
-            inputs, map_pixels(inputs.shape), self.filters)
+    def gather_size(self, inputs):
+        """The input map's pixels and the filters."""
+        return map_pixels(inputs.shape), self.filters
 
     def matrix_products(self, inputs):
         return conv2d(inputs, self.kernel, self.strides, self.padding)
+
+    def convolution_with_matrix_filter_gradient(self, inputs, kernel):
+        return conv2d_with_matrix_filter_gradient(inputs, kernel, self.strides, self.padding)
 
 
 @keras.saving.register_keras_serializable(package="tfgan_stable")
 class Conv2DTranspose(_MatrixPathConvolution, keras.layers.Conv2DTranspose):
     """``keras.layers.Conv2DTranspose`` that convolves small inputs as matrix products.
 
-    ``matrix_path=False`` keeps Keras' convolution for every input.
+    ``matrix_path=False`` keeps Keras' convolution forward for every input;
+    with ``matrix_filter_gradient=False`` too, its gradients as well.
     """
 
-    def takes_matrix_path(self, inputs):
-        """True when this layer convolves ``inputs`` as matrix products (counting
-        its output map, the gather matrix's columns)."""
-        output_pixels = map_pixels(self.compute_output_shape(inputs.shape))
-        return (self.may_take_matrix_path() and self.output_padding is None
-                and matmul_applies(inputs, output_pixels, inputs.shape[-1]))
+    def supports_matrix_products(self):
+        return self.output_padding is None and super().supports_matrix_products()
+
+    def gather_size(self, inputs):
+        """The output map's pixels (the gather's columns) and the input channels."""
+        return map_pixels(self.compute_output_shape(inputs.shape)), inputs.shape[-1]
 
     def matrix_products(self, inputs):
         output_size = self.compute_output_shape(inputs.shape)[1:3]
         return conv2d_transpose(inputs, self.kernel, self.strides, self.padding, output_size)
+
+    def convolution_with_matrix_filter_gradient(self, inputs, kernel):
+        output_size = tuple(self.compute_output_shape(inputs.shape)[1:3])
+        return conv2d_transpose_with_matrix_filter_gradient(
+            inputs, kernel, self.strides, self.padding, output_size)
