@@ -107,7 +107,6 @@ def test_the_matrix_filter_gradient_trains_as_keras_convolutions_in_bfloat16(tin
                                                                              monkeypatch):
     # WGAN-GP's networks with and without the matrix filter gradient, one real fit
     # step each from the same weights: the updates differ by bfloat16 rounding only.
-    monkeypatch.setattr(small_conv, "MAX_FILTER_GATHER_SHARE", 100.0)  # tiny test channels
     traced = []  # kernel shapes whose gradient fit traced as matrix products
     original = small_conv.filter_gradient
     monkeypatch.setattr(small_conv, "filter_gradient", lambda inputs, gradient, shape, *args: (

@@ -23,10 +23,10 @@ gather's share of the work: 3x3 convolutions 128->128 at 8x8 were slower,
 groups, ``channels_first`` or an unknown map size. Same weights, same
 results up to float rounding.
 
-Elsewhere in a 16-bit dtype, up to 16x16 maps with at least as many channels
-as pixels (``filter_gradient_applies``), only the kernel's gradient is a
-matrix product (``matrix_filter_gradient``): oneDNN's filter gradient is
-slowest there, slower in bfloat16 than in float32 on an 8x8 critic layer.
+Elsewhere in a 16-bit dtype, on maps up to 16x16 (``filter_gradient_applies``),
+only the kernel's gradient is a matrix product (``matrix_filter_gradient``):
+oneDNN's filter gradient is slowest there, slower in bfloat16 than in
+float32 on an 8x8 critic layer.
 The convolution and its input gradient stay oneDNN's, with their rounding;
 the kernel's gradient is one product summed in float32 and rounded once, as
 oneDNN's own. Every order takes it: the input gradient is the transposed
@@ -43,7 +43,8 @@ MAX_MATMUL_PIXELS = 64
 MAX_MATMUL_PIXELS_FLOAT32 = 16
 MAX_GATHER_SHARE = 0.25
 MAX_FILTER_GRADIENT_PIXELS = 256
-MAX_FILTER_GATHER_SHARE = 1.0
+MAX_PHASE_INPUT_PIXELS = 16
+MIN_PHASE_CHANNEL_PRODUCT = 256 * 256
 
 
 @functools.lru_cache(maxsize=None)
@@ -96,17 +97,92 @@ def conv2d(inputs, kernel, strides, padding):
     return tf.reshape(outputs, [-1, out_h, out_w, filters])
 
 
-def filter_gradient(inputs, output_gradient, kernel_shape, strides, padding):
-    """The gradient of ``conv2d(inputs, kernel)``'s HWIO kernel, as matrix products.
+@functools.lru_cache(maxsize=None)
+def receptive_field_indices(height, width, kernel, stride, padding):
+    """The input pixel each row of ``receptive_field_matrix`` reads, as a NumPy
+    array; ``height * width`` (one past the last pixel) where it reads padding."""
+    matrix, _, _ = receptive_field_matrix(height, width, kernel, stride, padding)
+    indices = matrix.argmax(axis=1)
+    indices[matrix.sum(axis=1) == 0] = height * width
+    return indices
 
-    One product of the receptive fields with the output's gradient, summed
-    over every example and position at once: a single rounding in a 16-bit
-    dtype, as oneDNN's own filter gradient.
+
+def filter_gradient(inputs, output_gradient, kernel_shape, strides, padding):
+    """The gradient of ``conv2d(inputs, kernel)``'s HWIO kernel, as a matrix product.
+
+    The receptive fields are gathered by index (a copy; a zero pixel stands
+    for padding), then one product with the output's gradient sums over
+    every example and position at once: a single rounding in a 16-bit dtype,
+    as oneDNN's own filter gradient.
     """
-    fields, _, _ = patches(inputs, kernel_shape[:2], strides, padding)
-    gradient = tf.matmul(fields, tf.reshape(output_gradient, [-1, kernel_shape[-1]]),
-                         transpose_a=True)
+    _, height, width, channels = inputs.shape
+    kernel_h, kernel_w, _, filters = kernel_shape
+    indices = receptive_field_indices(height, width, (kernel_h, kernel_w), tuple(strides),
+                                      padding)
+    pixels = tf.pad(tf.reshape(inputs, [-1, height * width, channels]), [[0, 0], [0, 1], [0, 0]])
+    fields = tf.reshape(tf.gather(pixels, indices, axis=1),
+                        [-1, kernel_h * kernel_w * channels])
+    gradient = tf.matmul(fields, tf.reshape(output_gradient, [-1, filters]), transpose_a=True)
     return tf.reshape(gradient, kernel_shape)
+
+
+@functools.lru_cache(maxsize=None)
+def transpose_phases(height, width, kernel, stride, padding):
+    """How a transposed convolution to a ``height`` x ``width`` map splits by phase.
+
+    Each output pixel of a transposed convolution (the transpose of a
+    convolution of that map) sums the taps ``k`` with ``k = pixel + padding``
+    modulo the stride, one input pixel each: one small convolution per
+    phase. Returns ``(phases, order)``: per phase, the indices of the input
+    pixel each (output pixel, tap) reads (one past the last pixel where none
+    does) and the kernel taps (row-major over the kernel); ``order``: each
+    output pixel's row once the phases' outputs are concatenated.
+    """
+    (kernel_h, kernel_w), (stride_h, stride_w) = kernel, stride
+    _, in_h, in_w = receptive_field_matrix(height, width, kernel, stride, padding)
+    top = left = 0
+    if padding == "same":
+        top = max((in_h - 1) * stride_h + kernel_h - height, 0) // 2
+        left = max((in_w - 1) * stride_w + kernel_w - width, 0) // 2
+    phases, rows = [], []
+    for phase_h in range(stride_h):
+        for phase_w in range(stride_w):
+            pixels = [(h, w) for h in range(height) for w in range(width)
+                      if (h + top) % stride_h == phase_h and (w + left) % stride_w == phase_w]
+            taps = [(kh, kw) for kh in range(phase_h, kernel_h, stride_h)
+                    for kw in range(phase_w, kernel_w, stride_w)]
+            if not pixels:
+                continue
+            indices = []
+            for h, w in pixels:
+                for kh, kw in taps:
+                    source_h, source_w = (h + top - kh) // stride_h, (w + left - kw) // stride_w
+                    inside = 0 <= source_h < in_h and 0 <= source_w < in_w
+                    indices.append(source_h * in_w + source_w if inside else in_h * in_w)
+            phases.append((np.array(indices), np.array([kh * kernel_w + kw for kh, kw in taps]),
+                           len(pixels)))
+            rows += [h * width + w for h, w in pixels]
+    return phases, np.argsort(np.array(rows))
+
+
+def conv2d_transpose_by_phase(inputs, kernel, strides, padding, output_size):
+    """``tf.nn.conv2d_transpose`` (kernel HWOI) as one matrix product per phase
+    (``transpose_phases``): each output summed in float32 and rounded once."""
+    _, height, width, channels = inputs.shape
+    kernel_h, kernel_w, filters, _ = kernel.shape
+    phases, order = transpose_phases(*output_size, (kernel_h, kernel_w), tuple(strides), padding)
+    pixels = tf.pad(tf.reshape(inputs, [-1, height * width, channels]), [[0, 0], [0, 1], [0, 0]])
+    taps = tf.transpose(tf.reshape(kernel, [kernel_h * kernel_w, filters, channels]), [0, 2, 1])
+    outputs = []
+    for indices, phase_taps, count in phases:
+        if len(phase_taps) == 0:
+            outputs.append(tf.zeros([tf.shape(inputs)[0], count, filters], inputs.dtype))
+            continue
+        fields = tf.reshape(tf.gather(pixels, indices, axis=1), [-1, len(phase_taps) * channels])
+        weights = tf.reshape(tf.gather(taps, phase_taps), [-1, filters])
+        outputs.append(tf.reshape(tf.matmul(fields, weights), [-1, count, filters]))
+    outputs = tf.gather(tf.concat(outputs, axis=1), order, axis=1)
+    return tf.reshape(outputs, [-1, *output_size, filters])
 
 
 def conv2d_with_matrix_filter_gradient(inputs, kernel, strides, padding):
@@ -136,14 +212,18 @@ def conv2d_transpose_with_matrix_filter_gradient(inputs, kernel, strides, paddin
                                                  output_size):
     """``tf.nn.conv2d_transpose`` (kernel HWOI) to ``output_size`` whose kernel
     gradient, at every order, is ``filter_gradient``; its input gradient is
-    ``conv2d_with_matrix_filter_gradient``."""
+    ``conv2d_with_matrix_filter_gradient``. Where ``phases_apply``, the
+    transposed convolution itself is ``conv2d_transpose_by_phase``."""
     strides, filters = tuple(strides), kernel.shape[2]
 
     @tf.custom_gradient
     def convolve(z, w):
-        output_shape = [tf.shape(z)[0], *output_size, filters]
-        outputs = tf.nn.conv2d_transpose(z, w, output_shape, strides, padding.upper())
-        outputs = tf.ensure_shape(outputs, [None, *output_size, filters])
+        if phases_apply(z, filters):
+            outputs = conv2d_transpose_by_phase(z, w, strides, padding, output_size)
+        else:
+            output_shape = [tf.shape(z)[0], *output_size, filters]
+            outputs = tf.nn.conv2d_transpose(z, w, output_shape, strides, padding.upper())
+            outputs = tf.ensure_shape(outputs, [None, *output_size, filters])
 
         def gradient(output_gradient):
             output_gradient = tf.reshape(output_gradient, [-1, *output_size, filters])
@@ -200,19 +280,31 @@ def matmul_applies(inputs, pixels, channels):
     return pixels <= limit and pixels <= MAX_GATHER_SHARE * channels
 
 
-def filter_gradient_applies(inputs, pixels, channels):
+def filter_gradient_applies(inputs, pixels):
     """True when a convolution of NHWC ``inputs`` takes ``filter_gradient``.
 
-    Same arguments as ``matmul_applies``. Only in a 16-bit compute dtype,
-    where oneDNN's filter gradient on small maps is slowest: up to
-    ``MAX_FILTER_GRADIENT_PIXELS`` pixels (16x16) and no more pixels than
-    channels (``MAX_FILTER_GATHER_SHARE``: the gather then costs at most the
-    main product; ``bench/results/layer_speed*.md``).
+    ``pixels`` as for ``matmul_applies``. Only in a 16-bit compute dtype,
+    where oneDNN's filter gradient on small maps is slowest, and up to
+    ``MAX_FILTER_GRADIENT_PIXELS`` pixels (16x16): on 32x32 maps oneDNN's
+    was faster (``bench/results/layer_speed*.md``).
     """
     if len(inputs.shape) != 4 or pixels is None or inputs.shape[-1] is None:
         return False
-    return (inputs.dtype in (tf.bfloat16, tf.float16) and pixels <= MAX_FILTER_GRADIENT_PIXELS
-            and pixels <= MAX_FILTER_GATHER_SHARE * channels)
+    return inputs.dtype in (tf.bfloat16, tf.float16) and pixels <= MAX_FILTER_GRADIENT_PIXELS
+
+
+def phases_apply(inputs, filters):
+    """True when a transposed convolution of NHWC ``inputs`` to ``filters``
+    channels runs as ``conv2d_transpose_by_phase``: in a 16-bit dtype, from
+    maps up to ``MAX_PHASE_INPUT_PIXELS`` (4x4) with at least
+    ``MIN_PHASE_CHANNEL_PRODUCT`` input x output channels, where oneDNN's
+    bfloat16 kernel was slowest (a DCGAN generator's 4x4x512 -> 8x8x256
+    layer: 2.2x faster by phase; 4x4x256 -> 8x8x128: 0.9x)."""
+    if len(inputs.shape) != 4 or None in inputs.shape[1:]:
+        return False
+    return (inputs.dtype in (tf.bfloat16, tf.float16)
+            and inputs.shape[1] * inputs.shape[2] <= MAX_PHASE_INPUT_PIXELS
+            and inputs.shape[-1] * filters >= MIN_PHASE_CHANNEL_PRODUCT)
 
 
 def keras_arguments_supported(layer):
@@ -259,7 +351,7 @@ class _MatrixPathConvolution:
         """True when only the kernel's gradient for ``inputs`` is matrix products."""
         return (self.matrix_filter_gradient and self.supports_matrix_products()
                 and not self.takes_matrix_path(inputs)
-                and filter_gradient_applies(inputs, *self.gather_size(inputs)))
+                and filter_gradient_applies(inputs, self.gather_size(inputs)[0]))
 
     def call(self, inputs):
         if self.takes_matrix_path(inputs):
