@@ -102,16 +102,22 @@ def assert_same_as_keras(our_layer, keras_layer, x):
                           for case in CONV_CASES] +
                          [((keras.layers.Conv2DTranspose, small_conv.Conv2DTranspose), *case)
                           for case in TRANSPOSE_CASES])
+@pytest.mark.parametrize("by_phase", [False, True])
 def test_the_matrix_filter_gradient_matches_keras_at_every_order(classes, shape, kwargs,
-                                                                 monkeypatch):
-    # float32 for exact comparisons; the rule (16-bit dtypes only) forced on
+                                                                 by_phase, monkeypatch):
+    # float32 for exact comparisons; the rules (16-bit dtypes only) forced on. By
+    # phase: every transposed convolution, the convolutions' input gradients too.
     monkeypatch.setattr(small_conv, "filter_gradient_applies", lambda *args: True)
+    monkeypatch.setattr(small_conv, "phases_apply", lambda *args: by_phase)
     x = tf.constant(np.random.default_rng(1).normal(size=shape), tf.float32)
     keras_layer, our_layer = twins(*classes, shape, "float32", kwargs)
     our_layer.matrix_path = False
     assert our_layer.takes_matrix_filter_gradient(x)
-    # Keras' (oneDNN's) convolution forward; no filter gradient op at any order
-    assert {"Conv2D", "Conv2DBackpropInput"} & op_types(our_layer, x)
+    # Keras' (oneDNN's) convolution forward unless by phase; no filter gradient op
+    transposed = isinstance(our_layer, small_conv.Conv2DTranspose)
+    assert bool({"Conv2D", "Conv2DBackpropInput"} & op_types(our_layer, x)) is not (
+        by_phase and transposed)
+    assert ("Conv2DBackpropInput" in gradient_op_types(our_layer, x)) is not by_phase
     assert "Conv2DBackpropFilter" in gradient_op_types(keras_layer, x)
     assert "Conv2DBackpropFilter" not in gradient_op_types(our_layer, x)
     assert_same_as_keras(our_layer, keras_layer, x)
@@ -193,6 +199,37 @@ def test_the_filter_gradient_rule_takes_small_maps_with_many_channels_in_16_bits
     assert not off.takes_matrix_filter_gradient(x)
     off.build(x.shape)
     assert "Conv2DBackpropFilter" in gradient_op_types(off, tf.zeros((1, 8, 8, 128)))
+
+
+@pytest.mark.parametrize("input_shape, kernel, stride, padding, output_size", [
+    ((3, 4, 4, 5), 4, 2, "same", (8, 8)),
+    ((3, 4, 4, 5), 5, 2, "same", (8, 8)),  # phases of 3 and 2 taps
+    ((3, 3, 3, 5), 3, 2, "valid", (7, 7)),
+    ((3, 2, 3, 5), 3, 1, "same", (2, 3)),
+    ((3, 4, 4, 5), 1, 2, "same", (8, 8)),  # phases with no tap: zeros
+    ((3, 3, 3, 5), 4, 2, "same", (5, 5)),  # odd output
+])
+def test_transposed_convolution_by_phase_matches_tensorflow(input_shape, kernel, stride, padding,
+                                                            output_size):
+    rng = np.random.default_rng(5)
+    x = tf.constant(rng.normal(size=input_shape))  # float64: exact to rounding
+    w = tf.constant(rng.normal(size=(kernel, kernel, 6, input_shape[-1])))
+    expected = tf.nn.conv2d_transpose(x, w, [3, *output_size, 6], stride, padding.upper())
+    got = small_conv.conv2d_transpose_by_phase(x, w, (stride, stride), padding, output_size)
+    np.testing.assert_allclose(got, expected, atol=1e-12)
+
+
+def test_the_phase_rule_takes_small_maps_with_many_channels_in_16_bits():
+    assert small_conv.phases_apply(tf.zeros((1, 4, 4, 512), tf.bfloat16), 256)
+    assert small_conv.phases_apply(tf.zeros((1, 2, 2, 256), tf.bfloat16), 256)
+    assert not small_conv.phases_apply(tf.zeros((1, 4, 4, 256), tf.bfloat16), 128)
+    assert not small_conv.phases_apply(tf.zeros((1, 8, 8, 512), tf.bfloat16), 256)
+    assert not small_conv.phases_apply(tf.zeros((1, 4, 4, 512)), 256)  # float32
+    # a generator's first layer (WGAN-GP's): forward by phase, no oneDNN op
+    up = small_conv.Conv2DTranspose(256, 4, strides=2, padding="same", use_bias=False,
+                                    matrix_path=False, dtype="mixed_bfloat16")
+    x = tf.zeros((2, 4, 4, 512))
+    assert not {"Conv2DBackpropInput", "Conv2D"} & op_types(up, x)
 
 
 def test_receptive_field_matrix_reads_same_padding_like_tensorflow():
