@@ -9,8 +9,10 @@ this builds Keras' layer and the library's (``small_conv.Conv2D`` /
 use of each at batch 64, interleaved: forward and backward to the weights,
 and for convolutions also with a gradient penalty's double backward (the
 weights' gradient of the squared input gradient), in float32 and bfloat16.
-It also reports whether the layer's own rule (``takes_matrix_path``) takes
-the matrix path for the case.
+In bfloat16 it also times the convolutions with only the matrix filter
+gradient forced on (``matrix_path=False``; transposed convolutions by phase).
+It reports whether the layer's own rules (``takes_matrix_path``,
+``takes_matrix_filter_gradient``, ``phases_apply``) take each path.
 
     python bench/layer_speed.py --out bench/results
 
@@ -49,6 +51,8 @@ CASES = [
      dict(filters=256, kernel_size=4, strides=2, padding="same")),
     ("DCGAN generator up1: 8x8 256->128, 4x4 s2 transposed", "transpose", 8, 256,
      dict(filters=128, kernel_size=4, strides=2, padding="same")),
+    ("DCGAN generator up2: 16x16 128->64, 4x4 s2 transposed", "transpose", 16, 128,
+     dict(filters=64, kernel_size=4, strides=2, padding="same")),
     ("example critic: 8x8 128->256, 5x5 s2", "conv", 8, 128,
      dict(filters=256, kernel_size=5, strides=2, padding="same")),
     ("example critic: 4x4 256->512, 5x5 s2", "conv", 4, 256,
@@ -65,9 +69,10 @@ CLASSES = {"conv": (keras.layers.Conv2D, small_conv.Conv2D),
            "batch_norm": (keras.layers.BatchNormalization, FusedBatchNormalization)}
 
 
-LIMITS = ("MAX_MATMUL_PIXELS", "MAX_MATMUL_PIXELS_FLOAT32", "MAX_GATHER_SHARE")
+LIMITS = ("MAX_MATMUL_PIXELS", "MAX_MATMUL_PIXELS_FLOAT32", "MAX_GATHER_SHARE",
+          "MAX_FILTER_GRADIENT_PIXELS", "MAX_PHASE_INPUT_PIXELS", "MIN_PHASE_CHANNEL_PRODUCT")
 RULE = {name: getattr(small_conv, name) for name in LIMITS}
-UNLIMITED = {name: 10**9 for name in LIMITS}
+UNLIMITED = {**{name: 10**9 for name in LIMITS}, "MIN_PHASE_CHANNEL_PRODUCT": 0}
 
 
 @contextlib.contextmanager
@@ -84,16 +89,19 @@ def limits(values):
 
 
 def build(kind, size, channels, kwargs, policy):
+    """Keras' layer, the library's, and (convolutions) the library's with
+    ``matrix_path=False``, built with the same weights."""
     shape = (None, size, size, channels)
-    layers = []
-    for cls in CLASSES[kind]:
-        layer = cls(**kwargs, dtype=policy)
+    keras_class, our_class = CLASSES[kind]
+    layers = [keras_class(**kwargs, dtype=policy), our_class(**kwargs, dtype=policy)]
+    if kind != "batch_norm":
+        layers.append(our_class(**kwargs, matrix_path=False, dtype=policy))
+    for layer in layers:
         layer.build(shape)
-        layers.append(layer)
-    for theirs, ours in zip(*(layer.weights for layer in layers)):
-        value = np.random.default_rng(0).normal(0.0, 0.05, theirs.shape).astype("float32")
-        theirs.assign(value)
-        ours.assign(value)
+    for weights in zip(*(layer.weights for layer in layers)):
+        value = np.random.default_rng(0).normal(0.0, 0.05, weights[0].shape).astype("float32")
+        for weight in weights:
+            weight.assign(value)
     return layers
 
 
@@ -117,18 +125,25 @@ def train_use(layer, penalty):
 
 def measure(case, args):
     name, kind, size, channels, kwargs = case
-    row = {"case": name, "ms": {}, "matrix_path": {}}
+    row = {"case": name, "ms": {}, "matrix_path": {}, "filter_gradient": {}, "phases": {}}
     x = tf.constant(np.random.default_rng(1).normal(size=(args.batch_size, size, size, channels)),
                     tf.float32)
     for policy in POLICIES:
-        keras_layer, our_layer = build(kind, size, channels, kwargs, policy)
+        keras_layer, our_layer, *filter_gradient_layer = build(kind, size, channels, kwargs,
+                                                               policy)
         if kind != "batch_norm":
+            inputs = tf.cast(x, our_layer.compute_dtype)
             with limits(RULE):
-                row["matrix_path"][policy] = our_layer.takes_matrix_path(
-                    tf.cast(x, our_layer.compute_dtype))
+                row["matrix_path"][policy] = our_layer.takes_matrix_path(inputs)
+                row["filter_gradient"][policy] = (
+                    filter_gradient_layer[0].takes_matrix_filter_gradient(inputs))
+                row["phases"][policy] = kind == "transpose" and small_conv.phases_apply(
+                    inputs, kwargs["filters"])
         for penalty in ((False, True) if kind != "batch_norm" else (False,)):
             steps = {"keras": train_use(keras_layer, penalty), "library": train_use(our_layer,
                                                                                     penalty)}
+            if filter_gradient_layer and policy != "float32":  # a 16-bit path only
+                steps["filter_gradient"] = train_use(filter_gradient_layer[0], penalty)
             times = {variant: [] for variant in steps}
             with limits(UNLIMITED):  # time the matrix path wherever it can run
                 for round_index in range(args.rounds):
@@ -148,24 +163,34 @@ def markdown(rows, args, cpu):
         f"{', '.join(cpu['bf16_features']) or 'none'}). Batch {args.batch_size}; ms per "
         "training use of one layer (forward + the weights' gradient; '+penalty': also a "
         "gradient penalty's double backward), Keras' layer -> the library's with its matrix "
-        f"path forced on (speed-up); median of {args.rounds} interleaved blocks of "
-        f"{args.steps}. 'rule': whether the layer's `takes_matrix_path` takes the matrix path "
-        "(float32 / bfloat16).",
+        "path forced on (speed-up); 'filter gradient': the library's with matrix_path=False "
+        "and the matrix filter gradient forced on (bfloat16 only; transposed convolutions "
+        f"by phase); median of {args.rounds} interleaved blocks of {args.steps}. 'rule': "
+        "whether the layer's rules take the matrix path (float32 / bfloat16), and in "
+        "bfloat16 the matrix filter gradient (with the transposed convolution by phase).",
         "",
-        "| layer | " + " | ".join(keys) + " | rule |",
-        "|---" * (len(keys) + 2) + "|",
+        "| layer | " + " | ".join(keys) + " | " + " | ".join(
+            f"{key} filter gradient" for key in keys if key.startswith("mixed")) + " | rule |",
+        "|---" * (len(keys) + 2 + sum(key.startswith("mixed") for key in keys)) + "|",
     ]
+
+    def cell(ms, variant):
+        return (f"{ms['keras']:.1f} -> {ms[variant]:.1f} ({ms['keras'] / ms[variant]:.2f}x)"
+                if variant in ms else "-")
+
     for row in rows:
-        cells = []
-        for key in keys:
-            if key not in row["ms"]:
-                cells.append("-")
-                continue
-            ms = row["ms"][key]
-            cells.append(f"{ms['keras']:.1f} -> {ms['library']:.1f} "
-                         f"({ms['keras'] / ms['library']:.2f}x)")
+        cells = [cell(row["ms"].get(key, {}), "library") for key in keys]
+        cells += [cell(row["ms"].get(key, {}), "filter_gradient") for key in keys
+                  if key.startswith("mixed")]
         rule = row["matrix_path"]
-        rule_cell = " / ".join("yes" if rule[p] else "no" for p in POLICIES) if rule else "fused"
+        if rule:
+            bf16 = POLICIES[-1]
+            rule_cell = (" / ".join("yes" if rule[p] else "no" for p in POLICIES)
+                         + "; filter gradient: "
+                         + ("yes" if row["filter_gradient"][bf16] else "no")
+                         + (" (phases)" if row["phases"][bf16] else ""))
+        else:
+            rule_cell = "fused"
         lines.append(f"| {row['case']} | " + " | ".join(cells) + f" | {rule_cell} |")
     return "\n".join(lines) + "\n"
 

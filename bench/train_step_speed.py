@@ -33,9 +33,10 @@ steps, penalty 10, the same optimizers), at ``--peer_batch_sizes``:
 * ``library_fast_layers``: as ``library_defaults``, the networks passed through
   ``tg.with_fast_layers`` (the library's batch norm and small-map convolutions
   in place of Keras': same architecture, weights and arithmetic);
-* ``library_fast_batch_norm``: the same with ``matrix_path=False``: only the
-  batch norm swapped, Keras' convolutions kept (as the library's own WGAN-GP
-  networks, for quality).
+* ``library_fast_layers_matrix_path_off``: the same with ``matrix_path=False``,
+  as the library's own WGAN-GP networks (for quality): the batch norm
+  swapped, Keras' convolutions kept forward, their kernel gradients (and
+  transposed convolutions from small maps) as matrix products in bfloat16.
 
 Images per second and ratios over the peer; interleaved like the overhead rows.
 The pixels are random (a step's time does not depend on them).
@@ -311,7 +312,7 @@ def peer_models(batch_size):
             ("library_float32", "float32", False, False),
             ("library_defaults", policy, False, False),
             ("library_fast_layers", policy, True, True),
-            ("library_fast_batch_norm", policy, True, False)):
+            ("library_fast_layers_matrix_path_off", policy, True, False)):
         generator, critic = networks(precision)
         if fast:
             generator = tg.with_fast_layers(generator, matrix_path=matrix_path)
@@ -359,7 +360,7 @@ def overhead_table(rows, args):
 
 
 PEER_NAMES = ("peer", "library_float32", "library_defaults", "library_fast_layers",
-              "library_fast_batch_norm")
+              "library_fast_layers_matrix_path_off")
 
 
 def peer_table(rows, args):
@@ -371,8 +372,9 @@ def peer_table(rows, args):
         f"{args.peer_rounds} interleaved blocks of {args.peer_steps} steps. "
         f"`library_defaults`: `train.mixed_precision: auto` = {precision['policy']} "
         f"({precision['reason']}); `library_fast_layers`: the same with both networks passed "
-        "through `tg.with_fast_layers`; `library_fast_batch_norm`: the same with "
-        "`matrix_path=False` (Keras' convolutions, as the library's WGAN-GP configs). "
+        "through `tg.with_fast_layers`; `library_fast_layers_matrix_path_off`: the same with "
+        "`matrix_path=False` (Keras' convolution forward, the matrix filter gradient; as "
+        "the library's WGAN-GP configs). "
         "Timed at steps_per_execution 1: at about a second per step, the 2-4 ms that "
         "Keras' loop adds per step (the overhead table) is below 0.5%, so the configs' "
         "default of up to 50 steps per execution changes nothing here. "

@@ -26,11 +26,15 @@ results up to float rounding.
 Elsewhere in a 16-bit dtype, on maps up to 16x16 (``filter_gradient_applies``),
 only the kernel's gradient is a matrix product (``matrix_filter_gradient``):
 oneDNN's filter gradient is slowest there, slower in bfloat16 than in
-float32 on an 8x8 critic layer.
-The convolution and its input gradient stay oneDNN's, with their rounding;
+float32 on an 8x8 critic layer. The convolution and its input gradient stay
+oneDNN's, with their rounding;
 the kernel's gradient is one product summed in float32 and rounded once, as
 oneDNN's own. Every order takes it: the input gradient is the transposed
 convolution with the same rule, so a gradient penalty's double backward does.
+There, a transposed convolution from a 4x4 map with many channels, where
+oneDNN's bfloat16 kernel is slowest (``phases_apply``), runs by phase
+(``conv2d_transpose_by_phase``): one matrix product per output phase, each
+output summed in float32 and rounded once, as oneDNN's.
 """
 
 import functools
@@ -74,26 +78,33 @@ def receptive_field_matrix(height, width, kernel, stride, padding):
     return matrix, out_h, out_w
 
 
-def patches(inputs, kernel_size, strides, padding):
-    """Every output position's receptive field of NHWC ``inputs`` (``im2col``).
-
-    Shape ``[batch * out_h * out_w, kernel_h * kernel_w * channels]``, taps
-    in the order of an HWIO kernel's rows; also returns ``out_h, out_w``.
-    The gather is a product with the 0/1 matrix, exact in any precision.
-    """
-    _, height, width, channels = inputs.shape
-    gather, out_h, out_w = receptive_field_matrix(height, width, tuple(kernel_size),
-                                                  tuple(strides), padding)
-    pixels = tf.reshape(inputs, [-1, height * width, channels])
-    fields = tf.matmul(tf.constant(gather, inputs.dtype), pixels)  # [B, P * taps, C]
-    return tf.reshape(fields, [-1, kernel_size[0] * kernel_size[1] * channels]), out_h, out_w
-
-
 def conv2d(inputs, kernel, strides, padding):
     """``tf.nn.conv2d`` (NHWC, HWIO kernel) as matrix products."""
-    filters = kernel.shape[-1]
-    fields, out_h, out_w = patches(inputs, kernel.shape[:2], strides, padding)
-    outputs = tf.matmul(fields, tf.reshape(kernel, [-1, filters]))
+    _, height, width, channels = inputs.shape
+    kernel_h, kernel_w, _, filters = kernel.shape
+    gather, out_h, out_w = receptive_field_matrix(height, width, (kernel_h, kernel_w),
+                                                  tuple(strides), padding)
+    pixels = tf.reshape(inputs, [-1, height * width, channels])
+    patches = tf.matmul(tf.constant(gather, inputs.dtype), pixels)  # [B, P * taps, C]
+    patches = tf.reshape(patches, [-1, kernel_h * kernel_w * channels])
+    outputs = tf.matmul(patches, tf.reshape(kernel, [-1, filters]))
+    return tf.reshape(outputs, [-1, out_h, out_w, filters])
+
+
+def conv2d_transpose(inputs, kernel, strides, padding, output_size):
+    """The transpose of ``conv2d`` from ``output_size`` (kernel HWOI, as Keras')."""
+    _, height, width, channels = inputs.shape
+    kernel_h, kernel_w, filters, _ = kernel.shape
+    out_h, out_w = output_size
+    gather, grid_h, grid_w = receptive_field_matrix(out_h, out_w, (kernel_h, kernel_w),
+                                                    tuple(strides), padding)
+    if (grid_h, grid_w) != (height, width):
+        raise ValueError(f"conv2d_transpose: output {output_size} does not convolve back to "
+                         f"the input's {height}x{width}")
+    pixels = tf.reshape(inputs, [-1, channels])
+    taps = tf.matmul(pixels, tf.reshape(kernel, [-1, channels]), transpose_b=True)
+    taps = tf.reshape(taps, [-1, height * width * kernel_h * kernel_w, filters])
+    outputs = tf.matmul(tf.constant(gather, inputs.dtype), taps, transpose_a=True)
     return tf.reshape(outputs, [-1, out_h, out_w, filters])
 
 
@@ -231,23 +242,6 @@ def conv2d_transpose_with_matrix_filter_gradient(inputs, kernel, strides, paddin
                     filter_gradient(output_gradient, z, w.shape, strides, padding))
         return outputs, gradient
     return convolve(inputs, kernel)
-
-
-def conv2d_transpose(inputs, kernel, strides, padding, output_size):
-    """The transpose of ``conv2d`` from ``output_size`` (kernel HWOI, as Keras')."""
-    _, height, width, channels = inputs.shape
-    kernel_h, kernel_w, filters, _ = kernel.shape
-    out_h, out_w = output_size
-    gather, grid_h, grid_w = receptive_field_matrix(out_h, out_w, (kernel_h, kernel_w),
-                                                    tuple(strides), padding)
-    if (grid_h, grid_w) != (height, width):
-        raise ValueError(f"conv2d_transpose: output {output_size} does not convolve back to "
-                         f"the input's {height}x{width}")
-    pixels = tf.reshape(inputs, [-1, channels])
-    taps = tf.matmul(pixels, tf.reshape(kernel, [-1, channels]), transpose_b=True)
-    taps = tf.reshape(taps, [-1, height * width * kernel_h * kernel_w, filters])
-    outputs = tf.matmul(tf.constant(gather, inputs.dtype), taps, transpose_a=True)
-    return tf.reshape(outputs, [-1, out_h, out_w, filters])
 
 
 def add_bias(outputs, bias):
