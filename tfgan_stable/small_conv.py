@@ -27,12 +27,12 @@ Elsewhere in a 16-bit dtype, on maps up to 16x16 (``filter_gradient_applies``),
 only the kernel's gradient is a matrix product (``matrix_filter_gradient``):
 oneDNN's filter gradient is slowest there, slower in bfloat16 than in
 float32 on an 8x8 critic layer. The convolution and its input gradient stay
-oneDNN's, with their rounding;
-the kernel's gradient is one product summed in float32 and rounded once, as
-oneDNN's own. Every order takes it: the input gradient is the transposed
-convolution with the same rule, so a gradient penalty's double backward does.
-There, a transposed convolution from a 4x4 map with many channels, where
-oneDNN's bfloat16 kernel is slowest (``phases_apply``), runs by phase
+oneDNN's, with their rounding; the kernel's gradient is one product summed
+in float32 and rounded once, as oneDNN's own. Every order takes it: the
+input gradient is the transposed convolution with the same rule, so a
+gradient penalty's double backward does. On this path a transposed
+convolution from a 4x4 map with many channels, where oneDNN's bfloat16
+kernel is slowest (``phases_apply``), runs by phase
 (``conv2d_transpose_by_phase``): one matrix product per output phase, each
 output summed in float32 and rounded once, as oneDNN's.
 """
