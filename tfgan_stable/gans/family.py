@@ -40,6 +40,7 @@ class Family:
       critic_normalization: ``model.d_normalization`` when that is null.
       matrix_path: whether the generic networks' convolutions on small maps
         may be matrix products (:mod:`tfgan_stable.small_conv`).
+      matrix_filter_gradient: whether, elsewhere, their kernel gradients may be.
       build_networks: ``(config, examples, architecture) -> (generator,
         discriminator)`` for an architecture of its own; None: the generic builders.
       callbacks: ``config -> list`` of callbacks that change the training state.
@@ -61,6 +62,7 @@ class Family:
     architectures: Sequence[str] = ()
     critic_normalization: str = "batch"
     matrix_path: bool = True
+    matrix_filter_gradient: bool = True
     build_networks: Optional[Callable] = None
     callbacks: Callable[[Any], list] = lambda config: []
     train_steps: Optional[Callable] = None

@@ -118,8 +118,9 @@ class WGANGPOptions:
 # Both networks keep Keras' convolutions: with the matrix products in both, 2
 # of 3 bfloat16 seeds trained far worse than every float32 seed on wider
 # digits networks (and one of them with the products in either network
-# alone); with Keras' convolutions none did (docs/benchmarks.md, "the
-# matrix-product convolutions").
+# alone); with only the kernel gradients as products, 3 of 5 did; with Keras'
+# convolutions none of 4 did (docs/benchmarks.md, "the matrix-product
+# convolutions").
 FAMILY = family.register(family.Family(
     "wgan_gp", WGANGP, WGANGPOptions, gan_kwargs=dataclasses.asdict,
-    critic_normalization="layer", matrix_path=False))
+    critic_normalization="layer", matrix_path=False, matrix_filter_gradient=False))

@@ -44,16 +44,19 @@ def build_dcgan_generator(
     max_filters=512,
     normalization="batch",
     matrix_path=True,
+    matrix_filter_gradient=True,
     name="generator",
 ):
     """Latent vector ``[B, latent_dim]`` -> image ``[B, res, res, channels]`` in [-1, 1].
 
     A dense projection to 4x4, then one stride-2 transposed convolution per
     doubling; the filter count halves with each doubling down to ``filters``.
-    ``matrix_path``: whether convolutions on small maps may be matrix products
-    (:mod:`tfgan_stable.small_conv`).
+    ``matrix_path``: whether convolutions on small maps may be matrix products;
+    ``matrix_filter_gradient``: whether, elsewhere, their kernel gradients may
+    be (:mod:`tfgan_stable.small_conv`).
     """
     blocks = _check_resolution(resolution)
+    conv_options = dict(matrix_path=matrix_path, matrix_filter_gradient=matrix_filter_gradient)
     z = keras.Input((latent_dim,), name="z")
     width = min(filters * 2**blocks, max_filters)
     x = layers.Dense(4 * 4 * width, use_bias=normalization == "none", name="project")(z)
@@ -65,13 +68,12 @@ def build_dcgan_generator(
         width = min(filters * 2 ** (blocks - i - 1), max_filters)
         x = small_conv.Conv2DTranspose(
             width, 4, strides=2, padding="same", use_bias=normalization == "none",
-            matrix_path=matrix_path, name=f"up{i}",
+            name=f"up{i}", **conv_options,
         )(x)
         norm = normalization_layer(normalization, f"up{i}_norm")
         x = norm(x) if norm else x
         x = layers.ReLU()(x)
-    x = small_conv.Conv2D(channels, 3, padding="same", matrix_path=matrix_path,
-                          name="to_image")(x)
+    x = small_conv.Conv2D(channels, 3, padding="same", name="to_image", **conv_options)(x)
     images = layers.Activation("tanh", dtype="float32", name="images")(x)
     return keras.Model(z, images, name=name)
 
@@ -83,28 +85,30 @@ def build_dcgan_discriminator(
     max_filters=512,
     normalization="batch",
     matrix_path=True,
+    matrix_filter_gradient=True,
     name="discriminator",
 ):
     """Image -> one unbounded score (a logit for DCGAN, a critic value for WGAN).
 
     One stride-2 convolution per halving down to 4x4 (no normalisation on the
     first, as in DCGAN), then a dense layer to a single output. ``matrix_path``:
-    whether convolutions on small maps may be matrix products
-    (:mod:`tfgan_stable.small_conv`).
+    whether convolutions on small maps may be matrix products;
+    ``matrix_filter_gradient``: whether, elsewhere, their kernel gradients may
+    be (:mod:`tfgan_stable.small_conv`).
     """
     blocks = _check_resolution(resolution)
+    conv_options = dict(matrix_path=matrix_path, matrix_filter_gradient=matrix_filter_gradient)
     images = keras.Input((resolution, resolution, channels), name="images")
     x = images
     for i in range(blocks):
         width = min(filters * 2**i, max_filters)
-        x = small_conv.Conv2D(width, 4, strides=2, padding="same", matrix_path=matrix_path,
-                              name=f"down{i}")(x)
+        x = small_conv.Conv2D(width, 4, strides=2, padding="same", name=f"down{i}",
+                              **conv_options)(x)
         norm = normalization_layer(normalization, f"down{i}_norm") if i > 0 else None
         x = norm(x) if norm else x
         x = layers.LeakyReLU(0.2)(x)
     if blocks == 0:
-        x = small_conv.Conv2D(filters, 3, padding="same", matrix_path=matrix_path,
-                              name="features")(x)
+        x = small_conv.Conv2D(filters, 3, padding="same", name="features", **conv_options)(x)
         x = layers.LeakyReLU(0.2)(x)
     x = layers.Flatten()(x)
     score = layers.Dense(1, dtype="float32", name="score")(x)
