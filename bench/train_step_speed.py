@@ -33,10 +33,11 @@ steps, penalty 10, the same optimizers), at ``--peer_batch_sizes``:
 * ``library_fast_layers``: as ``library_defaults``, the networks passed through
   ``tg.with_fast_layers`` (the library's batch norm and small-map convolutions
   in place of Keras': same architecture, weights and arithmetic);
-* ``library_fast_layers_matrix_path_off``: the same with ``matrix_path=False``,
-  as the library's own WGAN-GP networks (for quality): the batch norm
-  swapped, Keras' convolutions kept forward, their kernel gradients (and
-  transposed convolutions from small maps) as matrix products in bfloat16.
+* ``library_fast_layers_matrix_path_off``: the same with ``matrix_path=False``:
+  the batch norm swapped, Keras' convolutions kept forward, their kernel
+  gradients (and transposed convolutions from small maps) as matrix products
+  in bfloat16 (the library's own WGAN-GP networks build neither matrix path,
+  for quality).
 
 Images per second and ratios over the peer; interleaved like the overhead rows.
 The pixels are random (a step's time does not depend on them).
@@ -373,8 +374,7 @@ def peer_table(rows, args):
         f"`library_defaults`: `train.mixed_precision: auto` = {precision['policy']} "
         f"({precision['reason']}); `library_fast_layers`: the same with both networks passed "
         "through `tg.with_fast_layers`; `library_fast_layers_matrix_path_off`: the same with "
-        "`matrix_path=False` (Keras' convolution forward, the matrix filter gradient; as "
-        "the library's WGAN-GP configs). "
+        "`matrix_path=False` (Keras' convolution forward, the matrix filter gradient). "
         "Timed at steps_per_execution 1: at about a second per step, the 2-4 ms that "
         "Keras' loop adds per step (the overhead table) is below 0.5%, so the configs' "
         "default of up to 50 steps per execution changes nothing here. "
