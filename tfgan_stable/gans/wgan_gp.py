@@ -119,7 +119,7 @@ class WGANGPOptions:
 # of 3 bfloat16 seeds trained far worse than every float32 seed on wider
 # digits networks (and one of them with the products in either network
 # alone); with only the kernel gradients as products, 3 of 5 did; with Keras'
-# convolutions none of 4 did (docs/benchmarks.md, "the matrix-product
+# convolutions 1 of 5 did, by less (docs/benchmarks.md, "the matrix-product
 # convolutions").
 FAMILY = family.register(family.Family(
     "wgan_gp", WGANGP, WGANGPOptions, gan_kwargs=dataclasses.asdict,
