@@ -51,6 +51,24 @@ MAX_PHASE_INPUT_PIXELS = 16
 MIN_PHASE_CHANNEL_PRODUCT = 256 * 256
 
 
+def output_grid(height, width, kernel, stride, padding):
+    """A 2-D convolution's output size and leading padding: ``(out_h, out_w,
+    top, left)`` (TensorFlow's ``same`` padding: the odd pixel goes after)."""
+    (kernel_h, kernel_w), (stride_h, stride_w) = kernel, stride
+    if padding == "same":
+        out_h, out_w = -(-height // stride_h), -(-width // stride_w)
+        return (out_h, out_w, max((out_h - 1) * stride_h + kernel_h - height, 0) // 2,
+                max((out_w - 1) * stride_w + kernel_w - width, 0) // 2)
+    return (height - kernel_h) // stride_h + 1, (width - kernel_w) // stride_w + 1, 0, 0
+
+
+def flat_pixels_and_zero(inputs):
+    """NHWC ``inputs`` as ``[batch, height * width + 1, channels]``: the pixels,
+    then one zero pixel that gathers read for padding."""
+    _, height, width, channels = inputs.shape
+    return tf.pad(tf.reshape(inputs, [-1, height * width, channels]), [[0, 0], [0, 1], [0, 0]])
+
+
 @functools.lru_cache(maxsize=None)
 def receptive_field_matrix(height, width, kernel, stride, padding):
     """The 0/1 gather matrix of a 2-D convolution, as a NumPy array.
@@ -61,14 +79,7 @@ def receptive_field_matrix(height, width, kernel, stride, padding):
     (TensorFlow's ``same`` padding: the odd pixel of padding goes after).
     """
     (kernel_h, kernel_w), (stride_h, stride_w) = kernel, stride
-    if padding == "same":
-        out_h, out_w = -(-height // stride_h), -(-width // stride_w)
-        top = max((out_h - 1) * stride_h + kernel_h - height, 0) // 2
-        left = max((out_w - 1) * stride_w + kernel_w - width, 0) // 2
-    else:
-        out_h = (height - kernel_h) // stride_h + 1
-        out_w = (width - kernel_w) // stride_w + 1
-        top = left = 0
+    out_h, out_w, top, left = output_grid(height, width, kernel, stride, padding)
     oh, ow, kh, kw = np.meshgrid(np.arange(out_h), np.arange(out_w), np.arange(kernel_h),
                                  np.arange(kernel_w), indexing="ij")
     rows, cols = oh * stride_h + kh - top, ow * stride_w + kw - left
@@ -130,8 +141,7 @@ def filter_gradient(inputs, output_gradient, kernel_shape, strides, padding):
     kernel_h, kernel_w, _, filters = kernel_shape
     indices = receptive_field_indices(height, width, (kernel_h, kernel_w), tuple(strides),
                                       padding)
-    pixels = tf.pad(tf.reshape(inputs, [-1, height * width, channels]), [[0, 0], [0, 1], [0, 0]])
-    fields = tf.reshape(tf.gather(pixels, indices, axis=1),
+    fields = tf.reshape(tf.gather(flat_pixels_and_zero(inputs), indices, axis=1),
                         [-1, kernel_h * kernel_w * channels])
     gradient = tf.matmul(fields, tf.reshape(output_gradient, [-1, filters]), transpose_a=True)
     return tf.reshape(gradient, kernel_shape)
@@ -150,11 +160,7 @@ def transpose_phases(height, width, kernel, stride, padding):
     output pixel's row once the phases' outputs are concatenated.
     """
     (kernel_h, kernel_w), (stride_h, stride_w) = kernel, stride
-    _, in_h, in_w = receptive_field_matrix(height, width, kernel, stride, padding)
-    top = left = 0
-    if padding == "same":
-        top = max((in_h - 1) * stride_h + kernel_h - height, 0) // 2
-        left = max((in_w - 1) * stride_w + kernel_w - width, 0) // 2
+    in_h, in_w, top, left = output_grid(height, width, kernel, stride, padding)
     phases, rows = [], []
     for phase_h in range(stride_h):
         for phase_w in range(stride_w):
@@ -179,10 +185,10 @@ def transpose_phases(height, width, kernel, stride, padding):
 def conv2d_transpose_by_phase(inputs, kernel, strides, padding, output_size):
     """``tf.nn.conv2d_transpose`` (kernel HWOI) as one matrix product per phase
     (``transpose_phases``): each output summed in float32 and rounded once."""
-    _, height, width, channels = inputs.shape
+    channels = inputs.shape[-1]
     kernel_h, kernel_w, filters, _ = kernel.shape
     phases, order = transpose_phases(*output_size, (kernel_h, kernel_w), tuple(strides), padding)
-    pixels = tf.pad(tf.reshape(inputs, [-1, height * width, channels]), [[0, 0], [0, 1], [0, 0]])
+    pixels = flat_pixels_and_zero(inputs)
     taps = tf.transpose(tf.reshape(kernel, [kernel_h * kernel_w, filters, channels]), [0, 2, 1])
     outputs = []
     for indices, phase_taps, count in phases:
