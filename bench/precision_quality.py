@@ -15,10 +15,26 @@ sets the stem; ``--policies`` runs a subset). ``--override key=value``
 (repeatable) changes every run's config, e.g. wider networks
 (``model.g_filters=128 model.d_filters=128``), whose 8x8 layers take the
 library's matrix-product convolutions in bfloat16 (DCGAN; WGAN-GP keeps
-Keras' convolutions).
+Keras' convolutions). ``--filter-gradient on|off`` builds the networks with
+the matrix filter gradient on or off whatever the family's default
+(``Family.matrix_filter_gradient``); rows record it, and the oneDNN
+environment (``ONEDNN_MAX_CPU_ISA``, ``TF_ENABLE_ONEDNN_OPTS``), so that a
+placebo run (the same arithmetic with another summation order) is labelled.
+
+Whether one setting trains worse than float32 or just landed on unlucky
+seeds is a question of run-to-run noise, which GAN scores have plenty of.
+``--summarize FILE...`` pools the rows of earlier result files (a row's
+``variant`` names its setting) and, per config and setting, gives the exact
+one-sided rank-sum (Mann-Whitney) test of its Frechet distances against the
+float32 rows: the chance that float32's own seed-to-seed spread gives a
+group at least this much worse.
+
+    python bench/precision_quality.py --summarize bench/results/a.json b.json --name pooled
 """
 
 import argparse
+import dataclasses
+import itertools
 import json
 import os
 import statistics
@@ -31,9 +47,12 @@ import keras
 from tfgan_stable import config as config_lib
 from tfgan_stable import data as data_lib
 from tfgan_stable import hardware, metrics, train_lib
+from tfgan_stable.gans import family as family_lib
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 POLICIES = ("float32", "mixed_bfloat16")
+# Environment variables that change oneDNN's kernels (and so summation order).
+ONEDNN_ENVIRONMENT = ("ONEDNN_MAX_CPU_ISA", "TF_ENABLE_ONEDNN_OPTS")
 
 
 def run_one(config_name, policy, seed, real, classifier, overrides=()):
@@ -55,6 +74,83 @@ def run_one(config_name, policy, seed, real, classifier, overrides=()):
             **scores}
 
 
+def onednn_environment():
+    """The variables of ``ONEDNN_ENVIRONMENT`` that this process runs with."""
+    return {name: os.environ[name] for name in ONEDNN_ENVIRONMENT if name in os.environ}
+
+
+def set_filter_gradient(config_names, setting):
+    """Re-registers each config's family with the matrix filter gradient
+    ``on`` or ``off`` (``family``: leaves the families as they are)."""
+    if setting == "family":
+        return
+    for config_name in config_names:
+        family = config_lib.load(os.path.join(REPO, "configs", f"{config_name}.yaml")).family
+        family_lib.register(dataclasses.replace(family, matrix_filter_gradient=setting == "on"))
+
+
+def variant(row):
+    """A row's setting: its ``variant`` if it names one, else its precision,
+    its filter-gradient setting (outside float32, where it applies) and any
+    oneDNN environment."""
+    if "variant" in row:
+        return row["variant"]
+    parts = [row["policy"]]
+    if row["policy"] != "float32" and row.get("filter_gradient", "family") != "family":
+        parts.append(f"matrix filter gradient {row['filter_gradient']}")
+    parts += [f"{name}={value}" for name, value in sorted(row.get("environment", {}).items())]
+    return ", ".join(parts)
+
+
+def rank_sum_p_value(reference, candidate):
+    """Exact one-sided Mann-Whitney test: the share of all ways to split the
+    pooled scores into groups of these sizes whose candidate group beats
+    the reference group in at least as many pairs (ties count half) as the
+    actual one does. Small: the candidate scores higher (worse) than the
+    reference's spread explains."""
+    pooled = list(reference) + list(candidate)
+
+    def wins(group):
+        others = [pooled[i] for i in range(len(pooled)) if i not in group]
+        return sum((pooled[i] > r) + 0.5 * (pooled[i] == r) for i in group for r in others)
+
+    observed = wins(set(range(len(reference), len(pooled))))
+    splits = [wins(set(group)) for group in itertools.combinations(range(len(pooled)),
+                                                                   len(candidate))]
+    return sum(count >= observed for count in splits) / len(splits)
+
+
+def summarize(paths):
+    """Markdown: every (config, setting) of the rows in ``paths``, with its
+    Frechet distances by seed and its rank-sum test against the config's
+    rows named ``float32`` (the default build in float32)."""
+    rows = [row for path in paths for row in json.load(open(path))["rows"]]
+    lines = [
+        "Frechet distance by seed (lower is better) from "
+        + ", ".join(os.path.basename(path) for path in paths)
+        + "; p: the exact one-sided rank-sum test against float32's seeds (the chance"
+        " that float32's own seed-to-seed spread gives scores at least this much worse).",
+        "",
+        "| config | setting | seeds | Frechet by seed | median | p (worse than float32) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for config_name in dict.fromkeys(row["config"] for row in rows):
+        mine = [row for row in rows if row["config"] == config_name]
+        groups = {}
+        for row in sorted(mine, key=lambda row: row["seed"]):
+            groups.setdefault(variant(row), []).append(row)
+        reference = [row["fid"] for row in groups.get("float32", [])]
+        for name, group in groups.items():
+            scores = [row["fid"] for row in group]
+            p_value = ("-" if name == "float32" or len(reference) < 2
+                       else "%.2f" % rank_sum_p_value(reference, scores))
+            lines.append(
+                f"| {config_name} | {name} | {', '.join(str(row['seed']) for row in group)} | "
+                f"{', '.join('%.2f' % score for score in scores)} | "
+                f"{statistics.median(scores):.2f} | {p_value} |")
+    return "\n".join(lines) + "\n"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--configs", default="wgan_gp_digits,dcgan_digits,progan_digits")
@@ -64,10 +160,21 @@ def main():
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--override", action="append", default=[],
                         help="key=value for every run's config (repeatable)")
+    parser.add_argument("--filter-gradient", choices=("family", "on", "off"), default="family",
+                        help="the matrix filter gradient: the family's default, or on/off")
+    parser.add_argument("--summarize", nargs="+", metavar="FILE",
+                        help="pool the rows of these result files and test them; no training")
     parser.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
     parser.add_argument("--name", default="precision_quality", help="output file stem")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
+    if args.summarize:
+        text = summarize(args.summarize)
+        with open(os.path.join(args.out, f"{args.name}.md"), "w") as f:
+            f.write(text)
+        print(text)
+        return
+    set_filter_gradient(args.configs.split(","), args.filter_gradient)
     classifier = metrics.digit_classifier(seed=0)
     rows = []
     for config_name in args.configs.split(","):
@@ -77,6 +184,7 @@ def main():
         for seed in [int(s) for s in args.seeds.split(",")]:
             for policy in args.policies.split(","):
                 row = run_one(config_name, policy, seed, real, classifier, args.override)
+                row.update(filter_gradient=args.filter_gradient, environment=onednn_environment())
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     cpu = hardware.cpu_description()
@@ -95,7 +203,9 @@ def markdown(rows, args, cpu):
         "Frechet distance and KID "
         f"of {args.samples} samples on the digit classifier's features, and the run's "
         f"wall-clock time; {cpu['model']}, {cpu['cores']} cores "
-        f"({', '.join(cpu['bf16_features']) or 'no bfloat16 instructions'}).",
+        f"({', '.join(cpu['bf16_features']) or 'no bfloat16 instructions'}); matrix filter "
+        f"gradient: {args.filter_gradient}"
+        + "".join(f", {name}={value}" for name, value in onednn_environment().items()) + ".",
         "",
         "| config | precision | Frechet per seed | mean | KID per seed | run time (s) |",
         "|---|---|---|---|---|---|",
