@@ -15,7 +15,7 @@ sets the stem; ``--policies`` runs a subset). ``--override key=value``
 (repeatable) changes every run's config, e.g. wider networks
 (``model.g_filters=128 model.d_filters=128``), whose 8x8 layers take the
 library's matrix-product convolutions in bfloat16 (DCGAN; WGAN-GP keeps
-Keras' convolutions). ``--filter-gradient on|off`` builds the networks with
+Keras' convolution forward and takes only the matrix filter gradient). ``--filter-gradient on|off`` builds the networks with
 the matrix filter gradient on or off whatever the family's default
 (``Family.matrix_filter_gradient``); rows record it, and the oneDNN
 environment (``ONEDNN_MAX_CPU_ISA``, ``TF_ENABLE_ONEDNN_OPTS``), so that a

@@ -292,10 +292,10 @@ def test_bfloat16_bias_gradient_is_summed_in_float32(classes, shape, monkeypatch
 
 @pytest.mark.parametrize("family, matrix_products", [("wgan_gp", False), ("dcgan", True),
                                                      ("wgan", True)])
-def test_the_wgan_gp_networks_keep_keras_convolutions(family, matrix_products):
-    # With the matrix path or the matrix filter gradient, WGAN-GP trained worse
-    # in bfloat16 on wider networks (docs/benchmarks.md); the other families
-    # keep both.
+def test_the_wgan_gp_networks_keep_keras_convolution_forward(family, matrix_products):
+    # With the matrix path, WGAN-GP trained worse in bfloat16 on wider
+    # networks (docs/benchmarks.md); the matrix filter gradient kept its
+    # quality. The other families keep both.
     from tfgan_stable import build, config as config_lib
     from tfgan_stable.data import Examples
     config = config_lib.from_dict({"data": {"name": "digits", "resolution": 8},
@@ -307,4 +307,4 @@ def test_the_wgan_gp_networks_keep_keras_convolutions(family, matrix_products):
                     if isinstance(layer, (small_conv.Conv2D, small_conv.Conv2DTranspose))]
     assert len(convolutions) >= 3
     assert all(c.matrix_path is matrix_products for c in convolutions)
-    assert all(c.matrix_filter_gradient is matrix_products for c in convolutions)
+    assert all(c.matrix_filter_gradient for c in convolutions)
