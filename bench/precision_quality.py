@@ -15,8 +15,9 @@ sets the stem; ``--policies`` runs a subset). ``--override key=value``
 (repeatable) changes every run's config, e.g. wider networks
 (``model.g_filters=128 model.d_filters=128``), whose 8x8 layers take the
 library's matrix-product convolutions in bfloat16 (DCGAN; WGAN-GP keeps
-Keras' convolution forward and takes only the matrix filter gradient). ``--filter-gradient on|off`` builds the networks with
-the matrix filter gradient on or off whatever the family's default
+Keras' convolution forward and takes only the matrix filter gradient).
+``--filter-gradient on|off`` builds the networks with the matrix filter
+gradient on or off whatever the family's default
 (``Family.matrix_filter_gradient``); rows record it, and the oneDNN
 environment (``ONEDNN_MAX_CPU_ISA``, ``TF_ENABLE_ONEDNN_OPTS``), so that a
 placebo run (the same arithmetic with another summation order) is labelled.
@@ -124,7 +125,10 @@ def summarize(paths):
     """Markdown: every (config, setting) of the rows in ``paths``, with its
     Frechet distances by seed and its rank-sum test against the config's
     rows named ``float32`` (the default build in float32)."""
-    rows = [row for path in paths for row in json.load(open(path))["rows"]]
+    rows = []
+    for path in paths:
+        with open(path) as f:
+            rows += json.load(f)["rows"]
     lines = [
         "Frechet distance by seed (lower is better) from "
         + ", ".join(os.path.basename(path) for path in paths)
