@@ -4,11 +4,11 @@ A WGAN-GP step takes three gradients: the critic's Wasserstein loss, the
 gradient penalty (a double backward through the critic) and the generator's
 loss. For a WGAN-GP config this builds the generator and the critic in
 float32 and three times in ``mixed_bfloat16`` with the same weights, whatever
-the family builds: with Keras' oneDNN convolutions everywhere (what the
-WGAN-GP family builds); with only the kernel gradients of the ``small_conv``
-layers as matrix products where their rule takes them
-(``matrix_filter_gradient``); and with the whole matrix path (``matrix_path``,
-as DCGAN's, which takes both). On one batch it
+the family builds: with Keras' oneDNN convolutions everywhere; with only
+the kernel gradients of the ``small_conv`` layers as matrix products where
+their rule takes them (``matrix_filter_gradient``, what the WGAN-GP family
+builds); and with the whole matrix path (``matrix_path``, as DCGAN's, which
+takes both). On one batch it
 computes each gradient and reports, per variable, the relative error of the
 bfloat16 gradient, ``|g_bf16 - g_f32| / |g_f32|``. The matrix products should
 be no less exact than oneDNN; a bias gradient summed with bfloat16 rounding

@@ -36,8 +36,8 @@ steps, penalty 10, the same optimizers), at ``--peer_batch_sizes``:
 * ``library_fast_layers_matrix_path_off``: the same with ``matrix_path=False``:
   the batch norm swapped, Keras' convolutions kept forward, their kernel
   gradients (and transposed convolutions from small maps) as matrix products
-  in bfloat16 (the library's own WGAN-GP networks build neither matrix path,
-  for quality).
+  in bfloat16 (as the library's own WGAN-GP networks build them, for
+  quality).
 
 Images per second and ratios over the peer; interleaved like the overhead rows.
 The pixels are random (a step's time does not depend on them).
