@@ -308,3 +308,26 @@ def test_the_wgan_gp_networks_keep_keras_convolution_forward(family, matrix_prod
     assert len(convolutions) >= 3
     assert all(c.matrix_path is matrix_products for c in convolutions)
     assert all(c.matrix_filter_gradient for c in convolutions)
+
+
+def test_a_family_without_the_matrix_filter_gradient_builds_networks_without_it():
+    # Family.matrix_filter_gradient reaches every convolution the generic
+    # builders make (what bench/precision_quality.py --filter-gradient off uses).
+    import dataclasses
+    from tfgan_stable import build, config as config_lib
+    from tfgan_stable.data import Examples
+    from tfgan_stable.gans import family as family_lib
+    family_lib.register(dataclasses.replace(family_lib.get("wgan_gp"), name="wgan_gp_no_fg",
+                                            matrix_filter_gradient=False))
+    try:
+        config = config_lib.from_dict({"data": {"name": "digits", "resolution": 8},
+                                       "model": {"family": "wgan_gp_no_fg", "g_filters": 4,
+                                                 "d_filters": 4}})
+        generator, critic = build.build_networks(config, Examples(None, "image", (8, 8, 1), 1,
+                                                                  "test"))
+    finally:
+        family_lib.unregister("wgan_gp_no_fg")
+    convolutions = [layer for layer in generator.layers + critic.layers
+                    if isinstance(layer, (small_conv.Conv2D, small_conv.Conv2DTranspose))]
+    assert len(convolutions) >= 3
+    assert not any(c.matrix_filter_gradient or c.matrix_path for c in convolutions)
