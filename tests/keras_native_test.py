@@ -1,6 +1,7 @@
 """Keras-native use: .keras files that resume training, evaluate, predict, export."""
 
 import os
+import textwrap
 
 import keras
 import numpy as np
@@ -8,13 +9,14 @@ import pytest
 import tensorflow as tf
 
 import tfgan_stable as tg
+from helpers import run_python
 
 pytestmark = pytest.mark.slow  # trains, or runs the binaries
 
 FAMILIES = ("dcgan", "wgan", "wgan_gp", "began", "progan")
 
 
-def make_gan(family):
+def make_gan(family, optimistic=False):
     if family == "progan":
         generator = tg.ProgressiveGenerator(8, 8, 1, fmap_base=16, fmap_max=8)
         discriminator = tg.ProgressiveDiscriminator(8, 1, fmap_base=16, fmap_max=8)
@@ -30,7 +32,10 @@ def make_gan(family):
                         tg.build_dcgan_discriminator(8, 1, filters=4,
                                                      normalization=normalization),
                         seed=1, g_ema_decay=0.9)
-    gan.compile()
+    if optimistic:
+        gan.compile(d_optimizer=tg.OptimisticAdam(1e-4), g_optimizer=tg.OptimisticAdam(1e-4))
+    else:
+        gan.compile()
     if family == "progan":
         gan.start_stage(1)  # mid-growth: stage 1, alpha rising
     return gan
@@ -78,6 +83,54 @@ def test_keras_file_resumes_training_exactly(family, digits, tmp_path):
     assert len(after) == len(resumed)
     for a, b in zip(after, resumed):
         np.testing.assert_array_equal(a, b)
+
+
+# What a user's second script does: nothing of the library touched but the import.
+FRESH_PROCESS_RESUME = textwrap.dedent("""
+    import sys
+    import keras
+    import numpy as np
+    import tfgan_stable as tg
+
+    folder, families = sys.argv[1], sys.argv[2:]
+    digits = tg.load_examples("digits", resolution=8)
+    for family in families:
+        gan = keras.models.load_model(f"{folder}/{family}.keras")
+        assert gan.compiled, family
+        iterations = [int(o.iterations.numpy()) for o in (gan.d_optimizer, gan.g_optimizer)]
+        start = int(gan.train_steps.numpy())
+        gan.fit(tg.make_dataset(digits, 8, n_critic=gan.n_critic, start=start),
+                steps_per_epoch=3, epochs=1, verbose=0)
+        values = [np.asarray(w) for w in gan.get_weights()]
+        for optimizer in (gan.d_optimizer, gan.g_optimizer):
+            values += [np.asarray(v) for v in optimizer.variables]
+        values.append(np.asarray(gan.seed_generator.state))
+        np.savez(f"{folder}/{family}.npz", *values, iterations=iterations,
+                 optimizer=type(gan.d_optimizer).__name__)
+""")
+
+
+def test_keras_files_load_in_a_fresh_process_and_fit_continues_exactly(digits, tmp_path):
+    """``import tfgan_stable`` alone registers every class a .keras file names."""
+    expected = {}
+    for family in FAMILIES:
+        gan = make_gan(family, optimistic=family == "dcgan")
+        gan.fit(data(gan, digits), steps_per_epoch=3, epochs=1, verbose=0)
+        gan.save(str(tmp_path / f"{family}.keras"))
+        iterations = [int(o.iterations.numpy()) for o in (gan.d_optimizer, gan.g_optimizer)]
+        gan.fit(data(gan, digits, int(gan.train_steps.numpy())), steps_per_epoch=3, epochs=1,
+                verbose=0)
+        expected[family] = (iterations, state(gan), type(gan.d_optimizer).__name__)
+    result = run_python(["-c", FRESH_PROCESS_RESUME, str(tmp_path), *FAMILIES])
+    assert result.returncode == 0, result.stderr[-3000:]
+    for family, (iterations, values, optimizer) in expected.items():
+        got = np.load(tmp_path / f"{family}.npz")
+        assert list(got["iterations"]) == iterations and min(iterations) > 0, family
+        assert str(got["optimizer"]) == optimizer
+        assert len(got.files) == len(values) + 2, family
+        for i, value in enumerate(values):
+            np.testing.assert_array_equal(got[f"arr_{i}"], value, err_msg=family)
+    assert expected["dcgan"][2] == "OptimisticAdam"
 
 
 def test_model_checkpoint_writes_a_loadable_compiled_gan(digits, tmp_path):

@@ -1,53 +1,53 @@
 """tfgan_stable: stable GAN training for Keras 3 on TensorFlow.
 
 Public API: the GAN families (``DCGAN``, ``WGAN``, ``WGANGP``, ``BEGAN``,
-``ProGAN``), their network
-builders, the ``WeightClip`` constraint, data helpers, strategies and mixed
-precision, the library's faster equivalents of Keras layers
-(``with_fast_layers``), the exact-resume ``Backup`` callback and the
-SavedModel export.
+``ProGAN``), their network builders, the ``WeightClip`` constraint, data
+helpers, strategies and mixed precision, the library's faster equivalents of
+Keras layers (``with_fast_layers``), the exact-resume ``Backup`` callback and
+the SavedModel export.
+
+Everything is imported here, so that ``import tfgan_stable`` registers every
+class the library saves (families, layers, constraints, optimizers) with
+Keras: ``keras.models.load_model`` then finds them in a fresh process.
 """
 
-import importlib
 import os
 
+from tfgan_stable import cli as _cli  # absl only: no TensorFlow yet
+
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+if _cli.running_a_binary():
+    _cli.quiet_tensorflow()  # TensorFlow's C++ start-up lines, before it loads
+    _cli.import_tensorflow()
 
-# Public name -> the module that defines it. Imported on first use, so that the
-# binaries can set up TensorFlow's logging before TensorFlow is imported.
-_EXPORTS = {
-    "Backup": "callbacks", "BeganEquilibrium": "callbacks",
-    "ProgressiveGrowing": "callbacks", "SampleGrid": "callbacks",
-    "WeightClip": "constraints",
-    "make_strategy": "distribute", "mixed_precision": "distribute",
-    "critic_batches": "data", "load_examples": "data", "make_dataset": "data",
-    "export_generator": "export",
-    "fit_progressive": "progressive",
-    "BEGAN": "gans", "DCGAN": "gans", "GAN": "gans", "WGAN": "gans", "WGANGP": "gans",
-    "ProGAN": "gans",
-    "ProgressiveDiscriminator": "networks", "ProgressiveGenerator": "networks",
-    "build_began_discriminator": "networks", "build_began_generator": "networks",
-    "build_dcgan_discriminator": "networks", "build_dcgan_generator": "networks",
-    "build_mlp_discriminator": "networks", "build_mlp_generator": "networks",
-    "ConfigError": "errors", "MissingPathError": "errors",
-    "OptimisticAdam": "optimizers",
-    "pack_samples": "packing",
-    "FusedBatchNormalization": "batch_norm", "with_fast_layers": "fast_layers",
-}
-
-
-def __getattr__(name):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'tfgan_stable' has no attribute {name!r}")
-    importlib.import_module("tfgan_stable._backend")  # checks Keras' backend first
-    value = getattr(importlib.import_module(f"tfgan_stable.{_EXPORTS[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_EXPORTS))
-
+from tfgan_stable import _backend  # noqa: E402,F401  (checks Keras' backend first)
+from tfgan_stable.batch_norm import FusedBatchNormalization  # noqa: E402
+from tfgan_stable.callbacks import (  # noqa: E402
+    Backup,
+    BeganEquilibrium,
+    ProgressiveGrowing,
+    SampleGrid,
+)
+from tfgan_stable.constraints import WeightClip  # noqa: E402
+from tfgan_stable.data import critic_batches, load_examples, make_dataset  # noqa: E402
+from tfgan_stable.distribute import make_strategy, mixed_precision  # noqa: E402
+from tfgan_stable.errors import ConfigError, MissingPathError  # noqa: E402
+from tfgan_stable.export import export_generator  # noqa: E402
+from tfgan_stable.fast_layers import with_fast_layers  # noqa: E402
+from tfgan_stable.gans import BEGAN, DCGAN, GAN, WGAN, WGANGP, ProGAN  # noqa: E402
+from tfgan_stable.networks import (  # noqa: E402
+    ProgressiveDiscriminator,
+    ProgressiveGenerator,
+    build_began_discriminator,
+    build_began_generator,
+    build_dcgan_discriminator,
+    build_dcgan_generator,
+    build_mlp_discriminator,
+    build_mlp_generator,
+)
+from tfgan_stable.optimizers import OptimisticAdam  # noqa: E402
+from tfgan_stable.packing import pack_samples  # noqa: E402
+from tfgan_stable.progressive import fit_progressive  # noqa: E402
 
 __version__ = "0.1.0"
 

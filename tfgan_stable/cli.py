@@ -15,6 +15,8 @@ import tempfile
 from absl import app, flags, logging
 
 HELP_FLAGS = ("-h", "-help", "--help", "--helpshort", "-?")
+PROGRAMS = {"tfgan-train": "tfgan_stable.main", "tfgan-eval": "tfgan_stable.eval_main",
+            "tfgan-interpolate": "tfgan_stable.interpolate_main"}
 _ABSL_VERBOSITY = {"debug": 1, "info": 0, "warning": -1, "error": -2, "fatal": -3}
 
 
@@ -46,6 +48,20 @@ def tensorflow_log_level(argv, environ):
     except ValueError:
         level = _ABSL_VERBOSITY.get(verbosity.lower(), -1)
     return str(min(3, max(0, -level)))
+
+
+def running_a_binary(argv=None, orig_argv=None):
+    """Whether this process is one of the binaries (``tfgan-train``, or ``python -m
+    tfgan_stable.main``, ...), which quiet TensorFlow's start-up; a library user's
+    process keeps TensorFlow's logging as the user set it."""
+    argv = sys.argv if argv is None else argv
+    orig_argv = getattr(sys, "orig_argv", []) if orig_argv is None else orig_argv
+    if argv and os.path.basename(argv[0]) in PROGRAMS:
+        return True
+    if argv and argv[0] == "-m":  # the package is imported while -m finds the module
+        modules = [orig_argv[i + 1] for i, arg in enumerate(orig_argv[:-1]) if arg == "-m"]
+        return bool(modules) and modules[0] in PROGRAMS.values()
+    return False
 
 
 def quiet_tensorflow(argv=None):

@@ -206,6 +206,7 @@ class Config:
 
             _check_choice("optimizer.name", self.optimizer.name, OPTIMIZER_NAMES)
         _check_choice("optimizer.decay", self.optimizer.decay, LEARNING_RATE_DECAYS)
+        _check_optimizer_values(self.optimizer)
         _check_choice("model.g_normalization", self.model.g_normalization, NORMALIZATIONS)
         if self.model.d_normalization is not None:
             _check_choice("model.d_normalization", self.model.d_normalization, NORMALIZATIONS)
@@ -214,7 +215,9 @@ class Config:
                               f"got {self.data.channels!r}")
         res = self.data.resolution
         if res < 4 or res & (res - 1):
-            raise ConfigError(f"data.resolution must be a power of two >= 4, got {res}")
+            raise ConfigError(f"data.resolution must be a power of two >= 4 (the library's "
+                              f"networks double from 4x4; networks of your own train on "
+                              f"any size from Python), got {res}")
         for field, value, low in [
             ("data.num_samples", self.data.num_samples, 1),
             ("data.shuffle_buffer", self.data.shuffle_buffer, 1),
@@ -331,6 +334,28 @@ def family_lib():
 def family_of(name: str):
     """The registered family called ``name`` (ConfigError naming the valid ones)."""
     return family_lib().get(name)
+
+
+def _check_optimizer_values(optimizer: "OptimizerConfig") -> None:
+    """Learning rates finite in (0, 1], betas finite in [0, 1).
+
+    A GAN's Adam / RMSProp rates are about 1e-5 to 1e-2; above 1 an update
+    outweighs the weights (1e9 trains to all-zero images): taken for a typo.
+    """
+    import math
+
+    from tfgan_stable.gans.base import MAX_LEARNING_RATE
+
+    for field in ("d_learning_rate", "g_learning_rate"):
+        value = getattr(optimizer, field)
+        if value is not None and not (math.isfinite(value)
+                                      and 0.0 < value <= MAX_LEARNING_RATE):
+            raise ConfigError(f"optimizer.{field} must be a number in (0, {MAX_LEARNING_RATE:g}] "
+                              f"(GAN learning rates are about 1e-5 to 1e-2), got {value!r}")
+    for field in ("beta_1", "beta_2"):
+        value = getattr(optimizer, field)
+        if value is not None and not (math.isfinite(value) and 0.0 <= value < 1.0):
+            raise ConfigError(f"optimizer.{field} must be a number in [0, 1), got {value!r}")
 
 
 def _check_choice(field: str, value: str, choices: Sequence[str]) -> None:
@@ -483,13 +508,37 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Sequence[str]) -> dict:
     return merged
 
 
+def _strict_loader(path: str):
+    """A safe YAML loader that refuses a key given twice in one mapping (plain YAML
+    keeps the last silently), naming the key, both lines and ``path``."""
+
+    class Loader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            if isinstance(node, yaml.MappingNode):
+                seen = {}
+                for key_node, _ in node.value:
+                    key = self.construct_object(key_node, deep=True)
+                    line = key_node.start_mark.line + 1
+                    try:
+                        first = seen.setdefault(key, line)
+                    except TypeError:  # an unhashable key: yaml's own error follows
+                        continue
+                    if first != line:
+                        raise ConfigError(
+                            f"config file {path!r}: key {key!r} appears twice (lines {first} "
+                            f"and {line}); YAML would silently keep the last, remove one")
+            return super().construct_mapping(node, deep)
+
+    return Loader
+
+
 def load(path: str, overrides: Sequence[str] = ()) -> Config:
     """Loads a YAML config file, applies overrides and validates the result."""
     if not os.path.isfile(path):
         raise MissingPathError(f"config file not found: {path!r}")
     with open(path) as f:
         try:
-            raw = yaml.safe_load(f)
+            raw = yaml.load(f, Loader=_strict_loader(path))
         except yaml.YAMLError as e:
             raise ConfigError(f"config file {path!r} is not valid YAML: "
                               f"{' '.join(str(e).split())}") from None

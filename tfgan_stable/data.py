@@ -32,7 +32,7 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
-from tfgan_stable import log
+from tfgan_stable import data_checks, log
 from tfgan_stable.errors import ConfigError, MissingPathError
 
 DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
@@ -134,10 +134,11 @@ def _stacked_digit_examples(num_samples, resolution, seed):
 
 
 # ---------------------------------------------------------------- images
-def _power_of_two(resolution):
-    if resolution < 4 or resolution & (resolution - 1):
-        raise ConfigError(f"resolution must be a power of two >= 4. "
-                          f"Received: resolution={resolution}")
+def _check_resolution(resolution):
+    """Any square side >= 1 (the library's own networks need powers of two; they say so)."""
+    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) \
+            or resolution < 1:
+        raise ConfigError(f"resolution must be an int >= 1. Received: resolution={resolution!r}")
 
 
 def _images_to_model_range(images, resolution):
@@ -458,7 +459,7 @@ def load_examples(name, path="", resolution=16, num_samples=100_000, seed=0, cha
         points = sample_mixture(name, num_samples, seed)
         return Examples(tf.data.Dataset.from_tensor_slices(points), "vector", (2,),
                         num_samples, name)
-    _power_of_two(resolution)
+    _check_resolution(resolution)
     if name == "stacked_digits":
         if channels == 1:
             raise ConfigError("data.name='stacked_digits' needs 3 channels (one digit each), "
@@ -506,11 +507,15 @@ def critic_batches(dataset, n_critic):
     if n_critic == 1:
         return dataset
 
-    def batch_major(batches):  # [n_critic, batch, ...] -> [batch, n_critic, ...]
-        perm = [1, 0] + list(range(2, len(batches.shape)))
-        return tf.transpose(batches, perm)
+    def batch_major(tensor):  # [n_critic, batch, ...] -> [batch, n_critic, ...]
+        perm = [1, 0] + list(range(2, len(tensor.shape)))
+        return tf.transpose(tensor, perm)
 
-    return dataset.batch(n_critic, drop_remainder=True).map(batch_major)
+    def group(*parts):  # samples, or (samples, labels)
+        grouped = tuple(batch_major(part) for part in parts)
+        return grouped if len(grouped) > 1 else grouped[0]
+
+    return dataset.batch(n_critic, drop_remainder=True).map(group)
 
 
 def make_dataset(examples, batch_size, n_critic=1, seed=0, shuffle_buffer=10_000, start=0):
@@ -525,7 +530,10 @@ def make_dataset(examples, batch_size, n_critic=1, seed=0, shuffle_buffer=10_000
     through a shuffle buffer; there ``start`` skips elements.
 
     Args:
-      examples: an :class:`Examples` or a ``tf.data.Dataset`` of single examples.
+      examples: an :class:`Examples`, a ``tf.data.Dataset`` of single examples
+        (or of ``(example, label)`` pairs), or a NumPy array ``[N, ...]`` of
+        them. Images must be floats in [-1, 1]: integer data, or values far
+        outside that range, are refused with a message saying how to scale.
       batch_size: the global batch size (Keras splits it over replicas).
       n_critic: real batches per element (see :func:`critic_batches`).
       seed: shuffle seed.
@@ -536,10 +544,16 @@ def make_dataset(examples, batch_size, n_critic=1, seed=0, shuffle_buffer=10_000
       A repeated, shuffled ``tf.data.Dataset`` with elements of shape
       ``[batch_size, n_critic, ...]`` (``[batch_size, ...]`` when n_critic is 1).
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
-    dataset = examples.dataset if isinstance(examples, Examples) else examples
-    num = examples.num_examples if isinstance(examples, Examples) else _known_size(dataset)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+            or batch_size < 1:
+        raise ValueError(f"batch_size must be an int >= 1. Received: batch_size={batch_size!r}")
+    if not isinstance(examples, (Examples, tf.data.Dataset)):
+        examples = _dataset_from_array(examples)
+    if isinstance(examples, Examples):
+        dataset, num = examples.dataset, examples.num_examples  # checked when loaded
+    else:
+        dataset, num = examples, _known_size(examples)
+        _check_user_examples(dataset)
     if num == 0:
         name = getattr(examples, "name", "the dataset")
         raise ValueError(f"make_dataset needs examples; {name!r} has none")
@@ -555,7 +569,35 @@ def make_dataset(examples, batch_size, n_critic=1, seed=0, shuffle_buffer=10_000
             dataset = dataset.cache()  # decode / resize once, then only re-shuffle
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
         batches = dataset.repeat().skip(first_example).batch(batch_size, drop_remainder=True)
-    return critic_batches(batches, n_critic).prefetch(tf.data.AUTOTUNE)
+    return data_checks.mark_checked(critic_batches(batches, n_critic).prefetch(tf.data.AUTOTUNE))
+
+
+def _dataset_from_array(array):
+    """A dataset of the rows of a NumPy array (or anything ``np.asarray`` takes)."""
+    try:
+        array = np.asarray(array)
+    except (TypeError, ValueError) as error:
+        raise ValueError("make_dataset takes an Examples (tfgan_stable.load_examples), a "
+                         "tf.data.Dataset of single examples or a NumPy array [N, ...]. "
+                         f"Received: {type(array).__name__} ({error})") from None
+    if array.ndim < 2 or array.dtype == object:
+        raise ValueError("make_dataset takes a NumPy array of examples, [N, ...] with N "
+                         f"examples. Received: an array of shape {array.shape}, dtype "
+                         f"{array.dtype}")
+    data_checks.check_real_samples(array, array.shape[1:], "make_dataset")
+    return tf.data.Dataset.from_tensor_slices(array)
+
+
+def _check_user_examples(dataset, count=64):
+    """The dtype and range of a user dataset's first ``count`` examples (see data_checks)."""
+    spec = dataset.element_spec
+    samples = spec[0] if isinstance(spec, tuple) else spec
+    if not isinstance(samples, tf.TensorSpec):
+        return
+    data_checks.check_dtype(samples.dtype, "make_dataset's examples")
+    first = next(iter(dataset.take(count).batch(count)), None)
+    if first is not None:
+        data_checks.check_real_samples(first, tuple(samples.shape), "make_dataset")
 
 
 def _known_size(dataset):
@@ -564,15 +606,16 @@ def _known_size(dataset):
 
 
 def _example_bytes(dataset):
-    spec = dataset.element_spec
-    if not isinstance(spec, tf.TensorSpec) or not spec.shape.is_fully_defined():
+    specs = tf.nest.flatten(dataset.element_spec)
+    if not all(isinstance(spec, tf.TensorSpec) and spec.shape.is_fully_defined()
+               for spec in specs):
         return float("inf")
-    return int(np.prod(spec.shape)) * spec.dtype.size
+    return sum(int(np.prod(spec.shape)) * spec.dtype.size for spec in specs)
 
 
 def _permuted_batches(dataset, num, batch_size, seed, first_example):
     """Batches of a permutation per pass over an in-memory source, from ``first_example``."""
-    data = tf.constant(dataset.batch(num).get_single_element())
+    data = tf.nest.map_structure(tf.constant, dataset.batch(num).get_single_element())
     seed = int(seed)
 
     def gather(positions):  # global example positions -> one batch
@@ -586,7 +629,7 @@ def _permuted_batches(dataset, num, batch_size, seed, first_example):
         # batch_size <= num: a batch spans at most two passes
         shuffled = tf.where(tf.equal(passes, passes[0]), permuted(passes[0]),
                             permuted(passes[0] + 1))
-        return tf.gather(data, shuffled)
+        return tf.nest.map_structure(lambda part: tf.gather(part, shuffled), data)
 
     positions = tf.data.Dataset.counter(first_example).batch(batch_size)
     return positions.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

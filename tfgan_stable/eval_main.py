@@ -12,11 +12,9 @@ default to those recorded in the export's metadata. Prints JSON.
 import json
 import sys
 
-from tfgan_stable import cli
+from absl import flags
 
-cli.quiet_tensorflow()  # before anything imports TensorFlow
-
-from absl import flags  # noqa: E402
+from tfgan_stable import cli  # importing the package quiets TensorFlow for the binaries
 
 FLAGS = flags.FLAGS
 REQUIRED_FLAGS = ("model",)

@@ -10,11 +10,9 @@ vectors drawn from the distribution the model was trained with.
 
 import sys
 
-from tfgan_stable import cli
+from absl import flags
 
-cli.quiet_tensorflow()  # before anything imports TensorFlow
-
-from absl import flags  # noqa: E402
+from tfgan_stable import cli  # importing the package quiets TensorFlow for the binaries
 
 FLAGS = flags.FLAGS
 REQUIRED_FLAGS = ("model",)

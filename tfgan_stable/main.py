@@ -8,11 +8,9 @@ Rerunning with the same ``--workdir`` resumes an interrupted run.
 
 import sys
 
-from tfgan_stable import cli
+from absl import flags
 
-cli.quiet_tensorflow()  # before anything imports TensorFlow
-
-from absl import flags  # noqa: E402
+from tfgan_stable import cli  # importing the package quiets TensorFlow for the binaries
 
 FLAGS = flags.FLAGS
 REQUIRED_FLAGS = ("config",)

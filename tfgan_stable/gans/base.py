@@ -9,15 +9,32 @@ the generator's weights (Karras 2018, arXiv 1710.10196; Yazici 2019,
 arXiv 1806.04498) used for sampling and export.
 """
 
+import warnings
+
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from tfgan_stable import distribute, packing, schedules
+from tfgan_stable import data_checks, distribute, packing, schedules
 
 
 OPTIMIZER_NAMES = ("adam", "optimistic_adam", "rmsprop")
+# GAN learning rates are about 1e-5 to 1e-2; above this an update outweighs the weights.
+MAX_LEARNING_RATE = 1.0
+
+
+def _check_optimizer_values(**values):
+    """Learning rates finite in (0, MAX_LEARNING_RATE], betas finite in [0, 1); None: default."""
+    for key, value in values.items():
+        if value is None:
+            continue
+        if key.endswith("learning_rate"):
+            if not (np.isfinite(value) and 0.0 < value <= MAX_LEARNING_RATE):
+                raise ValueError(f"{key} must be a number in (0, {MAX_LEARNING_RATE:g}]. "
+                                 f"Received: {key}={value!r}")
+        elif not (np.isfinite(value) and 0.0 <= value < 1.0):
+            raise ValueError(f"{key} must be a number in [0, 1). Received: {key}={value!r}")
 
 
 class GAN(keras.Model):
@@ -51,6 +68,7 @@ class GAN(keras.Model):
     extra_metric_names = ()
     latent_distribution = "normal"  # or "uniform" on [-1, 1]
     supports_packing = True  # False where the family's own step does not pack
+    critic_scores = True  # the discriminator returns a score per sample (BEGAN's does not)
 
     def __init__(self, generator, discriminator, latent_dim=None, n_critic=None,
                  g_ema_decay=None, g_ema_half_life_images=None, g_ema_rampup=None,
@@ -92,6 +110,8 @@ class GAN(keras.Model):
             generator.compute_output_shape((None, self.latent_dim))[1:]
         )
         self.pack = _check_pack(self, discriminator, pack)
+        if self.critic_scores:
+            self._check_critic_output(getattr(discriminator, "output_shape", None))
         self.seed_generator = keras.random.SeedGenerator(seed)
         # evaluate() draws its own noise, so that it leaves training's noise alone
         self._evaluation_seed_generator = keras.random.SeedGenerator(
@@ -115,19 +135,32 @@ class GAN(keras.Model):
         self.built = True
 
     # ----------------------------------------------------------------- API
-    def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
+    def compile(self, d_optimizer=None, g_optimizer=None, optimizer=None, loss=None,
+                metrics=None, **kwargs):
         """Sets the two optimizers (the family's published defaults if omitted).
 
-        Both are built on their variables right away, which keeps them usable
-        under ``tf.distribute`` strategies (create the GAN in the scope). Under
-        the ``mixed_float16`` policy both are wrapped in a
+        Args:
+          d_optimizer: the discriminator's (critic's) optimizer: an instance or
+            a name such as ``"adam"``.
+          g_optimizer: the generator's optimizer.
+          optimizer, loss, metrics: Keras' single-network arguments. A GAN has
+            two optimizers and its family's own losses and logged metrics, so
+            these raise a ``ValueError`` that says what to pass instead.
+          **kwargs: the rest of ``keras.Model.compile`` (``steps_per_execution``,
+            ``jit_compile``, ``run_eagerly``).
+
+        Both optimizers are built on their variables right away, which keeps
+        them usable under ``tf.distribute`` strategies (create the GAN in the
+        scope). Under the ``mixed_float16`` policy both are wrapped in a
         ``keras.optimizers.LossScaleOptimizer``.
         """
-        kwargs.setdefault("optimizer", None)
-        super().compile(**kwargs)
+        self._refuse_single_network_arguments(optimizer, loss, metrics, kwargs)
+        super().compile(optimizer=None, **kwargs)
         defaults = self.default_optimizers()
-        self.d_optimizer = keras.optimizers.get(d_optimizer) if d_optimizer else defaults[0]
-        self.g_optimizer = keras.optimizers.get(g_optimizer) if g_optimizer else defaults[1]
+        self.d_optimizer = (_optimizer("d_optimizer", d_optimizer) if d_optimizer is not None
+                            else defaults[0])
+        self.g_optimizer = (_optimizer("g_optimizer", g_optimizer) if g_optimizer is not None
+                            else defaults[1])
         if keras.mixed_precision.global_policy().name == "mixed_float16":
             # Dynamic loss scaling, as Keras' own compile adds under this policy.
             self.d_optimizer, self.g_optimizer = (
@@ -142,6 +175,31 @@ class GAN(keras.Model):
                                    (self.g_optimizer, self.generator)):
             if not optimizer.built:
                 optimizer.build(network.trainable_variables)
+
+    def _refuse_single_network_arguments(self, optimizer, loss, metrics, kwargs):
+        """ValueErrors for ``compile`` arguments that mean one network trained on one loss."""
+        name = type(self).__name__
+        if optimizer is not None:
+            raise ValueError(
+                f"{name}.compile takes one optimizer per network: d_optimizer= for the "
+                f"discriminator and g_optimizer= for the generator (both default to the "
+                f"family paper's). Received: optimizer={optimizer!r}")
+        if loss is not None:
+            raise ValueError(
+                f"{name} trains with its family's own losses (discriminator_loss and "
+                f"generator_loss); compile takes no loss. Choose the family (or its "
+                f"options) instead. Received: loss={loss!r}")
+        if metrics:
+            raise ValueError(
+                f"{name} logs its own metrics ({', '.join(t.name for t in self.loss_trackers)}); "
+                "compile takes no metrics. Score samples with a callback instead, e.g. "
+                "tfgan_stable.callbacks.PeriodicEvaluation with a tfgan_stable.metrics "
+                f"suite. Received: metrics={metrics!r}")
+        for key in ("loss_weights", "weighted_metrics"):
+            if kwargs.get(key) is not None:
+                raise ValueError(f"{name}.compile takes no {key} (the family's losses are "
+                                 f"fixed). Received: {key}={kwargs[key]!r}")
+            kwargs.pop(key, None)
 
     def get_compile_config(self):
         """Both optimizers (with their settings) and the step options, for ``.keras`` files.
@@ -186,6 +244,8 @@ class GAN(keras.Model):
         if name not in OPTIMIZER_NAMES:
             raise ValueError(f"optimizer name must be one of {list(OPTIMIZER_NAMES)}. "
                              f"Received: name={name!r}")
+        _check_optimizer_values(d_learning_rate=d_learning_rate,
+                                g_learning_rate=g_learning_rate, beta_1=beta_1, beta_2=beta_2)
         adam_betas = {"beta_1": cls.default_betas[0] if beta_1 is None else beta_1,
                       "beta_2": cls.default_betas[1] if beta_2 is None else beta_2}
         options = cls.optimizer_options if name == cls.optimizer_name else {}
@@ -306,6 +366,49 @@ class GAN(keras.Model):
             print(f"Saved the generator's serving export to {path}")
         return path
 
+    # --------------------------------------------------------------- fit
+    def fit(self, x=None, y=None, batch_size=None, **kwargs):
+        """Keras' ``fit``, after checking the first element of the data.
+
+        ``x`` is a ``tf.data.Dataset`` (see :func:`tfgan_stable.make_dataset`,
+        which groups the ``n_critic`` real batches of a train step) or an array
+        of real samples. The first element's dtype and value range are checked
+        before training (real images are floats in [-1, 1], the generator's
+        tanh range), and so is the synchronisation of batch norm under a
+        multi-replica strategy. ``y`` (labels) is refused: the families here
+        are unconditional.
+        """
+        name = type(self).__name__
+        if y is not None:
+            raise ValueError(f"{name} is unconditional: fit takes real samples (x) only, "
+                             "no labels. Received: y of type " + type(y).__name__)
+        if not data_checks.is_checked(x):
+            data_checks.check_real_samples(_first_element(x, batch_size), self.sample_shape,
+                                           f"{name}.fit")
+        self._warn_unsynchronized_batch_norm()
+        # A dataset is shuffled by its pipeline (make_dataset's is): no Keras warning.
+        kwargs.setdefault("shuffle", not isinstance(x, tf.data.Dataset))
+        return super().fit(x, batch_size=batch_size, **kwargs)
+
+    def _warn_unsynchronized_batch_norm(self):
+        """Tells the user once when their own batch norm runs per replica."""
+        replicas = self.distribute_strategy.num_replicas_in_sync
+        if replicas < 2 or getattr(self, "_told_batch_norm", False):
+            return
+        unsynchronized = [
+            f"{network.name}/{layer.name}"
+            for network in (self.generator, self.discriminator)
+            for layer in network._flatten_layers(include_self=False)
+            if isinstance(layer, keras.layers.BatchNormalization) and not layer.synchronized]
+        if unsynchronized:
+            warnings.warn(
+                f"{type(self).__name__}: under a strategy of {replicas} replicas the batch "
+                f"norm layers {unsynchronized} compute their statistics per replica, not "
+                "over the global batch as on one device; build them with "
+                "keras.layers.BatchNormalization(synchronized=True) (the library's builders "
+                "do)", UserWarning, stacklevel=3)
+        self._told_batch_norm = True
+
     # ---------------------------------------------------------- evaluate
     def evaluate(self, x=None, *args, **kwargs):
         """Keras' ``evaluate``; a ``tf.data`` source may hold training's grouped batches.
@@ -387,7 +490,13 @@ class GAN(keras.Model):
     def critic_real_batches(self, data):
         """Splits one element of the training data into ``n_critic`` real batches."""
         if isinstance(data, (tuple, list)):
-            data = data[0]  # (x,) or (x, labels): labels are not used
+            if len(data) > 1 and not getattr(self, "_told_labels", False):
+                self._told_labels = True  # at trace time: once
+                warnings.warn(
+                    f"{type(self).__name__} is unconditional: the training data's elements "
+                    f"hold {len(data)} parts (samples, labels, ...) and only the first, the "
+                    "samples, is used", UserWarning, stacklevel=2)
+            data = data[0]
         if isinstance(data, dict):
             raise ValueError(
                 f"{type(self).__name__} trains on a tensor of real samples, got a dict "
@@ -396,6 +505,14 @@ class GAN(keras.Model):
         sample_rank = len(self.sample_shape) + 1
         rank = len(data.shape)
         name = type(self).__name__
+        data_checks.check_dtype(data.dtype, f"{name}'s training data")
+        sample = tuple(data.shape[-len(self.sample_shape):]) if rank >= sample_rank else ()
+        if sample and any(d is not None and d != s for d, s in zip(sample, self.sample_shape)):
+            raise ValueError(
+                f"{name}'s generator makes samples of shape {list(self.sample_shape)}, but the "
+                f"training data holds samples of shape {list(sample)} (element shape "
+                f"{list(data.shape)}); build the networks for the data's shape, or resize "
+                "the data (tfgan_stable.load_examples(..., resolution=...))")
         if rank == sample_rank + 1:
             if data.shape[1] != self.n_critic:
                 raise ValueError(
@@ -465,6 +582,7 @@ class GAN(keras.Model):
         with tf.GradientTape() as tape:
             real_output = float32(self.discriminator(real, training=True))
             fake_output = float32(self.discriminator(fake, training=True))
+            self._check_critic_output(real_output.shape)
             loss, extras = self.discriminator_loss(real, fake, real_output, fake_output)
             scaled = distribute.scale_loss(loss, self.d_optimizer)
         variables = self.discriminator.trainable_variables
@@ -484,6 +602,18 @@ class GAN(keras.Model):
         self.generator_steps.assign_add(1)
         self.after_generator_step()
         self._track({"g_loss": loss, **extras})
+
+    def _check_critic_output(self, shape):
+        """ValueError unless the discriminator scores each sample: ``[B, 1]`` or ``[B]``."""
+        if shape is None:
+            return
+        shape = tuple(shape)
+        if len(shape) == 1 or (len(shape) == 2 and shape[1] in (1, None)):
+            return
+        raise ValueError(
+            f"{type(self).__name__}.discriminator must return one score per sample, shape "
+            f"[batch, 1] or [batch]; it returns shape {list(shape)}. End it with a "
+            "Flatten and a Dense(1) layer without activation (the losses take raw scores)")
 
     def ema_decays(self, batch_size):
         """The decay of each generator weight's average in this step.
@@ -566,6 +696,29 @@ def clone_network(model):
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
     return copy
+
+
+def _first_element(x, batch_size):
+    """The first element ``fit`` would see: a dataset's first, or an array's first batch."""
+    if isinstance(x, tf.data.Dataset):
+        return next(iter(x.take(1)))
+    if isinstance(x, (tuple, list)):
+        return tuple(_first_element(part, batch_size) for part in x)
+    if hasattr(x, "__array__") or isinstance(x, (tf.Tensor, np.ndarray)):
+        return x[:batch_size or 32]
+    return None  # a generator or a PyDataset: Keras reports what it cannot read
+
+
+def _optimizer(field, value):
+    """``keras.optimizers.get(value)``, with an error naming ``field`` for anything else."""
+    try:
+        optimizer = keras.optimizers.get(value)
+    except ValueError:
+        optimizer = None
+    if not isinstance(optimizer, keras.optimizers.Optimizer):
+        raise ValueError(f"{field} must be a keras.optimizers.Optimizer or the name of one "
+                         f"(e.g. 'adam'). Received: {field}={value!r}")
+    return optimizer
 
 
 def _check_pack(gan, discriminator, pack):

@@ -58,6 +58,7 @@ class BEGAN(GAN):
 
     family = "began"
     supports_packing = False  # its auto-encoder critic reconstructs single samples
+    critic_scores = False  # its discriminator returns reconstructions (checked below)
     default_n_critic = 1
     latent_distribution = "uniform"
     extra_metric_names = ("loss_real", "loss_fake", "m_global", "balance")
