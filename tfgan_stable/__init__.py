@@ -3,8 +3,8 @@
 Public API: the GAN families (``DCGAN``, ``WGAN``, ``WGANGP``, ``BEGAN``,
 ``ProGAN``), their network builders, the ``WeightClip`` constraint, data
 helpers, strategies and mixed precision, the library's faster equivalents of
-Keras layers (``with_fast_layers``), the exact-resume ``Backup`` callback and
-the SavedModel export.
+Keras layers (``with_fast_layers``; ``with_keras_layers`` swaps back), the
+exact-resume ``Backup`` callback and the SavedModel export.
 
 Everything is imported here, so that ``import tfgan_stable`` registers every
 class the library saves (families, layers, constraints, optimizers) with
@@ -33,7 +33,7 @@ from tfgan_stable.data import critic_batches, load_examples, make_dataset  # noq
 from tfgan_stable.distribute import make_strategy, mixed_precision  # noqa: E402
 from tfgan_stable.errors import ConfigError, MissingPathError  # noqa: E402
 from tfgan_stable.export import export_generator  # noqa: E402
-from tfgan_stable.fast_layers import with_fast_layers  # noqa: E402
+from tfgan_stable.fast_layers import with_fast_layers, with_keras_layers  # noqa: E402
 from tfgan_stable.gans import BEGAN, DCGAN, GAN, WGAN, WGANGP, ProGAN  # noqa: E402
 from tfgan_stable.networks import (  # noqa: E402
     ProgressiveDiscriminator,
@@ -84,4 +84,5 @@ __all__ = [
     "mixed_precision",
     "pack_samples",
     "with_fast_layers",
+    "with_keras_layers",
 ]

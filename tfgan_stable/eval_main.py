@@ -43,7 +43,7 @@ def evaluate_export(model, data=None, data_path="", num_samples=2000, metric_nam
 
     exported = export_lib.load_exported(model)
     data_name = data or exported.metadata.get("data")
-    if not data_name:
+    if not data_name or data_name == "unknown":  # "unknown": a GAN.export of a user's data
         raise ConfigError("--data is needed: the export records no data source")
     shape = exported.metadata.get("sample_shape") or [16]
     channels = int(shape[-1]) if len(shape) == 3 and shape[-1] in (1, 3) else "auto"

@@ -4,14 +4,20 @@
 the largest already there. The model is written into a hidden temporary folder
 (TF Serving only loads integer-named folders), reloaded and checked against the
 live generator, and only then renamed into place: an interrupted or failed
-export never leaves a version that a server would pick up.
+export never leaves a version that a server would pick up. A temporary folder
+left by a killed export is removed by the next export into the same folder.
+
+The served graph holds plain TensorFlow ops: the library's fast layers are
+swapped for Keras' own first (:func:`tfgan_stable.fast_layers.with_keras_layers`),
+so loading an export warns about no custom gradients.
 
 Signatures:
 
-* ``serving_default``: input ``z`` float32 ``[batch, latent_dim]`` (checked in
-  the graph, so the signature declares no shape); output
-  ``images`` float32 NHWC in [0, 1] for image generators, or ``samples``
-  float32 ``[None, D]`` in data units for vector generators.
+* ``serving_default``: input ``z`` float32 ``[None, latent_dim]`` (declared,
+  and checked again in the graph: batch x latent_dim finite numbers, at most
+  ``max_batch`` rows); output ``images`` float32 NHWC in [0, 1] for image
+  generators, or ``samples`` float32 ``[None, D]`` in data units for vector
+  generators.
 * ``generate``: inputs ``seed`` int64 and ``num`` int32 scalars, the same
   output for ``num`` latent vectors drawn statelessly from ``seed`` (same seed,
   same samples), so REST clients need not make noise themselves.
@@ -20,18 +26,23 @@ Signatures:
 signature, so TF Serving runs each graph once before the first real request.
 """
 
+import contextlib
 import dataclasses
 import errno
 import json
+import logging
 import os
 import shutil
 import tempfile
+import time
 from typing import Callable
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgan_stable import fast_layers
+from tfgan_stable import log
 from tfgan_stable import workdir as workdir_lib
 from tfgan_stable.errors import ConfigError, MissingPathError
 
@@ -40,6 +51,13 @@ GENERATE_SIGNATURE = "generate"
 METADATA_FILE = "tfgan_stable.json"
 DEFAULT_MAX_BATCH = 1024
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
+# Hidden folders an export writes beside the versions: ``.tmp-<pid>-*`` (the
+# export being written) and ``.old-<pid>-<name>`` (a replaced export, until
+# the new one is in place). The pid says whether their writer still runs.
+TMP_PREFIX = ".tmp-"
+OLD_PREFIX = ".old-"
+# A hidden folder this old is stale even where its pid is alive (pids are reused).
+STALE_SECONDS = 24 * 3600
 
 
 def existing_versions(model_dir):
@@ -75,22 +93,41 @@ def serving_outputs(generator, z):
 
 
 def _checked_latent(z, latent_dim, max_batch):
-    """``z`` after in-graph checks of its shape and batch size (served models too).
+    """``z`` after in-graph checks of its shape, batch size and values (served models too).
 
-    The checks use the run-time shape: TF Serving and a loaded signature can be
-    fed tensors that the signature's static shape does not describe.
+    The signature declares ``z`` as ``[None, latent_dim]``, but a server (TF
+    Serving) passes on whatever a request holds without comparing it with the
+    declared shape, while TensorFlow's graph optimiser (grappler) folds what
+    the declared shape answers into constants: a check of ``tf.rank(z) == 2``
+    or ``tf.shape(z)[1] == latent_dim`` would become ``True`` and never run.
+    So the checks read only what is unknown until a request comes: the
+    element count ``tf.size(z)`` and the batch ``tf.shape(z)[0]`` (declared
+    None). ``z`` must hold exactly batch x latent_dim numbers, all finite, in
+    at most ``max_batch`` rows. (Its rank is static, so no check of it
+    survives folding; a fed tensor of another rank whose numbers make whole
+    rows, such as ``[batch, latent_dim, 1]``, meets TensorFlow's own shape
+    errors in the network instead.)
     """
     shape = tf.shape(z)
-    padded = tf.concat([shape, [-1, -1]], 0)  # rank-safe: a rank-1 z has no padded[1]
-    shape_ok = tf.logical_and(tf.equal(tf.size(shape), 2), tf.equal(padded[1], latent_dim))
+    batch = tf.concat([shape, [1]], 0)[0]  # rank-safe: a scalar z has no shape[0]
+    count_ok = tf.equal(tf.cast(tf.size(z), tf.int64),
+                        tf.cast(batch, tf.int64) * latent_dim)
     check_shape = tf.debugging.Assert(
-        shape_ok, [f"serving_default input z must be float32 [batch, {latent_dim}]; got shape",
+        count_ok, [f"serving_default input z must be float32 [batch, {latent_dim}]; got shape",
                    shape])
     with tf.control_dependencies([check_shape]):
         check_batch = tf.debugging.Assert(
-            padded[0] <= max_batch, [_batch_message("serving_default batch", max_batch), shape])
+            batch <= max_batch, [_batch_message("serving_default batch", max_batch), shape])
     with tf.control_dependencies([check_batch]):
-        return tf.ensure_shape(z, [None, latent_dim])
+        # over a rank-1 view: a reduction over "all axes" takes its axes from the
+        # declared rank, which a fed tensor need not have
+        finite = tf.math.is_finite(tf.reshape(z, [-1]))
+        check_finite = tf.debugging.Assert(
+            tf.reduce_all(finite),
+            ["serving_default input z must hold finite numbers; NaN or inf values found:",
+             tf.reduce_sum(tf.cast(tf.logical_not(finite), tf.int64))])
+    with tf.control_dependencies([check_finite]):
+        return tf.reshape(z, [-1, latent_dim])
 
 
 def _batch_message(what, max_batch):
@@ -130,7 +167,7 @@ def _serve(generator, z):
 
 def export_generator(generator, export_dir="saved_models", name="generator",
                      version=None, metadata=None, verify=True, latent_distribution="normal",
-                     warmup=True, max_batch=DEFAULT_MAX_BATCH):
+                     warmup=True, max_batch=DEFAULT_MAX_BATCH, overwrite=False):
     """Exports ``generator`` as a SavedModel for TF Serving; returns the version path.
 
     Args:
@@ -148,69 +185,279 @@ def export_generator(generator, export_dir="saved_models", name="generator",
       max_batch: the largest batch either signature serves; a larger request
         fails in the graph with a message naming the bound (memory grows with
         the batch, so an unbounded request could exhaust the server).
+      overwrite: with ``version``, replace that version if it exists (the new
+        one is written beside it first, then the two folders are swapped by
+        renames); without it an existing ``version`` is refused.
 
     Raises:
-      ValueError: bad name or version, version already present, or a reloaded
-        model that disagrees with the generator (nothing is published then).
+      ConfigError: bad name, version or max_batch; ``version`` exists and
+        ``overwrite`` is False; the disk is full (the message names the path;
+        nothing is published and earlier versions are untouched).
+      ValueError: the reloaded model disagrees with the generator (nothing is
+        published then).
     """
     if not name or "/" in name or name.startswith("."):
         raise ConfigError(f"export.name must be a plain folder name, got {name!r}")
-    if max_batch < 1:
-        raise ConfigError(f"export.max_batch must be >= 1, got {max_batch}")
+    _check_max_batch(max_batch)
     _output_kind(generator)  # fails early for a generator that is not images or vectors
     model_dir = os.path.join(export_dir, name)
     if version is not None and int(version) < 1:
         raise ConfigError(f"export version must be >= 1, got {version}")
-    if version is not None and os.path.exists(os.path.join(model_dir, str(int(version)))):
-        raise ConfigError(f"export version {os.path.join(model_dir, str(int(version)))!r} "
-                          "already exists; not overwriting it")
-    os.makedirs(model_dir, exist_ok=True)
-    tmp = _hidden_folder(model_dir)
-    try:
-        _write_saved_model(generator, tmp, name, metadata, verify, latent_distribution,
-                           warmup, max_batch)
-        return _publish(tmp, model_dir, version)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    if version is not None:
+        final = os.path.join(model_dir, str(int(version)))
+        if os.path.exists(final) and not overwrite:
+            raise ConfigError(f"export version {final!r} already exists; not overwriting it "
+                              "(pass overwrite=True to replace it, or no version to take the "
+                              "next free one)")
+    where = model_dir if version is None else final
+    if_exists = "replace" if overwrite else "error"
+    return _write_and_publish(
+        generator, model_dir, where, name,
+        lambda tmp: _publish_version(tmp, model_dir, version, if_exists),
+        metadata, verify, latent_distribution, warmup, max_batch)
 
 
 def export_to_path(generator, path, metadata=None, verify=True, latent_distribution="normal",
-                   warmup=True, max_batch=DEFAULT_MAX_BATCH):
-    """The export of :func:`export_generator`, written to exactly ``path`` (not versioned).
+                   warmup=True, max_batch=DEFAULT_MAX_BATCH, overwrite=False):
+    """The export of :func:`export_generator`, written to ``path``; returns where it went.
 
     Written to a hidden folder beside ``path`` and renamed into place, so a
     failure leaves nothing at ``path``. What ``GAN.export`` (Keras' ``export``)
-    writes.
+    writes. Where ``path`` exists already:
+
+    * its last part is a TF Serving version (``saved_models/my_gan/1``): the
+      next free version beside it is written instead (the returned path says
+      which), so the same call twice gives versions 1 and 2;
+    * otherwise it is refused, unless ``overwrite=True``: then the new export
+      is written beside it, the old one renamed aside, the new one renamed
+      into place and the old one removed (a reader never sees half of one).
+
+    ``overwrite=True`` replaces an existing version folder too.
 
     Raises:
-      ConfigError: ``path`` exists already (it is never overwritten).
+      ConfigError: ``path`` exists, is not a version folder and ``overwrite``
+        is False; the disk is full (see :func:`export_generator`).
     """
     path = os.path.abspath(path)
-    if os.path.exists(path):
-        raise ConfigError(f"export path {path!r} already exists; not overwriting it")
-    if max_batch < 1:
-        raise ConfigError(f"export.max_batch must be >= 1, got {max_batch}")
-    parent = os.path.dirname(path)
-    os.makedirs(parent, exist_ok=True)
-    tmp = _hidden_folder(parent)
+    _check_max_batch(max_batch)
+    _output_kind(generator)
+    parent, leaf = os.path.split(path)
+    version = int(leaf) if leaf.isdigit() and leaf == str(int(leaf)) and int(leaf) >= 1 else None
     # TF Serving's model name: the folder above a version folder, else the folder itself
-    name = os.path.basename(parent if os.path.basename(path).isdigit() else path)
+    name = os.path.basename(parent if version is not None else path)
+    if version is not None:
+        if_exists = "replace" if overwrite else "next"
+        publish = lambda tmp: _publish_version(tmp, parent, version, if_exists)  # noqa: E731
+    else:
+        if os.path.exists(path) and not overwrite:
+            raise ConfigError(f"export path {path!r} already exists; not overwriting it (pass "
+                              "overwrite=True to replace it, or end the path with a version "
+                              "number such as /1 to take the next free version)")
+        publish = lambda tmp: _publish_path(tmp, path, overwrite)  # noqa: E731
+    return _write_and_publish(generator, parent, path, name, publish, metadata, verify,
+                              latent_distribution, warmup, max_batch)
+
+
+def _check_max_batch(max_batch):
+    if isinstance(max_batch, bool) or not isinstance(max_batch, (int, np.integer)) \
+            or max_batch < 1:
+        raise ConfigError(f"export.max_batch must be an integer >= 1, got {max_batch!r}")
+
+
+def _write_and_publish(generator, parent, where, name, publish, metadata, verify,
+                       latent_distribution, warmup, max_batch):
+    """Writes the export into a hidden folder in ``parent``, then ``publish(tmp)``.
+
+    ``where`` names the destination in messages. Stale hidden folders of
+    killed exports in ``parent`` are removed first. A full disk ends in one
+    :class:`ConfigError` naming ``where``; whatever fails, the hidden folder
+    is removed and nothing else in ``parent`` is touched.
+    """
+    os.makedirs(parent, exist_ok=True)
+    remove_stale_folders(parent)
+    _check_free_space(generator, parent, where)
+    tmp = _hidden_folder(parent)
     try:
-        _write_saved_model(generator, tmp, name, metadata, verify, latent_distribution,
-                           warmup, max_batch)
-        os.rename(tmp, path)
+        try:
+            _write_saved_model(generator, tmp, name, metadata, verify, latent_distribution,
+                               warmup, max_batch)
+        except (OSError, tf.errors.OpError) as error:
+            if not disk_full(error):
+                raise
+            raise ConfigError(f"export to {where!r} failed: no space left on the device; "
+                              "nothing was published and earlier exports are untouched; free "
+                              "some space and export again") from None
+        return publish(tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return path
+
+
+def disk_full(error):
+    """True when ``error`` (an ``OSError`` or a TensorFlow error) says the disk is full."""
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return "No space left on device" in str(error) or "Disk quota exceeded" in str(error)
+
+
+# Room an export needs beyond its variables (graph, warm-up requests, metadata).
+EXPORT_OVERHEAD_BYTES = 4 * 2**20
+
+
+def _check_free_space(generator, parent, where):
+    """Refuses an export that cannot fit on ``parent``'s disk before anything is written."""
+    needed = 4 * sum(int(np.prod(w.shape)) for w in generator.weights) + EXPORT_OVERHEAD_BYTES
+    try:
+        free = shutil.disk_usage(parent).free
+    except OSError:
+        return
+    if free < needed:
+        raise ConfigError(f"export to {where!r}: {free / 2**20:.1f} MiB free on its disk, the "
+                          f"export needs about {needed / 2**20:.1f} MiB; free some space and "
+                          "export again")
 
 
 def _hidden_folder(parent):
-    """A new hidden folder in ``parent`` (TF Serving loads integer-named folders only)."""
-    tmp = tempfile.mkdtemp(prefix=".tmp-", dir=parent)
+    """A new hidden folder ``.tmp-<pid>-*`` in ``parent`` (TF Serving loads integer-named
+    folders only; the pid lets a later export tell whether its writer still runs)."""
+    tmp = tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", dir=parent)
     os.chmod(tmp, 0o755)  # mkdtemp's 0o700 would hide it from a server run as another user
     return tmp
+
+
+def _writer_pid(name):
+    """The pid in a hidden folder's name (``.tmp-<pid>-...``), None if it has none."""
+    prefix = TMP_PREFIX if name.startswith(TMP_PREFIX) else OLD_PREFIX
+    pid, dash, _ = name[len(prefix):].partition("-")
+    return int(pid) if dash and pid.isdigit() else None
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process: it exists
+        return True
+    return True
+
+
+def remove_stale_folders(parent):
+    """Removes the hidden folders of exports into ``parent`` whose writer is gone.
+
+    A folder counts as stale when the process named in it no longer runs, or
+    when it is older than :data:`STALE_SECONDS` (pids are reused; older
+    releases named no pid). A replaced export renamed aside (``.old-*``)
+    whose writer died before the new one took its place is renamed back.
+    Returns the names removed or restored.
+    """
+    try:
+        names = sorted(os.listdir(parent))
+    except OSError:
+        return []
+    handled = []
+    for name in names:
+        if not name.startswith((TMP_PREFIX, OLD_PREFIX)):
+            continue
+        path = os.path.join(parent, name)
+        try:
+            if not os.path.isdir(path) or os.path.islink(path):
+                continue
+            age = time.time() - os.path.getmtime(path)
+        except OSError:
+            continue
+        pid = _writer_pid(name)
+        if age <= STALE_SECONDS and (pid is None or _pid_alive(pid)):
+            continue
+        if name.startswith(OLD_PREFIX) and pid is not None:
+            target = os.path.join(parent, name[len(OLD_PREFIX):].partition("-")[2])
+            if not os.path.exists(target):  # killed between the two renames of a replacement
+                os.rename(path, target)
+                log.info(f"restored {target} from a replacement export that was interrupted")
+                handled.append(name)
+                continue
+        shutil.rmtree(path, ignore_errors=True)
+        handled.append(name)
+    return handled
+
+
+def _publish_version(tmp, model_dir, version, if_exists):
+    """Renames ``tmp`` to the version folder ``version`` in ``model_dir``; returns its path.
+
+    ``version`` None: the next free one. Where ``version`` exists,
+    ``if_exists`` says what happens: ``"next"`` takes the next free version,
+    ``"replace"`` replaces it (:func:`_replace`), ``"error"`` refuses.
+    ``rename`` onto an existing non-empty folder fails, so two exports racing
+    for one version number cannot both take it: the loser takes the next one.
+    """
+    while True:
+        final = os.path.join(model_dir, str(next_version(model_dir) if version is None
+                                            else int(version)))
+        if version is not None and os.path.exists(final):
+            if if_exists == "replace":
+                _replace(tmp, final)
+                return final
+            if if_exists == "error":
+                raise ConfigError(f"export version {final!r} already exists; not overwriting it")
+            version = None
+            continue
+        try:
+            os.rename(tmp, final)
+            return final
+        except OSError as error:
+            if error.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+
+
+def _publish_path(tmp, path, overwrite):
+    """Renames ``tmp`` to ``path``, replacing an existing ``path`` when ``overwrite``."""
+    if os.path.exists(path):
+        if not overwrite:
+            raise ConfigError(f"export path {path!r} already exists; not overwriting it")
+        _replace(tmp, path)
+    else:
+        os.rename(tmp, path)
+    return path
+
+
+def _replace(tmp, path):
+    """Puts the folder ``tmp`` in the place of the existing ``path``.
+
+    ``path`` is renamed aside to ``.old-<pid>-<name>``, ``tmp`` renamed into
+    place, then the old folder removed; if the second rename fails the old
+    folder is renamed back. A process killed between the renames leaves the
+    old folder aside, which the next export renames back
+    (:func:`remove_stale_folders`).
+    """
+    parent, leaf = os.path.split(path)
+    aside = os.path.join(parent, f"{OLD_PREFIX}{os.getpid()}-{leaf}")
+    if os.path.exists(aside):
+        shutil.rmtree(aside)
+    os.rename(path, aside)
+    try:
+        os.rename(tmp, path)
+    except BaseException:
+        os.rename(aside, path)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def serving_network(generator):
+    """The network an export serves: ``generator`` with Keras' layers in place of the library's.
+
+    The library's bfloat16 layers take their kernel gradients through a
+    ``tf.custom_gradient``, which a SavedModel cannot keep: every load of one
+    would warn of "unsaved custom gradients". Keras' own layers compute the
+    same forward pass with plain ops (:func:`fast_layers.with_keras_layers`).
+    A network whose subclassed code builds the library's layers is exported
+    as it is, with a notice.
+    """
+    try:
+        return fast_layers.with_keras_layers(generator)
+    except ValueError as error:
+        log.info(f"export: {error}; exporting the network as it is (loading the export may "
+                 "warn about custom gradients; the served outputs are the same)")
+        return generator
 
 
 def _write_saved_model(generator, path, name, metadata, verify, latent_distribution, warmup,
@@ -218,18 +465,19 @@ def _write_saved_model(generator, path, name, metadata, verify, latent_distribut
     """Writes the SavedModel, warm-up requests and metadata into the folder ``path``."""
     kind = _output_kind(generator)
     latent_dim = generator.input_shape[-1]
+    network = serving_network(generator)
     archive = keras.export.ExportArchive()
-    archive.track(generator)
+    archive.track(network)
     archive.add_endpoint(
         name=SERVING_SIGNATURE,
-        fn=lambda z: _serve(generator, _checked_latent(z, latent_dim, max_batch)),
-        # Any rank: a static [None, latent_dim] would let graph optimisers fold the
-        # shape checks away, and servers do not check shapes against a signature.
-        input_signature=[tf.TensorSpec(None, tf.float32, name="z")],
+        fn=lambda z: _serve(network, _checked_latent(z, latent_dim, max_batch)),
+        # Declared, so that clients can discover the latent width; the checks in
+        # _checked_latent still run, as they read only run-time values.
+        input_signature=[tf.TensorSpec([None, latent_dim], tf.float32, name="z")],
     )
     archive.add_endpoint(
         name=GENERATE_SIGNATURE,
-        fn=lambda seed, num: _serve(generator, stateless_latent(
+        fn=lambda seed, num: _serve(network, stateless_latent(
             seed, num, latent_dim, latent_distribution, max_batch)),
         input_signature=[tf.TensorSpec([], tf.int64, name="seed"),
                          tf.TensorSpec([], tf.int32, name="num")],
@@ -245,24 +493,108 @@ def _write_saved_model(generator, path, name, metadata, verify, latent_distribut
         verify_export(path, generator)
 
 
-def _publish(tmp, model_dir, version):
-    """Renames ``tmp`` to the next free version folder; returns its path.
+# Keras optimizer class -> the library's ``optimizer.name``.
+OPTIMIZER_CONFIG_NAMES = {"Adam": "adam", "RMSprop": "rmsprop", "OptimisticAdam": "optimistic_adam"}
 
-    ``rename`` onto an existing non-empty folder fails, so two exports racing
-    for one version number cannot both take it: the loser takes the next one.
+
+def optimizer_settings(optimizer):
+    """An optimizer's settings as used (learning rate, betas, ...), JSON-ready.
+
+    Settings left unset (None) are dropped; a ``LossScaleOptimizer`` is
+    described by its inner optimizer, with ``"loss_scaling": True``.
     """
-    while True:
-        final = os.path.join(model_dir, str(next_version(model_dir) if version is None
-                                            else int(version)))
-        try:
-            if os.path.exists(final) and version is not None:
-                raise ConfigError(f"export version {final!r} already exists; "
-                                  "not overwriting it")
-            os.rename(tmp, final)
-            return final
-        except OSError as error:
-            if version is not None or error.errno not in (errno.ENOTEMPTY, errno.EEXIST):
-                raise
+    if optimizer is None:
+        return None
+    loss_scaling = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+    inner = optimizer.inner_optimizer if loss_scaling else optimizer
+    config = inner.get_config()
+    settings = {"class": type(inner).__name__, **{key: _short_float(value)
+                                                   for key, value in config.items()
+                                                   if value is not None and key != "name"}}
+    if loss_scaling:
+        settings["loss_scaling"] = True
+    return settings
+
+
+def _short_float(value):
+    """A float read from a float32 variable as its shortest float32 spelling (1e-4, not
+    9.999999747378752e-05); other values as they are."""
+    if isinstance(value, float):
+        return float(np.format_float_positional(np.float32(value), unique=True, trim="-"))
+    return value
+
+
+def _initial_learning_rate(settings):
+    """The learning rate an optimizer's settings start from (a schedule's initial one)."""
+    rate = settings.get("learning_rate")
+    if isinstance(rate, dict):  # a serialised schedule, e.g. PolynomialDecay
+        return rate.get("config", {}).get("initial_learning_rate")
+    return rate
+
+
+def gan_metadata(gan):
+    """What an export records about the GAN it comes from, every value concrete.
+
+    The family, latent size, sample shape (and resolution for images),
+    ``n_critic``, packing, both optimizers' settings as used, the generator
+    EMA, the networks' dtype policy, the generator steps, the family's options
+    (the GAN's ``get_config`` without the networks) and the data source:
+    ``gan.data_source`` where ``fit`` recorded one, else ``"unknown"``.
+    """
+    shape = [int(size) for size in gan.sample_shape]
+    ema = {"enabled": gan.generator_ema is not None}
+    if gan.generator_ema is not None:
+        ema.update({key: value for key, value in (
+            ("decay", gan.g_ema_decay), ("half_life_images", gan.g_ema_half_life_images),
+            ("rampup", gan.g_ema_rampup)) if value is not None})
+    options = {key: value for key, value in gan.get_config().items()
+               if key not in ("generator", "discriminator", "name") and value is not None}
+    data = getattr(gan, "data_source", None)
+    return {
+        "family": gan.family or type(gan).__name__,
+        "data": str(data) if data else "unknown",
+        "latent_dim": int(gan.latent_dim),
+        "latent_distribution": gan.latent_distribution,
+        "kind": "image" if len(shape) == 3 else "vector",
+        "sample_shape": shape,
+        **({"resolution": shape[0]} if len(shape) == 3 else {}),
+        "n_critic": int(gan.n_critic),
+        "pack": int(gan.pack),
+        "optimizers": {
+            "discriminator": optimizer_settings(getattr(gan, "d_optimizer", None)),
+            "generator": optimizer_settings(getattr(gan, "g_optimizer", None)),
+        },
+        "ema": ema,
+        "mixed_precision": gan.generator.dtype_policy.name,
+        "generator_steps": int(keras.ops.convert_to_numpy(gan.generator_steps)),
+        "options": options,
+    }
+
+
+def with_values_used(config_dict, settings):
+    """``config_dict`` (a ``Config.to_dict()``) with its unset (null) values filled in
+    from ``settings`` (:func:`gan_metadata`): ``model.n_critic``, the optimizer's
+    name, learning rates and betas, ``train.mixed_precision`` (``auto``
+    too). Values that are set are kept; a copy is returned."""
+    config = json.loads(json.dumps(config_dict, default=str))
+    model, optimizer = config.get("model", {}), config.get("optimizer", {})
+    train = config.get("train", {})
+    if model.get("n_critic") is None:
+        model["n_critic"] = settings["n_critic"]
+    if train.get("mixed_precision") in (None, "auto"):
+        train["mixed_precision"] = settings["mixed_precision"]
+    d, g = settings["optimizers"]["discriminator"], settings["optimizers"]["generator"]
+    if d is None or g is None:
+        return config
+    if optimizer.get("name") is None:
+        optimizer["name"] = OPTIMIZER_CONFIG_NAMES.get(d["class"], d["class"])
+    for key, used in (("d_learning_rate", d), ("g_learning_rate", g)):
+        if optimizer.get(key) is None:
+            optimizer[key] = _initial_learning_rate(used)
+    for key in ("beta_1", "beta_2"):
+        if optimizer.get(key) is None and key in d:
+            optimizer[key] = d[key]
+    return config
 
 
 def predict_request(model_name, signature, inputs):
@@ -346,6 +678,28 @@ def verify_export(path, generator, batch_sizes=(1, 3), tolerance=None):
                              "deterministic in its seed")
 
 
+class _CustomGradientFilter(logging.Filter):
+    def filter(self, record):
+        return "with ops with unsaved custom gradients" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _no_custom_gradient_warnings():
+    """Silences TensorFlow's "unsaved custom gradients" warnings while loading an export.
+
+    Exports written since the library swaps in Keras' layers hold no custom
+    gradients; older ones warn once per function on every load, although
+    serving them never takes a gradient. Only that warning is dropped.
+    """
+    logger = logging.getLogger("absl")
+    quiet = _CustomGradientFilter()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
+
+
 @dataclasses.dataclass(frozen=True)
 class Exported:
     """A loaded export: ``generate(z)`` runs ``serving_default`` and returns its output."""
@@ -381,7 +735,8 @@ def load_exported(source):
         path = os.path.join(source, str(versions[-1]))
     if not os.path.isfile(os.path.join(path, "saved_model.pb")):
         raise MissingPathError(f"no SavedModel at {path!r}")
-    signature = tf.saved_model.load(path).signatures[SERVING_SIGNATURE]
+    with _no_custom_gradient_warnings():
+        signature = tf.saved_model.load(path).signatures[SERVING_SIGNATURE]
     output = next(iter(signature.structured_outputs))
     metadata = {}
     if os.path.isfile(os.path.join(path, METADATA_FILE)):

@@ -9,6 +9,12 @@ the same: a copy of the model with every ``keras.layers.BatchNormalization``,
 ``Conv2D`` and ``Conv2DTranspose`` replaced by the library's, and the
 original's weights. Same architecture, same variables, same results up to
 float rounding; the original model is left as it is.
+
+``with_keras_layers`` is the inverse: a copy with Keras' own layers in place
+of the library's. Exports use it, so that a served graph holds plain
+TensorFlow ops (the library's bfloat16 filter gradient is a
+``tf.custom_gradient``, which a SavedModel cannot keep: every load would
+warn about it).
 """
 
 import keras
@@ -23,6 +29,10 @@ REPLACEMENTS = {
     keras.layers.Conv2D: small_conv.Conv2D,
     keras.layers.Conv2DTranspose: small_conv.Conv2DTranspose,
 }
+# The library's layer class -> Keras' (the inverse of REPLACEMENTS).
+KERAS_EQUIVALENTS = {library: keras_class for keras_class, library in REPLACEMENTS.items()}
+# Arguments of the library's layers that Keras' do not take.
+LIBRARY_ONLY_ARGUMENTS = ("matrix_path", "matrix_filter_gradient")
 
 
 def with_fast_layers(model, matrix_path=True, matrix_filter_gradient=True):
@@ -57,6 +67,58 @@ def with_fast_layers(model, matrix_path=True, matrix_filter_gradient=True):
         clone = keras.models.clone_model(model, clone_function=swap, recursive=True)
     except ValueError as error:
         raise ValueError(f"with_fast_layers: model {model.name!r} cannot have its layers "
+                         f"swapped (only functional and sequential models can): {error}") from None
+    clone.set_weights(model.get_weights())
+    return clone
+
+
+def library_layers(layer):
+    """The library's fast layers inside ``layer`` (a model or layer), itself included."""
+    return [inner for inner in layer._flatten_layers(include_self=True, recursive=True)
+            if type(inner) in KERAS_EQUIVALENTS]
+
+
+def with_keras_layers(model):
+    """A copy of ``model`` with Keras' layers in place of the library's; ``model`` if none.
+
+    The inverse of :func:`with_fast_layers`: every ``FusedBatchNormalization``,
+    ``small_conv.Conv2D`` and ``small_conv.Conv2DTranspose`` becomes Keras'
+    layer with the same configuration (dtype policy included) and weights, in
+    nested functional and sequential models too. Same results up to float
+    rounding. A model without the library's layers (e.g. ProGAN's, BEGAN's
+    and the MLP networks) is returned as it is.
+
+    Raises:
+      ValueError: ``model`` is not a Keras model, or the library's layers sit
+        inside a subclassed model or layer (its code creates them, so they
+        cannot be swapped).
+    """
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"with_keras_layers: expected a Keras model, got {type(model).__name__}")
+    if not library_layers(model):
+        return model
+
+    def swap(layer):
+        keras_class = KERAS_EQUIVALENTS.get(type(layer))
+        if keras_class is None:
+            inside = library_layers(layer)
+            if inside:
+                raise ValueError(
+                    f"with_keras_layers: layer {layer.name!r} ({type(layer).__name__}) creates "
+                    f"the library's layer {inside[0].name!r} ({type(inside[0]).__name__}) in "
+                    "its own code; only the layers of functional and sequential models can "
+                    "be swapped")
+            return layer.__class__.from_config(layer.get_config())
+        config = {key: value for key, value in layer.get_config().items()
+                  if key not in LIBRARY_ONLY_ARGUMENTS}
+        return keras_class.from_config(config)
+
+    try:
+        clone = keras.models.clone_model(model, clone_function=swap, recursive=True)
+    except ValueError as error:
+        if str(error).startswith("with_keras_layers"):
+            raise
+        raise ValueError(f"with_keras_layers: model {model.name!r} cannot have its layers "
                          f"swapped (only functional and sequential models can): {error}") from None
     clone.set_weights(model.get_weights())
     return clone

@@ -253,16 +253,18 @@ def _export(gan, config, examples, workdir, done):
         log.info(f"{record['path']} already holds these {done} generator steps; "
                  "not exporting again")
         return record["path"]
+    # the values the run used, family defaults and train.mixed_precision=auto resolved
+    settings = export_lib.gan_metadata(gan)
+    config_dict = export_lib.with_values_used(config.to_dict(), settings)
+    config_dict["model"]["architecture"] = resolve_architecture(config, examples)
     metadata = {
+        **settings,
         "family": config.model.family,
         "data": config.data.name,
         "kind": examples.kind,
         "sample_shape": list(examples.shape),
         "generator_steps": done,
-        "ema": gan.generator_ema is not None,
-        "mixed_precision": config.train.mixed_precision or "float32",
-        "latent_distribution": gan.latent_distribution,
-        "config": config.to_dict(),
+        "config": config_dict,
     }
     generator = gan.export_network()
     options = dict(latent_distribution=gan.latent_distribution,

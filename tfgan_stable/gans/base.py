@@ -336,22 +336,34 @@ class GAN(keras.Model):
         return self.sampler
 
     def export(self, filepath, format="tf_saved_model", verbose=True, input_signature=None,
-               **kwargs):
+               overwrite=False, **kwargs):
         """Writes the generator's serving SavedModel to ``filepath`` (Keras' ``export``).
 
         The same SavedModel as :func:`tfgan_stable.export_generator` (signatures
-        ``serving_default`` and ``generate``, warm-up requests, metadata,
-        verified), at exactly ``filepath`` instead of a versioned folder; an
-        existing ``filepath`` is not overwritten.
+        ``serving_default`` and ``generate``, warm-up requests, verified), at
+        ``filepath`` instead of a versioned folder. Its ``tfgan_stable.json``
+        records the family, latent size, sample shape, ``n_critic``, both
+        optimizers' settings, the EMA, the dtype policy and the data source
+        (:func:`tfgan_stable.export.gan_metadata`), plus ``metadata``.
 
         Args:
-          filepath: a folder that does not exist yet.
+          filepath: a folder. Where it exists already: a TF Serving version
+            folder (``saved_models/my_gan/1``) gets the next free version
+            beside it (returned, and printed when ``verbose``); any other
+            folder is refused unless ``overwrite``.
           format: only ``"tf_saved_model"``.
           verbose: print where it was written.
           input_signature: not supported; the signatures are fixed.
+          overwrite: replace an existing ``filepath`` (the new export is
+            written beside it and swapped in by renames).
           **kwargs: ``metadata``, ``max_batch``, ``warmup``, ``verify`` (see
             :func:`tfgan_stable.export_generator`).
+
+        Returns:
+          The path written.
         """
+        import os
+
         from tfgan_stable import export as export_lib
 
         if format != "tf_saved_model":
@@ -361,9 +373,15 @@ class GAN(keras.Model):
             raise ValueError(f"{type(self).__name__}.export has fixed signatures (z, or "
                              "seed and num); input_signature is not supported")
         kwargs.setdefault("latent_distribution", self.latent_distribution)
-        path = export_lib.export_to_path(self.export_network(), filepath, **kwargs)
+        kwargs["metadata"] = {**export_lib.gan_metadata(self), **(kwargs.get("metadata") or {})}
+        path = export_lib.export_to_path(self.export_network(), filepath, overwrite=overwrite,
+                                         **kwargs)
         if verbose:
-            print(f"Saved the generator's serving export to {path}")
+            if path != os.path.abspath(filepath):
+                print(f"{filepath} already exists; saved the generator's serving export as "
+                      f"the next version, {path}")
+            else:
+                print(f"Saved the generator's serving export to {path}")
         return path
 
     # --------------------------------------------------------------- fit
