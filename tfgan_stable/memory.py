@@ -6,8 +6,12 @@ once at batch 1 and adds up the tensors of its graph: the activations a
 backward pass keeps, per example. A train step holds the generator's and two
 discriminator passes' activations (real and generated batch), about as much
 again for their gradients, and the weights with their gradients, optimizer
-slots and EMA copy. It is a rough upper bound, meant to catch settings that are
-off by an order of magnitude.
+slots and EMA copy. A gradient penalty (WGAN-GP, ProGAN; Gulrajani 2017, arXiv
+1704.00028) adds a third discriminator pass on the interpolates and the graph of
+its double backpropagation, counted as three more passes. It is a rough upper
+bound, meant to catch settings that are off by an order of magnitude, and it is
+compared with the memory available now (not the machine's total: other
+processes hold some).
 """
 
 import os
@@ -38,16 +42,33 @@ def activation_bytes(model, input_shape):
     return total
 
 
-def train_step_bytes(generator, discriminator, batch_size, latent_dim, sample_shape, pack=1):
+# a gradient penalty's interpolates pass, and its double backprop (about two passes more)
+_PENALTY_PASSES = 3
+# real batches the input pipeline holds: the one in use and two prefetched
+_PIPELINE_COPIES = 3
+# the share of the available memory a step may take; the rest is TensorFlow's runtime,
+# its kernels' scratch space and whatever else runs (a 2048x2048 WGAN-GP step estimated
+# at 20.8 GiB was killed on a machine with 21.8 GiB available)
+USABLE_FRACTION = 0.8
+
+
+def train_step_bytes(generator, discriminator, batch_size, latent_dim, sample_shape, pack=1,
+                     gradient_penalty=False, real_batches=1):
     """The estimate above, in bytes, for one train step at ``batch_size``.
 
     ``pack``: the discriminator scores packs of that many samples (PacGAN).
+    ``gradient_penalty``: the step also penalises the critic's gradient on
+    interpolates (WGAN-GP, ProGAN). ``real_batches``: real batches a step
+    reads (``n_critic``); the input pipeline holds a few steps' worth.
     """
     critic_bytes = activation_bytes(discriminator, packing.packed_shape(sample_shape, pack))
-    per_example = activation_bytes(generator, (latent_dim,)) + 2 * critic_bytes / pack
+    critic_passes = 2 + (_PENALTY_PASSES if gradient_penalty else 0)
+    per_example = (activation_bytes(generator, (latent_dim,))
+                   + critic_passes * critic_bytes / pack)
     weights = sum(int(np.prod(w.shape)) * 4
                   for w in generator.weights + discriminator.weights)
-    return 2 * per_example * batch_size + _COPIES_PER_WEIGHT * weights
+    pipeline = _PIPELINE_COPIES * real_batches * batch_size * int(np.prod(sample_shape)) * 4
+    return 2 * per_example * batch_size + _COPIES_PER_WEIGHT * weights + pipeline
 
 
 def machine_memory_bytes():
@@ -65,9 +86,65 @@ def machine_memory_bytes():
     return total
 
 
+def _read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def _cgroup_free_bytes():
+    """The cgroup's limit minus what it holds (less its reclaimable page cache), or None."""
+    for limit_file, usage_file, stat_file, cache_key in (
+            ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current",
+             "/sys/fs/cgroup/memory.stat", "inactive_file"),
+            ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+             "/sys/fs/cgroup/memory/memory.usage_in_bytes",
+             "/sys/fs/cgroup/memory/memory.stat", "total_inactive_file")):
+        limit, usage = _read(limit_file), _read(usage_file)
+        if limit is None or usage is None or not limit.strip().isdigit():
+            continue  # absent, or "max": no limit
+        if int(limit) >= machine_memory_bytes() * 4:  # cgroup v1's "no limit" is huge
+            continue
+        cache = 0
+        for line in (_read(stat_file) or "").splitlines():
+            key, _, value = line.partition(" ")
+            if key == cache_key and value.strip().isdigit():
+                cache = int(value)
+        return max(0, int(limit) - max(0, int(usage.strip() or 0) - cache))
+    return None
+
+
+def available_bytes():
+    """Memory a new allocation can have now: the kernel's ``MemAvailable``, or the
+    cgroup's limit minus its usage when that is lower (containers)."""
+    available = None
+    for line in (_read("/proc/meminfo") or "").splitlines():
+        if line.startswith("MemAvailable:"):
+            available = int(line.split()[1]) * 1024
+    if available is None:
+        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    cgroup = _cgroup_free_bytes()
+    return available if cgroup is None else min(available, cgroup)
+
+
+def check_bytes(needed, what, available=None):
+    """Raises ConfigError when ``needed`` bytes exceed the memory available now.
+
+    ``what``: the settings to name, e.g. ``"data.num_samples=1000000000"``.
+    """
+    available = available_bytes() if available is None else available
+    if needed > USABLE_FRACTION * available:
+        raise ConfigError(
+            f"{what} needs about {_gib(needed)} of memory (estimate), more than "
+            f"{_usable(available)}")
+    return needed
+
+
 def check_fits(generator, discriminator, batch_size, latent_dim, sample_shape, what,
-               available=None, pack=1):
-    """Raises ConfigError when a train step's estimate exceeds the machine's memory.
+               available=None, pack=1, gradient_penalty=False, real_batches=1):
+    """Raises ConfigError when a train step's estimate exceeds the memory available now.
 
     Args:
       generator, discriminator: the built networks.
@@ -75,18 +152,26 @@ def check_fits(generator, discriminator, batch_size, latent_dim, sample_shape, w
       latent_dim, sample_shape: the generator's input size and output shape.
       what: the settings to name in the message, e.g. ``"data.resolution=2048,
         train.batch_size=64"``.
-      available: bytes to compare with (default: :func:`machine_memory_bytes`).
+      available: bytes to compare with (default: :func:`available_bytes`).
       pack: samples per discriminator input (PacGAN's ``model.pack``).
+      gradient_penalty: the step penalises the critic's gradient (see above).
+      real_batches: real batches per step (``n_critic``).
+
+    A step may take :data:`USABLE_FRACTION` of ``available``.
     """
     needed = train_step_bytes(generator, discriminator, batch_size, latent_dim, sample_shape,
-                              pack)
-    available = machine_memory_bytes() if available is None else available
-    if needed > available:
+                              pack, gradient_penalty, real_batches)
+    available = available_bytes() if available is None else available
+    if needed > USABLE_FRACTION * available:
         raise ConfigError(
-            f"{what} needs about {_gib(needed)} per train step (estimate), more than this "
-            f"machine's {_gib(available)}; lower the resolution, the batch size or the "
-            "filter counts")
+            f"{what} needs about {_gib(needed)} per train step (estimate), more than "
+            f"{_usable(available)}; lower the resolution, the batch size or the filter counts")
     return needed
+
+
+def _usable(available):
+    return (f"the {_gib(USABLE_FRACTION * available)} a run may take "
+            f"({USABLE_FRACTION:.0%} of the {_gib(available)} of memory available now)")
 
 
 def _gib(size):

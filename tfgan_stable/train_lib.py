@@ -151,12 +151,14 @@ def _run(config, workdir, extra_callbacks, strategy):
                           f"data.name={examples.name!r}")
     with strategy.scope():
         gan = build_gan(config, examples)
-    if hasattr(gan, "set_stage"):  # a growing GAN: its largest stage
+    step_batch = largest
+    if hasattr(gan, "set_stage"):  # a growing GAN: its largest stage, at that stage's batch
         gan.set_stage(gan.num_stages - 1)
     memory.check_fits(
-        gan.generator, gan.discriminator, largest, gan.latent_dim, examples.shape,
+        gan.generator, gan.discriminator, step_batch, gan.latent_dim, examples.shape,
         f"data.resolution={config.data.resolution} ({examples.name}, shape "
-        f"{list(examples.shape)}) with a batch of {largest}", pack=gan.pack)
+        f"{list(examples.shape)}) with a batch of {step_batch}", pack=gan.pack,
+        gradient_penalty=getattr(gan, "gp_weight", 0) > 0, real_batches=gan.n_critic)
 
     with workdir_lib.Lock(workdir):
         workdir_lib.check_fingerprint(config.to_dict(), workdir)  # again, under the lock
@@ -167,6 +169,7 @@ def _run(config, workdir, extra_callbacks, strategy):
 def _train_and_export(gan, examples, config, workdir, extra_callbacks):
     backup_dir = os.path.join(workdir, "backup")
     samples_dir = os.path.join(workdir, "samples")
+        step_batch = batch_sizes(config)[-1]
     tensorboard_dir = os.path.join(workdir, "logs")
     resumed = os.path.exists(backup_dir)
     if resumed:
