@@ -295,13 +295,34 @@ def _fashion_mnist(path, resolution, channels="auto"):
 
 
 def _tfds_images(dataset_name, resolution, channels="auto"):
-    import tensorflow_datasets as tfds
+    source = f"tfds:{dataset_name}"
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError as error:
+        raise ConfigError(f"data.name={source!r} needs tensorflow-datasets, which does not "
+                          f"import ({error}); reinstall tfgan_stable's dependencies") from None
+    known = tfds.list_builders(with_community_datasets=False)
+    base = dataset_name.split("/")[0].split(":")[0]  # name[/config][:version]
+    if base not in known:
+        import difflib
 
+        close = difflib.get_close_matches(base, known, n=3, cutoff=0.6)
+        hint = (f"; did you mean {' or '.join(repr(c) for c in close)}?" if close
+                else "; tensorflow_datasets.list_builders() lists them")
+        raise ConfigError(f"data.name={source!r}: TensorFlow Datasets has no data set "
+                          f"{base!r}{hint}")
     try:
         builder = tfds.builder(dataset_name)
-    except Exception as e:  # tfds raises its own DatasetNotFoundError
-        raise ConfigError(f"data.name='tfds:{dataset_name}': {e}") from e
-    builder.download_and_prepare()
+    except Exception as e:  # tfds raises its own errors (an unknown config or version)
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ConfigError(f"data.name={source!r}: {first}") from None
+    try:
+        builder.download_and_prepare()
+    except OSError as error:  # no network, a full or read-only data folder
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise ConfigError(f"data.name={source!r} could not be downloaded or prepared "
+                          f"({first}); check the network, or point TFDS_DATA_DIR at a "
+                          "prepared copy") from None
     dataset = builder.as_dataset(split="train", shuffle_files=True)
     features = builder.info.features
     if "image" not in features:
@@ -323,12 +344,20 @@ def _tfds_images(dataset_name, resolution, channels="auto"):
 
 
 def _image_files(folder):
-    return sorted(
+    """The image files below ``folder``, sorted; a link to nothing is an error naming it."""
+    files = sorted(
         os.path.join(root, name)
         for root, _, names in os.walk(folder)
         for name in names
         if name.lower().endswith(IMAGE_EXTENSIONS)
     )
+    for path in files:
+        if not os.path.exists(path):  # exists() follows links: a dangling one is False
+            target = os.readlink(path) if os.path.islink(path) else "?"
+            raise MissingPathError(
+                f"data.name='folder:{folder}': {path!r} is a symbolic link to {target!r}, "
+                "which does not exist; remove the link or restore its target")
+    return files
 
 
 def _image_header(path):
@@ -428,6 +457,11 @@ def _npy(path, resolution, channels="auto"):
         array = np.load(path, allow_pickle=False)
     except (ValueError, OSError) as error:
         raise ConfigError(f"data.name={name!r} is not a NumPy .npy array ({error})") from None
+    if np.iscomplexobj(array):
+        raise ConfigError(f"data.name={name!r} holds complex numbers ({array.dtype}); the "
+                          "GANs train on real values: save the real and imaginary parts as "
+                          "separate columns or channels (e.g. numpy.stack([a.real, a.imag], "
+                          "-1))")
     if array.ndim == 2:
         if len(array) == 0:
             raise ConfigError(f"data.name={name!r} has no examples")
@@ -438,6 +472,21 @@ def _npy(path, resolution, channels="auto"):
         return Examples(tf.data.Dataset.from_tensor_slices(vectors), "vector",
                         (vectors.shape[1],), len(vectors), name)
     return _from_image_array(_array_images(array, name), resolution, name, channels)
+
+
+# Peak bytes per generated example while a source is made: a toy point's mode index,
+# float64 noise and sums, float32 result and its tensor copy; stacked digits' three
+# picks, their labels and modes, and the picks' tensor copy.
+_TOY_BYTES_PER_SAMPLE = 64
+_STACKED_BYTES_PER_SAMPLE = 80
+
+
+def _check_generated_size(name, num_samples, bytes_per_sample):
+    """ConfigError naming data.num_samples when generating it would not fit in memory."""
+    from tfgan_stable import memory
+
+    memory.check_bytes(num_samples * bytes_per_sample,
+                       f"data.num_samples={num_samples} ({name!r} is generated in memory)")
 
 
 def load_examples(name, path="", resolution=16, num_samples=100_000, seed=0, channels="auto"):
@@ -456,6 +505,7 @@ def load_examples(name, path="", resolution=16, num_samples=100_000, seed=0, cha
     if name in ("ring8", "grid25"):
         if num_samples < 1:
             raise ConfigError(f"num_samples must be >= 1. Received: num_samples={num_samples}")
+        _check_generated_size(name, num_samples, _TOY_BYTES_PER_SAMPLE)
         points = sample_mixture(name, num_samples, seed)
         return Examples(tf.data.Dataset.from_tensor_slices(points), "vector", (2,),
                         num_samples, name)
@@ -464,6 +514,7 @@ def load_examples(name, path="", resolution=16, num_samples=100_000, seed=0, cha
         if channels == 1:
             raise ConfigError("data.name='stacked_digits' needs 3 channels (one digit each), "
                               "got data.channels=1")
+        _check_generated_size(name, num_samples, _STACKED_BYTES_PER_SAMPLE)
         return _stacked_digit_examples(num_samples, resolution, seed)[0]
     if name == "digits":
         from sklearn.datasets import load_digits
