@@ -177,8 +177,12 @@ def test_predict_and_keras_export_serve_the_generator(family, tmp_path):
     images = loaded.signatures["serving_default"](z=tf.constant(z))["images"].numpy()
     np.testing.assert_allclose(images, np.clip((expected + 1) / 2, 0, 1), atol=1e-5)
     assert os.path.isfile(os.path.join(path, "tfgan_stable.json"))
-    with pytest.raises(ValueError, match="already exists; not overwriting"):
-        gan.export(path, verbose=False)
+    # again: the next free version; a folder that is not a version needs overwrite=True
+    assert gan.export(path, verbose=False) == str(tmp_path / "model" / "2")
+    plain = gan.export(str(tmp_path / "plain"), verbose=False)
+    with pytest.raises(ValueError, match="already exists; not overwriting it \\(pass overwrite"):
+        gan.export(plain, verbose=False)
+    assert gan.export(plain, verbose=False, overwrite=True) == plain
 
 
 @pytest.mark.parametrize("family", FAMILIES)
