@@ -589,8 +589,8 @@ tg.export_generator(tg.build_dcgan_generator(5, 8, 3, filters=4), {str(tmp_path)
         legacy_fresh, legacy_old = tmp_path / "m" / ".tmp-fresh", tmp_path / "m" / ".tmp-old"
         for folder in (live, legacy_fresh, legacy_old):
             folder.mkdir()
-        day_ago = time.time() - export.STALE_SECONDS - 60
-        os.utime(legacy_old, (day_ago, day_ago))
+        two_days_ago = time.time() - 2 * 24 * 3600
+        os.utime(legacy_old, (two_days_ago, two_days_ago))
         path = tg.export_generator(image_generator, str(tmp_path), "m")
         assert path.endswith("/1")
         assert hidden(tmp_path / "m") == sorted([live.name, legacy_fresh.name])
