@@ -582,33 +582,38 @@ tg.export_generator(tg.build_dcgan_generator(5, 8, 3, filters=4), {str(tmp_path)
     assert result.returncode == -signal.SIGKILL, result.stderr[-2000:]
     left = hidden(tmp_path / "m")
     assert len(left) == 1 and left[0].startswith(".tmp-")
-    # a live writer's folder, and a fresh one without a pid (older releases), are kept
+    # kept: a live writer's folder; an earlier release's (no pid) until a day old; a
+    # user's own hidden folder, whatever its age
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     try:
-        live = tmp_path / "m" / f".tmp-{sleeper.pid}-abc"
+        live = tmp_path / "m" / f".tmp-tfgan-{sleeper.pid}-abc"
         legacy_fresh, legacy_old = tmp_path / "m" / ".tmp-fresh", tmp_path / "m" / ".tmp-old"
-        for folder in (live, legacy_fresh, legacy_old):
+        mine = tmp_path / "m" / ".tmp-mine"
+        for folder in (live, legacy_fresh, legacy_old, mine):
             folder.mkdir()
+        (legacy_old / "saved_model.pb").write_bytes(b"half")
+        (mine / "notes.txt").write_text("not an export")
         two_days_ago = time.time() - 2 * 24 * 3600
-        os.utime(legacy_old, (two_days_ago, two_days_ago))
+        for folder in (legacy_old, mine):
+            os.utime(folder, (two_days_ago, two_days_ago))
         path = tg.export_generator(image_generator, str(tmp_path), "m")
         assert path.endswith("/1")
-        assert hidden(tmp_path / "m") == sorted([live.name, legacy_fresh.name])
+        assert hidden(tmp_path / "m") == sorted([live.name, legacy_fresh.name, mine.name])
     finally:
         sleeper.kill()
         sleeper.wait()
     # once its writer is gone, the next export (GAN.export too) removes it
     make_gan("dcgan").export(str(tmp_path / "m" / "1"), verbose=False)
-    assert hidden(tmp_path / "m") == [legacy_fresh.name]
-    assert sorted(os.listdir(tmp_path / "m"), key=str) == sorted(
-        [".tmp-fresh", "1", "2"], key=str)
+    assert hidden(tmp_path / "m") == sorted([legacy_fresh.name, mine.name])
+    assert sorted(name for name in os.listdir(tmp_path / "m") if name.isdigit()) == ["1", "2"]
 
 
 def test_a_replacement_killed_between_its_renames_is_rolled_back(tmp_path, image_generator):
     path = tg.export_generator(image_generator, str(tmp_path), "m")
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    os.rename(path, tmp_path / "m" / f".old-{dead.pid}-1")  # aside, the new one never arrived
-    assert export.remove_stale_folders(str(tmp_path / "m")) == [f".old-{dead.pid}-1"]
+    aside = f".old-tfgan-{dead.pid}-1"
+    os.rename(path, tmp_path / "m" / aside)  # renamed aside; the new one never arrived
+    assert export.remove_stale_folders(str(tmp_path / "m")) == [aside]
     assert os.listdir(tmp_path / "m") == ["1"]
     assert os.path.isfile(os.path.join(path, "saved_model.pb"))

@@ -51,11 +51,14 @@ GENERATE_SIGNATURE = "generate"
 METADATA_FILE = "tfgan_stable.json"
 DEFAULT_MAX_BATCH = 1024
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
-# Hidden folders an export writes beside the versions: ``.tmp-<pid>-*`` (the
-# export being written) and ``.old-<pid>-<name>`` (a replaced export, until
-# the new one is in place). The pid says whether their writer still runs.
-TMP_PREFIX = ".tmp-"
-OLD_PREFIX = ".old-"
+# Hidden folders an export writes beside the versions: ``.tmp-tfgan-<pid>-*``
+# (the export being written) and ``.old-tfgan-<pid>-<name>`` (a replaced
+# export, until the new one is in place). The pid says whether their writer
+# still runs; the tag keeps a user's own hidden folders out of the clean-up.
+TMP_PREFIX = ".tmp-tfgan-"
+OLD_PREFIX = ".old-tfgan-"
+# Earlier releases wrote ``.tmp-<random>``, with no pid.
+LEGACY_TMP_PREFIX = ".tmp-"
 # A hidden folder this old is stale even where its pid is alive (pids are reused).
 STALE_SECONDS = 24 * 3600
 
@@ -318,16 +321,19 @@ def _check_free_space(generator, parent, where):
 
 
 def _hidden_folder(parent):
-    """A new hidden folder ``.tmp-<pid>-*`` in ``parent`` (TF Serving loads integer-named
-    folders only; the pid lets a later export tell whether its writer still runs)."""
+    """A new hidden folder ``.tmp-tfgan-<pid>-*`` in ``parent`` (TF Serving loads
+    integer-named folders only; the pid lets a later export tell whether its writer
+    still runs)."""
     tmp = tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", dir=parent)
     os.chmod(tmp, 0o755)  # mkdtemp's 0o700 would hide it from a server run as another user
     return tmp
 
 
 def _writer_pid(name):
-    """The pid in a hidden folder's name (``.tmp-<pid>-...``), None if it has none."""
-    prefix = TMP_PREFIX if name.startswith(TMP_PREFIX) else OLD_PREFIX
+    """The pid in a hidden folder's name (``.tmp-tfgan-<pid>-...``), None if it has none."""
+    prefix = next((p for p in (TMP_PREFIX, OLD_PREFIX) if name.startswith(p)), None)
+    if prefix is None:
+        return None
     pid, dash, _ = name[len(prefix):].partition("-")
     return int(pid) if dash and pid.isdigit() else None
 
@@ -342,14 +348,37 @@ def _pid_alive(pid):
     return True
 
 
+# What an export folder holds: an earlier release's temporary folder with
+# nothing else in it may be removed.
+EXPORT_CONTENTS = frozenset({"saved_model.pb", "fingerprint.pb", "variables", "assets",
+                             "assets.extra", METADATA_FILE})
+
+
+def _stale(name, path):
+    """True when the hidden folder ``name`` at ``path`` is an export whose writer is gone."""
+    try:
+        if not os.path.isdir(path) or os.path.islink(path):
+            return False
+        old = time.time() - os.path.getmtime(path) > STALE_SECONDS
+        if name.startswith((TMP_PREFIX, OLD_PREFIX)):
+            pid = _writer_pid(name)
+            return old or (pid is not None and not _pid_alive(pid))
+        if name.startswith(LEGACY_TMP_PREFIX):  # an earlier release's: no pid, so by age
+            return old and set(os.listdir(path)) <= EXPORT_CONTENTS
+    except OSError:
+        pass
+    return False
+
+
 def remove_stale_folders(parent):
     """Removes the hidden folders of exports into ``parent`` whose writer is gone.
 
     A folder counts as stale when the process named in it no longer runs, or
-    when it is older than :data:`STALE_SECONDS` (pids are reused; older
-    releases named no pid). A replaced export renamed aside (``.old-*``)
-    whose writer died before the new one took its place is renamed back.
-    Returns the names removed or restored.
+    when it is older than :data:`STALE_SECONDS` (pids are reused); an earlier
+    release's ``.tmp-*`` folder (no pid) when it is that old and holds
+    nothing but an export's files. A replaced export renamed aside
+    (``.old-tfgan-*``) whose writer died before the new one took its place is
+    renamed back. Returns the names removed or restored.
     """
     try:
         names = sorted(os.listdir(parent))
@@ -357,18 +386,11 @@ def remove_stale_folders(parent):
         return []
     handled = []
     for name in names:
-        if not name.startswith((TMP_PREFIX, OLD_PREFIX)):
-            continue
         path = os.path.join(parent, name)
-        try:
-            if not os.path.isdir(path) or os.path.islink(path):
-                continue
-            age = time.time() - os.path.getmtime(path)
-        except OSError:
+        if not name.startswith((TMP_PREFIX, OLD_PREFIX, LEGACY_TMP_PREFIX)) \
+                or not _stale(name, path):
             continue
         pid = _writer_pid(name)
-        if age <= STALE_SECONDS and (pid is None or _pid_alive(pid)):
-            continue
         if name.startswith(OLD_PREFIX) and pid is not None:
             target = os.path.join(parent, name[len(OLD_PREFIX):].partition("-")[2])
             if not os.path.exists(target):  # killed between the two renames of a replacement
@@ -423,7 +445,7 @@ def _publish_path(tmp, path, overwrite):
 def _replace(tmp, path):
     """Puts the folder ``tmp`` in the place of the existing ``path``.
 
-    ``path`` is renamed aside to ``.old-<pid>-<name>``, ``tmp`` renamed into
+    ``path`` is renamed aside to ``.old-tfgan-<pid>-<name>``, ``tmp`` renamed into
     place, then the old folder removed; if the second rename fails the old
     folder is renamed back. A process killed between the renames leaves the
     old folder aside, which the next export renames back
@@ -434,6 +456,7 @@ def _replace(tmp, path):
     if os.path.exists(aside):
         shutil.rmtree(aside)
     os.rename(path, aside)
+    os.utime(aside)  # its age says whether its writer may still run (remove_stale_folders)
     try:
         os.rename(tmp, path)
     except BaseException:
