@@ -13,3 +13,13 @@ class ConfigError(ValueError):
 
 class MissingPathError(ConfigError, FileNotFoundError):
     """A file or folder named by the user does not exist."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Training was interrupted (Ctrl-C) at ``generator_steps``; a rerun resumes it
+    from the last backup. A ``KeyboardInterrupt``, so ``except KeyboardInterrupt``
+    keeps working."""
+
+    def __init__(self, generator_steps):
+        super().__init__(f"interrupted at step {generator_steps}")
+        self.generator_steps = generator_steps

@@ -59,16 +59,39 @@ def evaluate_export(model, data=None, data_path="", num_samples=2000, metric_nam
     if samples.shape[1:] != real.shape[1:]:
         raise ConfigError(f"generated samples {samples.shape[1:]} and data {data_name!r} "
                           f"{real.shape[1:]} differ in shape")
-    suite = metrics.evaluation_suite(data_name, real, names=metric_names or None,
-                                     inception_weights=inception_weights, seed=seed)
+    try:
+        suite = metrics.evaluation_suite(data_name, real, names=metric_names or None,
+                                         inception_weights=inception_weights, seed=seed)
+    except ValueError as error:  # e.g. a metric that does not fit this data
+        raise ConfigError(str(error)) from None
     return {"model": exported.path, "data": data_name, "num_samples": len(real),
             "features": "inception_v3" if inception_weights else "digit_classifier",
             "metrics": metrics.evaluate(suite, samples)}
 
 
+def check_metric_names(names):
+    """ConfigError for a name no suite knows, with close matches (before any work)."""
+    import difflib
+
+    from tfgan_stable.errors import ConfigError
+    from tfgan_stable.metrics.suites import IMAGE_METRICS, STACKED_METRICS, VECTOR_METRICS
+
+    valid = sorted(set(IMAGE_METRICS + STACKED_METRICS + VECTOR_METRICS))
+    for name in names:
+        if name not in valid:
+            close = difflib.get_close_matches(name, valid, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ConfigError(f"--metrics: unknown metric {name!r}; {hint}valid: {valid}")
+
+
 def evaluate():
     import contextlib
 
+    from tfgan_stable.utils import files
+
+    check_metric_names(FLAGS.metrics)  # flags first: a typo costs no work
+    if FLAGS.output:
+        files.check_output_file(FLAGS.output, "output")
     with contextlib.redirect_stdout(sys.stderr):  # stdout carries the JSON alone
         result = evaluate_export(FLAGS.model, FLAGS.data, FLAGS.data_path, FLAGS.num_samples,
                                  FLAGS.metrics, FLAGS.inception_weights, FLAGS.seed)

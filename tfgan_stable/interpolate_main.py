@@ -17,7 +17,8 @@ from tfgan_stable import cli  # importing the package quiets TensorFlow for the 
 FLAGS = flags.FLAGS
 REQUIRED_FLAGS = ("model",)
 flags.DEFINE_string("model", None, "SavedModel version folder, model folder or workdir.")
-flags.DEFINE_string("output", "interpolation.png", "Where to write the PNG grid.")
+flags.DEFINE_string("output", "interpolation.png",
+                    "Where to write the grid; .png, .jpg, .bmp, .gif or .tif picks the format.")
 flags.DEFINE_integer("rows", 4, "Number of interpolations, grid rows (1..64).",
                      lower_bound=1, upper_bound=64)
 flags.DEFINE_integer("steps", 8, "Images per interpolation, end points included (2..64).",
@@ -27,13 +28,15 @@ flags.DEFINE_integer("seed", 0, "Seed of the end points (>= 0).", lower_bound=0)
 
 def interpolate():
     from tfgan_stable import interpolation
-    from tfgan_stable.utils.images import save_png
+    from tfgan_stable.utils import files
+    from tfgan_stable.utils.images import IMAGE_FORMATS, save_image
 
+    files.check_output_file(FLAGS.output, "output", tuple(IMAGE_FORMATS))  # before any work
     generate, latent_dim, distribution, path = interpolation.load_exported(FLAGS.model)
     grid, _ = interpolation.interpolation_grid(
         generate, latent_dim, rows=FLAGS.rows, num_steps=FLAGS.steps, seed=FLAGS.seed,
         distribution=distribution)
-    save_png(grid, FLAGS.output)
+    save_image(grid, FLAGS.output)
     print(f"[tfgan_stable] wrote {FLAGS.rows}x{FLAGS.steps} interpolations from {path} "
           f"to {FLAGS.output}")
     return 0

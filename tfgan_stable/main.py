@@ -38,6 +38,12 @@ def train():
     except NonFiniteLossError as e:
         print(f"tfgan-train: training failed: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt as e:  # Ctrl-C: one line, the shell's status for SIGINT
+        step = getattr(e, "generator_steps", None)
+        where = "" if step is None else f" at step {step}"
+        print(f"tfgan-train: interrupted{where}; rerun the same command to resume",
+              file=sys.stderr)
+        return 130
     return 0
 
 

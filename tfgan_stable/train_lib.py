@@ -154,6 +154,7 @@ def _run(config, workdir, extra_callbacks, strategy):
     step_batch = largest
     if hasattr(gan, "set_stage"):  # a growing GAN: its largest stage, at that stage's batch
         gan.set_stage(gan.num_stages - 1)
+        step_batch = batch_sizes(config)[-1]
     memory.check_fits(
         gan.generator, gan.discriminator, step_batch, gan.latent_dim, examples.shape,
         f"data.resolution={config.data.resolution} ({examples.name}, shape "
@@ -162,18 +163,41 @@ def _run(config, workdir, extra_callbacks, strategy):
 
     with workdir_lib.Lock(workdir):
         workdir_lib.check_fingerprint(config.to_dict(), workdir)  # again, under the lock
+        _check_backups(config, workdir)  # reads only: nothing is rewritten on a refusal
         config_lib.save(config, os.path.join(workdir, workdir_lib.CONFIG_FILE))
-        return _train_and_export(gan, examples, config, workdir, extra_callbacks)
+        try:
+            return _train_and_export(gan, examples, config, workdir, extra_callbacks)
+        except KeyboardInterrupt:
+            from tfgan_stable.errors import Interrupted
+
+            raise Interrupted(int(keras.ops.convert_to_numpy(gan.generator_steps))) from None
+
+
+def _check_backups(config, workdir):
+    """Checks every backup file against its checksum (ConfigError naming a damaged one)
+    and refuses a ``train.steps`` below the generator steps already trained."""
+    backup_dir = os.path.join(workdir, "backup")
+    entries = callbacks_lib.backup.verify_tree(backup_dir)
+    if config.family.fit is not None:  # ProGAN: its schedule, not train.steps, sets the length
+        return
+    state = entries.get(os.path.join(backup_dir, callbacks_lib.Backup.FILENAME)) or {}
+    trained = max(state.get("generator_steps") or 0,
+                  workdir_lib.read_export_record(workdir).get("generator_steps") or 0)
+    if config.train.steps < trained:
+        raise ConfigError(
+            f"train.steps={config.train.steps} is below the {trained} generator steps the run "
+            f"in {workdir!r} has already trained; nothing was changed: rerun with "
+            f"train.steps >= {trained}, or use a new workdir for a shorter run")
 
 
 def _train_and_export(gan, examples, config, workdir, extra_callbacks):
     backup_dir = os.path.join(workdir, "backup")
     samples_dir = os.path.join(workdir, "samples")
-        step_batch = batch_sizes(config)[-1]
     tensorboard_dir = os.path.join(workdir, "logs")
     resumed = os.path.exists(backup_dir)
     if resumed:
         log.info(f"resuming from the backup in {backup_dir}")
+    callbacks_lib.backup.remove_stale_partials(workdir)  # killed writers' (dead pids) only
     grid_count = (config.train.sample_grid_size ** 2 if examples.kind == "image"
                   else 1024)
     reference = (data_lib.sample_mixture(config.data.name, 2000, seed=1)

@@ -1,8 +1,12 @@
 """Atomic file writes: a reader, or a kill, sees the old file or the new one, whole."""
 
 import contextlib
+import errno
+import hashlib
 import json
 import os
+import re
+import shutil
 
 
 @contextlib.contextmanager
@@ -41,3 +45,83 @@ def cache_dir():
     ``~/.cache/tfgan_stable``."""
     return os.environ.get("TFGAN_STABLE_CACHE") or os.path.join(
         os.path.expanduser("~"), ".cache", "tfgan_stable")
+
+
+_PARTIAL = re.compile(r"^\.partial\.(\d+)\.")
+
+
+def pid_alive(pid):
+    """Whether a process ``pid`` exists (on this machine's pid namespace)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_partials(folder):
+    """Removes the ``.partial.<pid>.*`` files in ``folder`` left by processes that died
+    (a SIGKILL during a write); a live writer's, this process's included, are kept.
+
+    Returns the paths removed.
+    """
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        match = _PARTIAL.match(name)
+        if not match or int(match.group(1)) == os.getpid() or pid_alive(int(match.group(1))):
+            continue
+        path = os.path.join(folder, name)
+        try:
+            os.remove(path)
+            removed.append(path)
+        except OSError:
+            pass  # gone meanwhile, or not ours to remove
+    return removed
+
+
+def free_bytes(path):
+    """Free bytes on the disk that holds ``path`` (or its nearest existing parent)."""
+    path = os.path.abspath(path)
+    while not os.path.exists(path):
+        path = os.path.dirname(path)
+    return shutil.disk_usage(path).free
+
+
+def disk_full(error):
+    """Whether ``error`` is an OSError for a full disk or an exceeded quota."""
+    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def sha256(path):
+    """The hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_output_file(path, flag, extensions=()):
+    """Checks a binary's output file flag before any work is done.
+
+    Raises ``ConfigError`` (exit status 2) when ``path`` is a folder, has an
+    extension outside ``extensions`` (when given), or its folder cannot be
+    created or written.
+    """
+    from tfgan_stable.errors import ConfigError
+    from tfgan_stable.workdir import check_writable
+
+    if not path:
+        raise ConfigError(f"--{flag} must name a file, got an empty path")
+    if os.path.isdir(path):
+        raise ConfigError(f"--{flag}={path!r} is a folder; name a file inside it")
+    if extensions and os.path.splitext(path)[1].lower() not in extensions:
+        raise ConfigError(f"--{flag}={path!r} must end with one of {sorted(extensions)} "
+                          "(the extension picks the format)")
+    check_writable(os.path.dirname(os.path.abspath(path)), f"the folder of --{flag}")

@@ -1,5 +1,7 @@
 """Image grids, 2-D scatter plots and PNG files for samples."""
 
+import os
+
 import numpy as np
 from PIL import Image, ImageDraw
 
@@ -39,8 +41,26 @@ def scatter_plot(samples, reference=None, size=320, extent=None):
     return np.asarray(canvas)
 
 
+# the formats an image is written in, by the extension of its path
+IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".gif": "GIF",
+                 ".tif": "TIFF", ".tiff": "TIFF"}
+
+
 def save_png(array, path, min_side=256):
     """Writes a uint8 array as PNG, upscaled by nearest neighbour to ``min_side`` pixels."""
+    _save(array, path, min_side, "PNG")
+
+
+def save_image(array, path, min_side=256):
+    """:func:`save_png` in the format ``path``'s extension names (:data:`IMAGE_FORMATS`)."""
+    extension = os.path.splitext(path)[1].lower()
+    if extension not in IMAGE_FORMATS:
+        raise ValueError(f"path must end with one of {sorted(IMAGE_FORMATS)}. "
+                         f"Received: path={path!r}")
+    _save(array, path, min_side, IMAGE_FORMATS[extension])
+
+
+def _save(array, path, min_side, image_format):
     array = np.asarray(array)
     if array.ndim == 3 and array.shape[-1] == 1:
         array = array[..., 0]
@@ -48,5 +68,5 @@ def save_png(array, path, min_side=256):
     image = Image.fromarray(array)
     if scale > 1:
         image = image.resize((array.shape[1] * scale, array.shape[0] * scale), Image.NEAREST)
-    with files.atomic_path(path, suffix=".png") as tmp:
-        image.save(tmp)
+    with files.atomic_path(path) as tmp:
+        image.save(tmp, format=image_format)
