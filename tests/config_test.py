@@ -52,7 +52,8 @@ def test_overrides_are_typed():
 @pytest.mark.parametrize("raw, message", [
     ({"model": {"n_critc": 3}}, r"unknown config key 'model.n_critc'; did you mean 'n_critic'"),
     ({"trian": {}}, r"unknown config key 'trian'; did you mean 'train'"),
-    ({"data": {"resolution": 12}}, r"data.resolution must be a power of two >= 4, got 12"),
+    ({"data": {"resolution": 12}},
+     r"data.resolution must be a power of two >= 4 \(the library.s networks.*got 12"),
     ({"model": {"n_critic": 0}}, r"model.n_critic must be >= 1, got 0"),
     ({"model": {"family": "began2"}}, r"model.family must be one of .*got 'began2'"),
     ({"wgan": {"warmup": True}}, r"section 'wgan' holds the options of family 'wgan', but "
@@ -150,3 +151,43 @@ def test_auto_steps_per_execution_divides_every_period(raw, expected):
     config = config_lib.from_dict(raw)
     n_critic = config.model.n_critic or config.family.gan_class.default_n_critic
     assert build.steps_per_execution(config, n_critic) == expected
+
+
+@pytest.mark.parametrize("family", ["dcgan", "wgan", "wgan_gp", "began", "progan"])
+def test_family_defaults_are_resolved_when_a_config_is_made(family):
+    """null means the family paper's value, and the value is what the config holds."""
+    from tfgan_stable.gans import family as family_lib
+
+    gan_class = family_lib.get(family).gan_class
+    resolved = config_lib.defaults(family)
+    assert resolved["model"]["n_critic"] == gan_class.default_n_critic
+    assert resolved["model"]["d_normalization"] == family_lib.get(family).critic_normalization
+    assert resolved["model"]["g_ema_decay"] == gan_class.default_g_ema_decay
+    optimizer = resolved["optimizer"]
+    assert optimizer["name"] == gan_class.optimizer_name
+    assert optimizer["d_learning_rate"] == optimizer["g_learning_rate"] \
+        == gan_class.default_learning_rate
+    if gan_class.optimizer_name == "rmsprop":
+        assert optimizer["beta_1"] is None and optimizer["beta_2"] is None  # RMSProp has none
+    else:
+        assert (optimizer["beta_1"], optimizer["beta_2"]) == tuple(gan_class.default_betas)
+    # a value the user gives is kept, and a half-life leaves ProGAN's decay unset
+    given = config_lib.from_dict({"model": {"family": family, "n_critic": 1,
+                                            "g_ema_half_life_images": 1000},
+                                  "optimizer": {"d_learning_rate": 3e-4}})
+    assert given.model.n_critic == 1 and given.optimizer.d_learning_rate == 3e-4
+    assert given.model.g_ema_decay is None
+
+
+def test_a_workdir_written_before_defaults_were_resolved_still_resumes():
+    """Its config.yaml holds nulls where today's holds the family's values."""
+    from tfgan_stable import workdir as workdir_lib
+
+    current = config_lib.defaults("wgan_gp")
+    old = {section: dict(values) for section, values in current.items()}
+    old["model"]["n_critic"] = None
+    old["optimizer"].update(name=None, d_learning_rate=None, beta_1=None)
+    assert workdir_lib.fingerprint_differences(old, current) == []
+    old["optimizer"]["g_learning_rate"] = 0.5
+    assert workdir_lib.fingerprint_differences(old, current) == [
+        "optimizer.g_learning_rate: 0.5 -> 0.0001"]

@@ -132,10 +132,11 @@ def test_empty_sources_raise(tmp_path):
         data.load_examples(f"npy:{tmp_path / 'empty.npy'}")
 
 
-def test_non_power_of_two_resolution():
-    with pytest.raises(ValueError, match=r"resolution must be a power of two >= 4. "
-                                         r"Received: resolution=24"):
-        data.load_examples("digits", resolution=24)
+def test_any_resolution_loads_and_a_non_positive_one_is_refused():
+    assert data.load_examples("digits", resolution=24).shape == (24, 24, 1)
+    with pytest.raises(ValueError, match=r"resolution must be an int >= 1. "
+                                         r"Received: resolution=-4"):
+        data.load_examples("digits", resolution=-4)
 
 
 def test_pipeline_groups_n_critic_fresh_batches():
@@ -150,7 +151,7 @@ def test_pipeline_groups_n_critic_fresh_batches():
     with pytest.raises(ValueError, match=r"batch_size must be <= the 100 examples of the data. "
                                          r"Received: batch_size=200"):
         data.make_dataset(examples, batch_size=200)
-    with pytest.raises(ValueError, match=r"batch_size must be >= 1. Received: batch_size=0"):
+    with pytest.raises(ValueError, match=r"batch_size must be an int >= 1. Received: batch_size=0"):
         data.make_dataset(examples, batch_size=0)
 
 

@@ -41,6 +41,12 @@ def test_dry_run_prints_the_resolved_config_and_writes_nothing(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     printed = yaml.safe_load(result.stdout)
     assert printed["train"]["steps"] == 17 and printed["model"]["family"] == "wgan_gp"
+    # every default resolved: the family paper's values, and what the machine picks
+    assert printed["model"]["n_critic"] == 5 and printed["optimizer"]["name"] == "adam"
+    assert printed["optimizer"]["d_learning_rate"] == 1e-4
+    assert (printed["optimizer"]["beta_1"], printed["optimizer"]["beta_2"]) == (0.5, 0.9)
+    assert printed["train"]["mixed_precision"] in ("float32", "mixed_bfloat16")
+    assert printed["train"]["steps_per_execution"] == 1  # divides train.steps=17
     assert not (tmp_path / "run").exists()
 
 

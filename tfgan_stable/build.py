@@ -73,11 +73,11 @@ def build_gan(config, examples):
     d_optimizer, g_optimizer = family.gan_class.default_optimizers(
         d_learning_rate=opt.d_learning_rate, g_learning_rate=opt.g_learning_rate,
         beta_1=opt.beta_1, beta_2=opt.beta_2, name=opt.name,
-        decay_updates=decay_updates(config, gan.n_critic),
+        decay_updates=decay_updates(config, model_cfg.n_critic),
     )
     gan.compile(
         d_optimizer=d_optimizer, g_optimizer=g_optimizer,
-        steps_per_execution=steps_per_execution(config, gan.n_critic),
+        steps_per_execution=steps_per_execution(config, model_cfg.n_critic),
         jit_compile=config.train.jit_compile,
     )
     return gan

@@ -176,8 +176,13 @@ class Config:
     family_options: Any = None
 
     def __post_init__(self):
+        family = family_of(self.model.family)
         if self.family_options is None:
-            object.__setattr__(self, "family_options", family_of(self.model.family).options())
+            object.__setattr__(self, "family_options", family.options())
+        # Defaults resolved once, here: null means "the family paper's value", and
+        # the value itself is what config.yaml, --dry_run and the export record.
+        object.__setattr__(self, "model", _resolved_model(self.model, family))
+        object.__setattr__(self, "optimizer", _resolved_optimizer(self.optimizer, family))
 
     @property
     def family(self):
@@ -316,6 +321,43 @@ class Config:
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+ADAM_LIKE = ("adam", "optimistic_adam")
+
+
+def _resolved_model(model: ModelConfig, family) -> ModelConfig:
+    """``model`` with the family's defaults for the keys left null.
+
+    ``architecture`` stays null when it depends on the data (vectors train
+    ``mlp``); the run resolves it once the data is loaded.
+    """
+    gan_class, changes = family.gan_class, {}
+    if model.n_critic is None:
+        changes["n_critic"] = gan_class.default_n_critic
+    if model.d_normalization is None:
+        changes["d_normalization"] = family.critic_normalization
+    if model.g_ema_decay is None and model.g_ema_half_life_images is None:
+        changes["g_ema_decay"] = gan_class.default_g_ema_decay
+    return dataclasses.replace(model, **changes) if changes else model
+
+
+def _resolved_optimizer(optimizer: OptimizerConfig, family) -> OptimizerConfig:
+    """``optimizer`` with the family paper's name, learning rates and betas for nulls.
+
+    The betas stay null for RMSProp, which has none.
+    """
+    gan_class = family.gan_class
+    name = optimizer.name or gan_class.optimizer_name
+    changes = {"name": name}
+    for key in ("d_learning_rate", "g_learning_rate"):
+        if getattr(optimizer, key) is None:
+            changes[key] = float(gan_class.default_learning_rate)
+    if name in ADAM_LIKE:
+        for index, key in enumerate(("beta_1", "beta_2")):
+            if getattr(optimizer, key) is None:
+                changes[key] = float(gan_class.default_betas[index])
+    return dataclasses.replace(optimizer, **changes)
 
 
 def defaults(family: str) -> dict:

@@ -25,7 +25,14 @@ def train():
     from tfgan_stable.errors import ConfigError
 
     config = config_lib.load(FLAGS.config, FLAGS.override)
-    if FLAGS.dry_run:
+    if FLAGS.dry_run:  # with what the run would resolve from the machine
+        import contextlib
+
+        from tfgan_stable import train_lib
+
+        with contextlib.redirect_stdout(sys.stderr):  # stdout carries the YAML alone
+            config = train_lib.resolve_steps_per_execution(
+                train_lib.resolve_precision(config, FLAGS.workdir))
         print(config.to_yaml(), end="")
         return 0
     if not FLAGS.workdir:

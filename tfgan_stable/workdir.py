@@ -57,14 +57,18 @@ def fingerprint_differences(stored, current):
     """``["key: stored -> current", ...]`` for the weight-shaping keys that differ.
 
     A key the stored config lacks (one added to the library since the workdir
-    was written) counts at its default, the value that run trained with; a key
-    only the stored config has (one the library dropped) is not a difference.
+    was written), or holds as null (written before defaults were resolved),
+    counts at its default, the value that run trained with; a key only the
+    stored config has (one the library dropped) is not a difference.
     """
     old, new = fingerprint(stored), fingerprint(current)
     added = set(new) - set(old)
-    if added:
+    # A null in a config written before defaults were resolved meant the default.
+    unresolved = {key for key, value in old.items() if value is None and new.get(key) is not None}
+    if added or unresolved:
         stored_defaults = fingerprint(_defaults_of(stored))
-        old.update({key: stored_defaults[key] for key in added if key in stored_defaults})
+        old.update({key: stored_defaults[key] for key in added | unresolved
+                    if key in stored_defaults})
     return [f"{key}: {old[key]!r} -> {new[key]!r}"
             for key in sorted(set(old) & set(new)) if old[key] != new[key]]
 

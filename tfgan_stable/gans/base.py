@@ -69,6 +69,7 @@ class GAN(keras.Model):
     latent_distribution = "normal"  # or "uniform" on [-1, 1]
     supports_packing = True  # False where the family's own step does not pack
     critic_scores = True  # the discriminator returns a score per sample (BEGAN's does not)
+    default_g_ema_decay = None  # the family paper's generator average (ProGAN: 0.999)
 
     def __init__(self, generator, discriminator, latent_dim=None, n_critic=None,
                  g_ema_decay=None, g_ema_half_life_images=None, g_ema_rampup=None,
@@ -414,8 +415,9 @@ class GAN(keras.Model):
         if replicas < 2 or getattr(self, "_told_batch_norm", False):
             return
         unsynchronized = [
-            f"{network.name}/{layer.name}"
-            for network in (self.generator, self.discriminator)
+            f"{role}/{layer.name}"
+            for role, network in (("generator", self.generator),
+                                  ("discriminator", self.discriminator))
             for layer in network._flatten_layers(include_self=False)
             if isinstance(layer, keras.layers.BatchNormalization) and not layer.synchronized]
         if unsynchronized:
@@ -508,11 +510,13 @@ class GAN(keras.Model):
     def critic_real_batches(self, data):
         """Splits one element of the training data into ``n_critic`` real batches."""
         if isinstance(data, (tuple, list)):
-            if len(data) > 1 and not getattr(self, "_told_labels", False):
+            # train_on_batch(x) hands (x, None, None): only real parts count
+            parts = 1 + sum(part is not None for part in data[1:])
+            if parts > 1 and not getattr(self, "_told_labels", False):
                 self._told_labels = True  # at trace time: once
                 warnings.warn(
                     f"{type(self).__name__} is unconditional: the training data's elements "
-                    f"hold {len(data)} parts (samples, labels, ...) and only the first, the "
+                    f"hold {parts} parts (samples, labels, ...) and only the first, the "
                     "samples, is used", UserWarning, stacklevel=2)
             data = data[0]
         if isinstance(data, dict):

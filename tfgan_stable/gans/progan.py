@@ -59,6 +59,7 @@ class ProGAN(GAN):
     family = "progan"
     supports_packing = False  # its own step and minibatch stddev layer score single samples
     default_n_critic = 1
+    default_g_ema_decay = PAPER_EMA_DECAY
     extra_metric_names = ("gp", "drift", "wasserstein_estimate")
     default_learning_rate = 1e-3
     default_betas = (0.0, 0.99)
@@ -77,7 +78,7 @@ class ProGAN(GAN):
                              f"discriminator resolution {discriminator.resolution}")
         kwargs.setdefault("latent_dim", generator.latent_dim)
         if g_ema_decay is None and kwargs.get("g_ema_half_life_images") is None:
-            g_ema_decay = PAPER_EMA_DECAY
+            g_ema_decay = self.default_g_ema_decay
         super().__init__(generator, discriminator, g_ema_decay=g_ema_decay, **kwargs)
         if self.n_critic != 1:
             raise ValueError(f"ProGAN.n_critic must be 1, got {self.n_critic}")
