@@ -107,9 +107,10 @@ def _checked_latent(z, latent_dim, max_batch):
     element count ``tf.size(z)`` and the batch ``tf.shape(z)[0]`` (declared
     None). ``z`` must hold exactly batch x latent_dim numbers, all finite, in
     at most ``max_batch`` rows. (Its rank is static, so no check of it
-    survives folding; a fed tensor of another rank whose numbers make whole
-    rows, such as ``[batch, latent_dim, 1]``, meets TensorFlow's own shape
-    errors in the network instead.)
+    survives folding: a fed tensor of another rank whose numbers make whole
+    rows, such as ``[batch, latent_dim, 1]``, is read as ``[batch,
+    latent_dim]`` where the final reshape stays, or meets TensorFlow's own
+    shape errors in the network where it was folded away.)
     """
     shape = tf.shape(z)
     batch = tf.concat([shape, [1]], 0)[0]  # rank-safe: a scalar z has no shape[0]
@@ -276,20 +277,26 @@ def _write_and_publish(generator, parent, where, name, publish, metadata, verify
     :class:`ConfigError` naming ``where``; whatever fails, the hidden folder
     is removed and nothing else in ``parent`` is touched.
     """
-    os.makedirs(parent, exist_ok=True)
-    remove_stale_folders(parent)
-    _check_free_space(generator, parent, where)
-    tmp = _hidden_folder(parent)
+    full = ConfigError(f"export to {where!r} failed: no space left on the device; nothing "
+                       "was published and earlier exports are untouched; free some space and "
+                       "export again")
+    try:
+        os.makedirs(parent, exist_ok=True)
+        remove_stale_folders(parent)
+        _check_free_space(generator, parent, where)
+        tmp = _hidden_folder(parent)
+    except OSError as error:
+        if disk_full(error):
+            raise full from None
+        raise
     try:
         try:
             _write_saved_model(generator, tmp, name, metadata, verify, latent_distribution,
                                warmup, max_batch)
         except (OSError, tf.errors.OpError) as error:
-            if not disk_full(error):
-                raise
-            raise ConfigError(f"export to {where!r} failed: no space left on the device; "
-                              "nothing was published and earlier exports are untouched; free "
-                              "some space and export again") from None
+            if disk_full(error):
+                raise full from None
+            raise
         return publish(tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
