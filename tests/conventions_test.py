@@ -1,5 +1,6 @@
 """Keras' conventions hold for a GAN, or are refused in words (compile, fit, make_dataset)."""
 
+import os
 import textwrap
 import warnings
 
@@ -151,3 +152,30 @@ def test_unsynchronised_user_batch_norm_under_two_replicas_is_told_once():
     assert "generator/users_norm" in message and "synchronized=True" in message
     # the library's own (synchronised) batch norm in the critic is not named
     assert "discriminator/" not in message
+
+
+@pytest.mark.slow
+def test_a_28x28_network_of_your_own_trains_exports_and_is_scored(tmp_path):
+    """Any resolution works for a user's networks, load_examples and tfgan-eval."""
+    import json
+
+    z = keras.Input((8,))
+    x = keras.layers.Reshape((7, 7, 4))(keras.layers.Dense(7 * 7 * 4)(z))
+    x = keras.layers.Conv2DTranspose(4, 4, strides=2, padding="same", activation="relu")(x)
+    x = keras.layers.Conv2DTranspose(1, 4, strides=2, padding="same", activation="tanh")(x)
+    critic = keras.Sequential([keras.Input((28, 28, 1)),
+                               keras.layers.Conv2D(4, 4, strides=2, padding="same"),
+                               keras.layers.Flatten(), keras.layers.Dense(1)])
+    gan = tg.DCGAN(keras.Model(z, x), critic, seed=0)
+    gan.compile()
+    examples = tg.load_examples("digits", resolution=28)
+    gan.fit(tg.make_dataset(examples, 8), steps_per_epoch=2, epochs=1, verbose=0)
+    path = gan.export(str(tmp_path / "digits28" / "1"), verbose=False)
+    with open(os.path.join(path, "tfgan_stable.json")) as f:
+        metadata = json.load(f)
+    assert metadata["sample_shape"] == [28, 28, 1] and metadata["data"] == "digits"
+    result = run_python(["-m", "tfgan_stable.eval_main", f"--model={path}",
+                         "--num_samples=64", "--metrics=swd,diversity"])
+    assert result.returncode == 0, result.stderr[-2000:]
+    scores = json.loads(result.stdout)
+    assert scores["data"] == "digits" and np.isfinite(scores["metrics"]["swd"])

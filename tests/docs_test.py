@@ -42,3 +42,33 @@ def test_readme_is_short_and_keeps_both_quickstart_commands():
         text = f.read()
     assert len(text.splitlines()) <= 200
     assert "make demo" in text and "make test" in text
+
+
+def test_the_layout_page_names_every_module():
+    with open(os.path.join(DOCS, "layout.md")) as f:
+        text = f.read()
+    package = os.path.join(REPO, "tfgan_stable")
+    missing = []
+    for name in sorted(os.listdir(package)):
+        path = os.path.join(package, name)
+        if name.endswith(".py") and name != "__init__.py":
+            if not re.search(rf"(?<![\w/]){re.escape(name)}", text):
+                missing.append(name)
+        elif os.path.isdir(path) and os.path.isfile(os.path.join(path, "__init__.py")):
+            if f"{name}/" not in text:
+                missing.append(name + "/")
+    assert not missing, f"docs/layout.md does not name {missing}"
+
+
+def test_the_binary_page_lists_every_config_key():
+    from tfgan_stable.gans import family as family_lib
+
+    with open(os.path.join(DOCS, "binary.md")) as f:
+        rows = {line.split("|")[1].strip(): line for line in f
+                if re.match(r"^\| `\w+` \|", line)}
+    missing = []
+    for family in family_lib.names():
+        for section, values in config_lib.defaults(family).items():
+            row = rows.get(f"`{section}`", "")
+            missing += [f"{section}.{key}" for key in values if f"`{key}`" not in row]
+    assert not missing, f"docs/binary.md's key table lacks {sorted(set(missing))}"

@@ -598,10 +598,13 @@ def make_dataset(examples, batch_size, n_critic=1, seed=0, shuffle_buffer=10_000
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
             or batch_size < 1:
         raise ValueError(f"batch_size must be an int >= 1. Received: batch_size={batch_size!r}")
+    source = "a tf.data.Dataset"
     if not isinstance(examples, (Examples, tf.data.Dataset)):
+        source = f"an array of shape {list(np.shape(examples))}"
         examples = _dataset_from_array(examples)
     if isinstance(examples, Examples):
         dataset, num = examples.dataset, examples.num_examples  # checked when loaded
+        source = examples.name
     else:
         dataset, num = examples, _known_size(examples)
         _check_user_examples(dataset)
@@ -620,7 +623,8 @@ def make_dataset(examples, batch_size, n_critic=1, seed=0, shuffle_buffer=10_000
             dataset = dataset.cache()  # decode / resize once, then only re-shuffle
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
         batches = dataset.repeat().skip(first_example).batch(batch_size, drop_remainder=True)
-    return data_checks.mark_checked(critic_batches(batches, n_critic).prefetch(tf.data.AUTOTUNE))
+    return data_checks.mark_checked(critic_batches(batches, n_critic).prefetch(tf.data.AUTOTUNE),
+                                    source)
 
 
 def _dataset_from_array(array):

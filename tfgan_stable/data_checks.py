@@ -17,21 +17,36 @@ import tensorflow as tf
 # with antialiasing overshoots a little; [0, 255] or [0, 1e3] data does not).
 IMAGE_RANGE_SLACK = 0.5
 
-_CHECKED = weakref.WeakSet()
+_CHECKED = weakref.WeakKeyDictionary()  # dataset -> the data source it was made from
 
 
-def mark_checked(dataset):
-    """Records that ``dataset``'s samples were checked; returns it."""
-    _CHECKED.add(dataset)
+def mark_checked(dataset, source):
+    """Records that ``dataset``'s samples were checked, and their source; returns it."""
+    _CHECKED[dataset] = source
     return dataset
 
 
 def is_checked(data):
     """Whether ``data`` is a dataset whose samples were already checked."""
+    return source_of(data) is not None
+
+
+def source_of(data):
+    """The data source a checked dataset was made from (``data.name``), else None."""
     try:
-        return data in _CHECKED
+        return _CHECKED.get(data)
     except TypeError:  # unhashable (an array)
-        return False
+        return None
+
+
+def describe(data):
+    """What ``fit`` was given, for an export's metadata: its source, or its kind."""
+    source = source_of(data)
+    if source is not None:
+        return source
+    if hasattr(data, "shape"):
+        return f"an array of shape {list(data.shape)}"
+    return f"a {type(data).__name__}"
 
 
 def check_dtype(dtype, what):

@@ -29,6 +29,7 @@ from tfgan_stable import config as config_lib
 from tfgan_stable import data as data_lib
 from tfgan_stable import export as export_lib
 from tfgan_stable import distribute, hardware, log, memory
+from tfgan_stable import build
 from tfgan_stable import workdir as workdir_lib
 from tfgan_stable.errors import ConfigError
 from tfgan_stable.build import (  # noqa: F401  (public names of train_lib)
@@ -113,6 +114,7 @@ def run(config, workdir, extra_callbacks=(), strategy=None):
         config = dataclasses.replace(config, export=dataclasses.replace(
             config.export, dir=os.path.join(workdir, "export")))
     config = resolve_precision(config, workdir, strategy)
+    config = resolve_steps_per_execution(config)
     workdir_lib.check(config.to_dict(), workdir,
                       config.export.dir if config.export.enabled else None)
     with distribute.mixed_precision(config.train.mixed_precision):
@@ -136,6 +138,15 @@ def resolve_precision(config, workdir=None, strategy=None):
                                                                  mixed_precision=policy))
 
 
+def resolve_steps_per_execution(config):
+    """``train.steps_per_execution: auto`` made concrete (:func:`build.steps_per_execution`)."""
+    if config.train.steps_per_execution != "auto":
+        return config
+    count = build.steps_per_execution(config, config.model.n_critic)
+    return dataclasses.replace(config, train=dataclasses.replace(
+        config.train, steps_per_execution=count))
+
+
 def _run(config, workdir, extra_callbacks, strategy):
     keras.utils.set_random_seed(config.train.seed)
     # Load and check the data before writing anything: a bad source leaves no trace.
@@ -144,6 +155,9 @@ def _run(config, workdir, extra_callbacks, strategy):
         num_samples=config.data.num_samples, seed=config.train.seed,
         channels=config.data.channels,
     )
+    # the architecture a null picks depends on the data: resolved once it is loaded
+    config = dataclasses.replace(config, model=dataclasses.replace(
+        config.model, architecture=resolve_architecture(config, examples)))
     largest = max(batch_sizes(config))
     if examples.num_examples is not None and examples.num_examples < largest:
         raise ConfigError(f"the batch size {largest} (train.batch_size, or progan.batch_sizes) "

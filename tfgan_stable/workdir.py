@@ -42,6 +42,8 @@ FREE_KEYS = frozenset({
     "train.deterministic",
 })
 FREE_SECTIONS = frozenset({"export"})
+# Keys whose null the run resolves from the data (see train_lib._run).
+RESOLVED_FROM_DATA = ("model.architecture",)
 
 
 def fingerprint(config_dict):
@@ -69,6 +71,11 @@ def fingerprint_differences(stored, current):
         stored_defaults = fingerprint(_defaults_of(stored))
         old.update({key: stored_defaults[key] for key in added | unresolved
                     if key in stored_defaults})
+    # a null architecture is resolved from the data once it is loaded, after this
+    # check: with the same data (data.name is compared too) it resolves as before
+    for key in RESOLVED_FROM_DATA:
+        if new.get(key) is None:
+            new.pop(key, None)
     return [f"{key}: {old[key]!r} -> {new[key]!r}"
             for key in sorted(set(old) & set(new)) if old[key] != new[key]]
 

@@ -404,6 +404,7 @@ class GAN(keras.Model):
         if not data_checks.is_checked(x):
             data_checks.check_real_samples(_first_element(x, batch_size), self.sample_shape,
                                            f"{name}.fit")
+        self.data_source = data_checks.describe(x)  # recorded in exports
         self._warn_unsynchronized_batch_norm()
         # A dataset is shuffled by its pipeline (make_dataset's is): no Keras warning.
         kwargs.setdefault("shuffle", not isinstance(x, tf.data.Dataset))
