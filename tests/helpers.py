@@ -24,3 +24,35 @@ def run_python(code_or_args, cwd=None, timeout=300):
 def run_train(*flags, cwd=None):
     """Runs the ``tfgan-train`` binary as ``python -m tfgan_stable.main``."""
     return run_python(["-m", "tfgan_stable.main", *flags], cwd=cwd)
+
+
+def tiny_gan(family, optimistic=False, seed=1):
+    """A compiled GAN of ``family`` on 8x8 one-channel images, networks of <= 8 filters.
+
+    ProGAN is mid-growth (stage 1, alpha rising); with ``optimistic`` both
+    optimizers are ``OptimisticAdam``.
+    """
+    import tfgan_stable as tg
+
+    if family == "progan":
+        generator = tg.ProgressiveGenerator(8, 8, 1, fmap_base=16, fmap_max=8)
+        discriminator = tg.ProgressiveDiscriminator(8, 1, fmap_base=16, fmap_max=8)
+        gan = tg.ProGAN(generator, discriminator, seed=seed, transition_images=32)
+    elif family == "began":
+        gan = tg.BEGAN(tg.build_began_generator(8, 8, 1, filters=4),
+                       tg.build_began_discriminator(8, 1, filters=4, bottleneck=4),
+                       seed=seed, g_ema_decay=0.9, lambda_k=0.01)
+    else:
+        gan_class = {"dcgan": tg.DCGAN, "wgan": tg.WGAN, "wgan_gp": tg.WGANGP}[family]
+        normalization = "layer" if family == "wgan_gp" else "batch"
+        gan = gan_class(tg.build_dcgan_generator(8, 8, 1, filters=4),
+                        tg.build_dcgan_discriminator(8, 1, filters=4,
+                                                     normalization=normalization),
+                        seed=seed, g_ema_decay=0.9)
+    if optimistic:
+        gan.compile(d_optimizer=tg.OptimisticAdam(1e-4), g_optimizer=tg.OptimisticAdam(1e-4))
+    else:
+        gan.compile()
+    if family == "progan":
+        gan.start_stage(1)
+    return gan

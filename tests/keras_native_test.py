@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 import tfgan_stable as tg
-from helpers import run_python
+from helpers import run_python, tiny_gan
 
 pytestmark = pytest.mark.slow  # trains, or runs the binaries
 
@@ -17,28 +17,7 @@ FAMILIES = ("dcgan", "wgan", "wgan_gp", "began", "progan")
 
 
 def make_gan(family, optimistic=False):
-    if family == "progan":
-        generator = tg.ProgressiveGenerator(8, 8, 1, fmap_base=16, fmap_max=8)
-        discriminator = tg.ProgressiveDiscriminator(8, 1, fmap_base=16, fmap_max=8)
-        gan = tg.ProGAN(generator, discriminator, seed=1, transition_images=32)
-    elif family == "began":
-        gan = tg.BEGAN(tg.build_began_generator(8, 8, 1, filters=4),
-                       tg.build_began_discriminator(8, 1, filters=4, bottleneck=4),
-                       seed=1, g_ema_decay=0.9, lambda_k=0.01)
-    else:
-        gan_class = {"dcgan": tg.DCGAN, "wgan": tg.WGAN, "wgan_gp": tg.WGANGP}[family]
-        normalization = "layer" if family == "wgan_gp" else "batch"
-        gan = gan_class(tg.build_dcgan_generator(8, 8, 1, filters=4),
-                        tg.build_dcgan_discriminator(8, 1, filters=4,
-                                                     normalization=normalization),
-                        seed=1, g_ema_decay=0.9)
-    if optimistic:
-        gan.compile(d_optimizer=tg.OptimisticAdam(1e-4), g_optimizer=tg.OptimisticAdam(1e-4))
-    else:
-        gan.compile()
-    if family == "progan":
-        gan.start_stage(1)  # mid-growth: stage 1, alpha rising
-    return gan
+    return tiny_gan(family, optimistic)
 
 
 @pytest.fixture(scope="module")
