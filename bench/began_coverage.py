@@ -9,16 +9,15 @@ and scores 2,000 samples at every epoch end with ``bench/began_gamma.py``'s
 measures (a logistic digit classifier on 8x8, pixel diversity over the real
 digits'). Variants are config overrides:
 
-    python bench/began_coverage.py --variants "as shipped=" \\
+    python -m bench.began_coverage --variants "as shipped=" \\
         "latent recovery 1=began.latent_recovery=1.0" --seeds 0 1 2 --out bench/results
 
-Writes ``<name>.json`` and ``<name>.md`` (``--name``, default ``began_coverage``).
+Writes ``<name>.json`` and ``<name>.md`` (``--name``, default ``began_coverage``)
+into ``<out>/began_coverage/``.
 """
 
-import argparse
 import json
 import os
-import sys
 import tempfile
 
 import numpy as np
@@ -30,8 +29,8 @@ from tfgan_stable import config as config_lib
 from tfgan_stable import data as data_lib
 from tfgan_stable import train_lib
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from began_gamma import digit_classifier, evaluate  # noqa: E402
+from bench import common
+from bench.began_gamma import digit_classifier, evaluate
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MIN_CLASSES, MIN_DIVERSITY, FROM_STEP = 8, 0.6, 1000
@@ -69,16 +68,19 @@ def run_one(config_path, overrides, seed, classifier, real):
                                 for p in late)}
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def outputs(args):
+    return [f"{args.name}.json", f"{args.name}.md"]
+
+
+def main(argv=None):
+    parser = common.parser(__doc__, "began_coverage")
     parser.add_argument("--config", default=os.path.join(REPO, "configs", "began_digits.yaml"))
     parser.add_argument("--variants", nargs="+", default=["as shipped="],
                         help='"label=override;override" (an empty list: the config as is)')
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--name", default="began_coverage", help="stem of the output files")
-    parser.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
-    args = parser.parse_args()
-    os.makedirs(args.out, exist_ok=True)
+    common.add_seeds(parser, [0, 1, 2])
+    args, out = common.parse(parser, outputs, argv)
+    out.precision = common.config_precision(
+        [o for variant in args.variants for o in variant.partition("=")[2].split(";")])
     classifier, accuracy = digit_classifier(0)
     config = config_lib.load(args.config)
     real = np.stack(list(data_lib.load_examples(
@@ -89,9 +91,9 @@ def main():
         overrides = [o for o in overrides.split(";") if o]
         results[label] = {"overrides": overrides, "runs": [
             run_one(args.config, overrides, seed, classifier, real) for seed in args.seeds]}
-    with open(os.path.join(args.out, f"{args.name}.json"), "w") as f:
-        json.dump({"config": os.path.relpath(args.config, REPO),
-                   "classifier_heldout_accuracy": accuracy, "variants": results}, f, indent=1)
+    out.write_json(f"{args.name}.json", {"config": os.path.relpath(args.config, REPO),
+                                         "classifier_heldout_accuracy": accuracy,
+                                         "variants": results}, indent=1)
     lines = [
         f"BEGAN, `{os.path.relpath(args.config, REPO)}` for its whole run, seeds "
         f"{', '.join(map(str, args.seeds))}; 2,000 samples scored at every epoch end; target: "
@@ -114,8 +116,7 @@ def main():
         lines.append(f"| {label} | {'; '.join(variant['overrides']) or '-'} | "
                      f"{' | '.join(cells)} | "
                      f"{sum(r['meets_target'] for r in runs)} / {len(runs)} |")
-    with open(os.path.join(args.out, f"{args.name}.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
+    out.write_markdown(f"{args.name}.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

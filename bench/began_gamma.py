@@ -13,13 +13,13 @@ and budget, then measures on 2,000 samples per run:
   2.303 is uniform over the 10 digits), the number of classes with >= 2% of
   the samples, and the classifier's mean confidence (a rough quality proxy).
 
-Writes ``began_gamma.json``, ``began_gamma.md``, ``began_k_m_global.png`` and
-one sample grid per gamma into ``--out``.
+Writes ``<name>.json``, ``<name>.md`` (``--name``, default ``began_gamma``),
+``began_k_m_global.png`` and one sample grid per gamma,
+``began_gamma_<gamma>_samples.png``, into ``<out>/began_gamma/``.
 
-    python bench/began_gamma.py --gammas 0.3 0.5 0.7 --steps 3000 --out bench/results
+    python -m bench.began_gamma --gammas 0.3 0.5 0.7 --steps 3000 --out bench/results
 """
 
-import argparse
 import json
 import os
 import shutil
@@ -34,6 +34,8 @@ import tensorflow as tf
 
 from tfgan_stable import config as config_lib
 from tfgan_stable import metrics, train_lib
+
+from bench import common
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -113,17 +115,21 @@ def plot(results, path):
     fig.savefig(path, dpi=110)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def outputs(args):
+    return ([f"began_gamma_{gamma}_samples.png" for gamma in args.gammas]
+            + ["began_k_m_global.png", f"{args.name}.json", f"{args.name}.md"])
+
+
+def main(argv=None):
+    parser = common.parser(__doc__, "began_gamma")
     parser.add_argument("--config", default=os.path.join(REPO, "configs", "began_digits.yaml"))
     parser.add_argument("--gammas", type=float, nargs="+", default=[0.3, 0.5, 0.7])
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--override", action="append", default=[],
                         help="extra config bindings, e.g. began.lambda_k=0.01")
-    parser.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
-    args = parser.parse_args()
-    os.makedirs(args.out, exist_ok=True)
+    args, out = common.parse(parser, outputs, argv)
+    out.precision = common.config_precision(args.override)
 
     classifier, accuracy = digit_classifier(args.seed)
     results, table = {}, {}
@@ -142,7 +148,8 @@ def main():
         scores = evaluate(run.model, classifier, real, seed=args.seed)
         grids = sorted(os.listdir(run.samples_dir))
         shutil.copy(os.path.join(run.samples_dir, grids[-1]),
-                    os.path.join(args.out, f"began_gamma_{gamma}_samples.png"))
+                    out.path(f"began_gamma_{gamma}_samples.png"))
+        out.stamp_png(out.path(f"began_gamma_{gamma}_samples.png"))
         shutil.rmtree(workdir, ignore_errors=True)
         results[gamma] = {"k_t": recorder.k_t, "m_global": recorder.m_global}
         table[gamma] = {
@@ -152,11 +159,11 @@ def main():
         }
         print(f"gamma={gamma}: {json.dumps(table[gamma])}", flush=True)
 
-    plot(results, os.path.join(args.out, "began_k_m_global.png"))
+    plot(results, out.path("began_k_m_global.png"))
+    out.stamp_png(out.path("began_k_m_global.png"))
     summary = {"classifier_heldout_accuracy": accuracy, "steps": args.steps, "seed": args.seed,
                "config": os.path.relpath(args.config, REPO), "runs": table}
-    with open(os.path.join(args.out, "began_gamma.json"), "w") as f:
-        json.dump(summary, f, indent=2)
+    out.write_json(f"{args.name}.json", summary, indent=2)
     lines = [
         f"BEGAN on digits 16x16, {args.steps} generator steps, seed {args.seed}; 2,000 samples "
         f"per run; digit classifier held-out accuracy {accuracy:.3f}.",
@@ -170,8 +177,7 @@ def main():
             f"| {gamma} | {row['pixel_diversity_ratio']:.3f} | {row['class_entropy']:.3f} | "
             f"{row['classes_over_2pct']} | {row['mean_confidence']:.3f} | "
             f"{row['final_k_t']:.4f} | {row['final_m_global_mean_last_100']:.4f} |")
-    with open(os.path.join(args.out, "began_gamma.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
+    out.write_markdown(f"{args.name}.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -29,11 +29,12 @@ run takes ``--progan`` overrides (a schedule that finishes growing inside it),
 stated in the table.
 
 The parent runs ``--jobs`` runs at a time, each in its own process, and
-writes ``fashion_quality.json``, ``fashion_quality.md``,
-``fashion_quality.png`` (Frechet distance and SWD against CPU time) and
-``fashion_quality_samples.png`` (a grid per run, seed 0, at its end).
+writes ``<name>.json``, ``<name>.md`` (``--name``, default ``fashion_quality``),
+``<name>.png`` (Frechet distance and SWD against CPU time) and
+``<name>_samples.png`` (a grid per run, seed 0, at its end) into
+``<out>/fashion_quality/``.
 
-    python bench/fashion_quality.py --data ../shared/data/fashion-mnist --out bench/results
+    python -m bench.fashion_quality --data ../shared/data/fashion-mnist --out bench/results
 """
 
 import argparse
@@ -47,6 +48,8 @@ import tempfile
 import time
 
 import numpy as np
+
+from bench import common
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAMILIES = ("dcgan", "wgan", "wgan_gp", "began", "progan")
@@ -221,7 +224,7 @@ def peer_run(options, args, scorer):
     """The plain Keras-example WGAN-GP, with one choice switched per option."""
     import keras
 
-    import keras_example_wgan_gp as peer
+    from bench import keras_example_wgan_gp as peer
     from tfgan_stable import data as data_lib
     from tfgan_stable import distribute, schedules
 
@@ -297,7 +300,6 @@ def one_run(args):
     import tfgan_stable  # noqa: F401  (Keras on TensorFlow)
     from tfgan_stable.utils import images as images_lib
 
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     scorer = Scorer(args.data, args.eval_samples, seed=0)
     base, options = parse_run(args.one)
     started = time.perf_counter()
@@ -326,7 +328,7 @@ def record_path(folder, spec, seed):
 
 def launch(args, spec, seed, folder):
     record = record_path(folder, spec, seed)
-    command = [sys.executable, os.path.abspath(__file__), "--one", spec, "--seed", str(seed),
+    command = [sys.executable, "-m", "bench.fashion_quality", "--one", spec, "--seed", str(seed),
                "--record", record, "--data", args.data, "--threads", str(args.threads),
                "--budget_minutes", str(args.budget_minutes), "--eval_every_minutes",
                str(args.eval_every_minutes), "--eval_samples", str(args.eval_samples),
@@ -337,7 +339,7 @@ def launch(args, spec, seed, folder):
 
 def run_all(args, folder):
     queue = [(spec, int(seed)) for spec in args.runs.split(",")
-             for seed in args.seeds.split(",")]
+             for seed in args.seeds]
     running, records = [], []
     for spec, seed in list(queue):  # a record from an earlier call: kept (resume)
         if os.path.isfile(record_path(folder, spec, seed)):
@@ -401,7 +403,8 @@ def markdown(rows, records, args, cpu):
                                         args.eval_every_minutes)]
     lines = [
         f"Fashion-MNIST 32x32, {minutes:g} CPU-minutes of training per run (process CPU time, "
-        f"{args.threads} thread(s) each, scoring excluded), seeds {args.seeds}; {cpu}. "
+        f"{args.threads} thread(s) each, scoring excluded), "
+        f"seeds {','.join(map(str, args.seeds))}; {cpu}. "
         f"Scores of {args.eval_samples} samples against {args.eval_samples} held-out test "
         f"images: Frechet distance and KID on the 64-D features of a Fashion-MNIST "
         f"classifier ({records[0]['classifier_accuracy']:.3f} test accuracy), SWD x 1e3, and "
@@ -502,11 +505,18 @@ def sample_sheet(records, folder, path):
     sheet.save(path)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", required=True, help="folder of Fashion-MNIST IDX files")
+def outputs(args):
+    if args.one:  # a child writes its record only
+        return []
+    return [f"{args.name}.json", f"{args.name}.md", f"{args.name}_samples.png",
+            f"{args.name}.png"]
+
+
+def main(argv=None):
+    parser = common.parser(__doc__, "fashion_quality", name_help="output file stem")
+    common.add_data(parser)
     parser.add_argument("--runs", default=DEFAULT_RUNS)
-    parser.add_argument("--seeds", default="0,1")
+    common.add_seeds(parser, [0, 1])
     parser.add_argument("--budget_minutes", type=float, default=15.0)
     parser.add_argument("--eval_every_minutes", type=float, default=2.5)
     parser.add_argument("--eval_samples", type=int, default=2000)
@@ -515,8 +525,6 @@ def main():
                         help="threads per run (default: CPU cores / jobs)")
     parser.add_argument("--peer_batch", type=int, default=64)
     parser.add_argument("--progan", default=PROGAN_OVERRIDES)
-    parser.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
-    parser.add_argument("--name", default="fashion_quality", help="output file stem")
     parser.add_argument("--records", default=None,
                         help="folder for per-run records and logs (default: a temporary "
                              "one); runs that have a record there are not run again")
@@ -525,20 +533,19 @@ def main():
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--record", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args, out = common.parse(parser, outputs, argv)
     args.threads = args.threads or max(1, (os.cpu_count() or 2) // args.jobs)
     if args.one:
         return one_run(args)
     for spec in args.runs.split(","):
         parse_run(spec)
-    os.makedirs(args.out, exist_ok=True)
     folder = args.records or tempfile.mkdtemp(prefix="fashion_quality_")
     os.makedirs(folder, exist_ok=True)
     print(f"per-run records and logs in {folder}", flush=True)
     if args.report_only:
         records = []
         for spec in args.runs.split(","):
-            for seed in args.seeds.split(","):
+            for seed in args.seeds:
                 path = record_path(folder, spec, int(seed))
                 if os.path.isfile(path):
                     with open(path) as f:
@@ -548,21 +555,22 @@ def main():
     else:
         records = run_all(args, folder)
     records.sort(key=lambda r: (args.runs.split(",").index(r["run"]), r["seed"]))
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from train_step_speed import cpu_words
+    from bench.train_step_speed import cpu_words
 
     cpu = cpu_words()
     rows = summarise(records, args)
-    with open(os.path.join(args.out, f"{args.name}.json"), "w") as f:
-        json.dump({"args": {k: v for k, v in vars(args).items()
-                            if k not in ("one", "seed", "record")},
-                   "cpu": cpu, "rows": rows, "records": records}, f, indent=1)
+    out.precision = "per run (the table's precision column): " + ", ".join(
+        f"{row['run']} {row['precision']}" for row in rows)
+    out.write_json(f"{args.name}.json", {
+        "args": common.arguments(args, leave_out=("one", "seed", "record")),
+        "cpu": cpu, "rows": rows, "records": records}, indent=1)
     text = markdown(rows, records, args, cpu)
-    with open(os.path.join(args.out, f"{args.name}.md"), "w") as f:
-        f.write(text)
+    out.write_markdown(f"{args.name}.md", text)
     print(text)
-    sample_sheet(records, folder, os.path.join(args.out, f"{args.name}_samples.png"))
-    plot(records, os.path.join(args.out, f"{args.name}.png"))  # last: tables survive
+    sample_sheet(records, folder, out.path(f"{args.name}_samples.png"))
+    out.stamp_png(out.path(f"{args.name}_samples.png"))
+    plot(records, out.path(f"{args.name}.png"))  # last: tables survive
+    out.stamp_png(out.path(f"{args.name}.png"))
 
 
 if __name__ == "__main__":

@@ -14,14 +14,13 @@ bfloat16 gradient, ``|g_bf16 - g_f32| / |g_f32|``. The matrix products should
 be no less exact than oneDNN; a bias gradient summed with bfloat16 rounding
 was found this way (``small_conv.add_bias``).
 
-    python bench/gradient_precision.py --out bench/results
+    python -m bench.gradient_precision --out bench/results
 
-Writes ``gradient_precision.json`` and ``gradient_precision.md``. The pixels
+Writes ``<name>.json`` and ``<name>.md`` (``--name``, default
+``gradient_precision``) into ``<out>/gradient_precision/``. The pixels
 are uniform in [-1, 1] (no data files needed).
 """
 
-import argparse
-import json
 import os
 import statistics
 
@@ -34,7 +33,8 @@ import tensorflow as tf
 from tfgan_stable import build, distribute, hardware, losses, penalties, small_conv
 from tfgan_stable import config as config_lib
 
-from train_step_speed import random_images
+from bench import common
+from bench.train_step_speed import random_images
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # variant -> (matrix_path, matrix_filter_gradient) of every small_conv layer
@@ -153,27 +153,28 @@ def markdown(rows, cpu):
     return "\n".join(lines) + "\n"
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def outputs(args):
+    return [f"{args.name}.json", f"{args.name}.md"]
+
+
+def main(argv=None):
+    parser = common.parser(__doc__, "gradient_precision")
     parser.add_argument("--configs", default="wgan_gp_digits:model.g_filters=128;"
                         "model.d_filters=128,wgan_gp_fashion_mnist",
                         help="comma-separated config[:override;override...]")
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
-    args = parser.parse_args()
-    os.makedirs(args.out, exist_ok=True)
+    args, out = common.parse(parser, outputs, argv)
+    out.precision = "float32 against mixed_bfloat16 (the same weights, per variant)"
     rows = []
     for spec in args.configs.split(","):
         name, _, overrides = spec.partition(":")
         rows.append(measure(name, [o for o in overrides.split(";") if o], args.batch_size,
                             args.seed))
     cpu = hardware.cpu_description()
-    with open(os.path.join(args.out, "gradient_precision.json"), "w") as f:
-        json.dump({"cpu": cpu, "rows": rows}, f, indent=2)
+    out.write_json(f"{args.name}.json", {"cpu": cpu, "rows": rows}, indent=2)
     text = markdown(rows, cpu)
-    with open(os.path.join(args.out, "gradient_precision.md"), "w") as f:
-        f.write(text)
+    out.write_markdown(f"{args.name}.md", text)
     print(text)
 
 

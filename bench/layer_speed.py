@@ -14,13 +14,13 @@ gradient forced on (``matrix_path=False``; transposed convolutions by phase).
 It reports whether the layer's own rules (``takes_matrix_path``,
 ``takes_matrix_filter_gradient``, ``phases_apply``) take each path.
 
-    python bench/layer_speed.py --out bench/results
+    python -m bench.layer_speed --out bench/results
 
-Writes ``layer_speed.json`` and ``layer_speed.md``. Keep the machine otherwise
+Writes ``<name>.json`` and ``<name>.md`` (``--name``, default ``layer_speed``)
+into ``<out>/layer_speed/``. Keep the machine otherwise
 idle while it runs.
 """
 
-import argparse
 import contextlib
 import itertools
 import json
@@ -36,7 +36,8 @@ import tensorflow as tf
 from tfgan_stable import hardware, small_conv
 from tfgan_stable.batch_norm import FusedBatchNormalization
 
-from train_step_speed import time_loop
+from bench import common
+from bench.train_step_speed import time_loop
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 POLICIES = ("float32", "mixed_bfloat16")
@@ -195,26 +196,28 @@ def markdown(rows, args, cpu):
     return "\n".join(lines) + "\n"
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def outputs(args):
+    return [f"{args.name}.json", f"{args.name}.md"]
+
+
+def main(argv=None):
+    parser = common.parser(__doc__, "layer_speed")
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=10, help="calls per timed block")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
-    args = parser.parse_args()
-    os.makedirs(args.out, exist_ok=True)
+    args, out = common.parse(parser, outputs, argv)
+    out.precision = "float32 and mixed_bfloat16 (per column)"
     rows = []
     for case in CASES:
         row = measure(case, args)
         rows.append(row)
         print(json.dumps(row), flush=True)
     cpu = hardware.cpu_description()
-    with open(os.path.join(args.out, "layer_speed.json"), "w") as f:
-        json.dump({"cpu": cpu, "batch_size": args.batch_size, "steps": args.steps,
-                   "rounds": args.rounds, "rows": rows}, f, indent=2)
+    out.write_json(f"{args.name}.json", {"cpu": cpu, "batch_size": args.batch_size,
+                                         "steps": args.steps, "rounds": args.rounds,
+                                         "rows": rows}, indent=2)
     text = markdown(rows, args, cpu)
-    with open(os.path.join(args.out, "layer_speed.md"), "w") as f:
-        f.write(text)
+    out.write_markdown(f"{args.name}.md", text)
     print(text)
 
 

@@ -7,12 +7,12 @@ budget per run, several seeds. Toy mixtures: 2,500 samples scored with the
 VEEGAN / PacGAN definitions (``metrics.mode_coverage``); digits: the Frechet
 distance on the local digit classifier's features (2,000 samples). Reports
 generator steps per second (the speed-up) and the quality reached in the
-budget. Writes ``lazy_penalty.json`` and ``lazy_penalty.md``.
+budget. Writes ``<name>.json`` and ``<name>.md`` (``--name``, default
+``lazy_penalty``) into ``<out>/lazy_penalty/``.
 
-    python bench/lazy_penalty.py --seconds 45 --every 1 4 --seeds 0 1 --out bench/results
+    python -m bench.lazy_penalty --seconds 45 --every 1 4 --seeds 0 1 --out bench/results
 """
 
-import argparse
 import json
 import os
 import time
@@ -24,6 +24,8 @@ import keras
 
 from tfgan_stable import build, data, metrics
 from tfgan_stable import config as config_lib
+
+from bench import common
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -101,14 +103,18 @@ def table(rows, datasets, everies, seconds):
     return "\n".join(lines)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def outputs(args):
+    return [f"{args.name}.json", f"{args.name}.md"]
+
+
+def main(argv=None):
+    parser = common.parser(__doc__, "lazy_penalty")
     parser.add_argument("--seconds", type=float, default=45.0)
     parser.add_argument("--every", type=int, nargs="+", default=[1, 4])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    common.add_seeds(parser, [0, 1])
     parser.add_argument("--datasets", nargs="+", default=["ring8", "grid25", "digits"])
-    parser.add_argument("--out", default="bench/results")
-    args = parser.parse_args()
+    args, out = common.parse(parser, outputs, argv)
+    out.precision = common.config_precision()
     rows = []
     for dataset in args.datasets:
         for seed in args.seeds:
@@ -116,12 +122,10 @@ def main():
                 row = run_one(dataset, every, seed, args.seconds)
                 print(json.dumps(row), flush=True)
                 rows.append(row)
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "lazy_penalty.json"), "w") as f:
-        json.dump({"args": vars(args), "rows": rows}, f, indent=2)
+    out.write_json(f"{args.name}.json", {"args": common.arguments(args), "rows": rows},
+                   indent=2)
     text = table(rows, args.datasets, args.every, args.seconds)
-    with open(os.path.join(args.out, "lazy_penalty.md"), "w") as f:
-        f.write(text + "\n")
+    out.write_markdown(f"{args.name}.md", text + "\n")
     print(text)
 
 

@@ -8,12 +8,12 @@ classifier's features (``tfgan_stable.metrics``), and the wall-clock time of
 the run. bfloat16 "keeps quality" when its distances sit within the spread
 of the float32 seeds.
 
-    python bench/precision_quality.py --out bench/results
+    python -m bench.precision_quality --out bench/results
 
-Writes ``precision_quality.json`` and ``precision_quality.md`` (``--name``
-sets the stem; ``--policies`` runs a subset). ``--override key=value``
-(repeatable) changes every run's config, e.g. wider networks
-(``model.g_filters=128 model.d_filters=128``), whose 8x8 layers take the
+Writes ``<name>.json`` and ``<name>.md`` into ``<out>/precision_quality/``
+(``--name`` sets the stem, default ``precision_quality``; ``--policies``
+runs a subset). ``--override key=value`` (repeatable) changes every run's
+config, e.g. wider networks (``model.g_filters=128 model.d_filters=128``), whose 8x8 layers take the
 library's matrix-product convolutions in bfloat16 (DCGAN; WGAN-GP keeps
 Keras' convolution forward and takes only the matrix filter gradient).
 ``--filter-gradient on|off`` builds the networks with the matrix filter
@@ -30,10 +30,12 @@ one-sided rank-sum (Mann-Whitney) test of its Frechet distances against the
 float32 rows: the chance that float32's own seed-to-seed spread gives a
 group at least this much worse.
 
-    python bench/precision_quality.py --summarize bench/results/a.json b.json --name pooled
+    python -m bench.precision_quality --summarize bench/results/precision_quality/a.json \\
+        bench/results/precision_quality/b.json --name pooled
+
+writes ``pooled.md`` only.
 """
 
-import argparse
 import collections
 import dataclasses
 import json
@@ -50,6 +52,8 @@ from tfgan_stable import config as config_lib
 from tfgan_stable import data as data_lib
 from tfgan_stable import hardware, metrics, train_lib
 from tfgan_stable.gans import family as family_lib
+
+from bench import common
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 POLICIES = ("float32", "mixed_bfloat16")
@@ -164,10 +168,14 @@ def summarize(paths):
     return "\n".join(lines) + "\n"
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def outputs(args):
+    return [f"{args.name}.md"] if args.summarize else [f"{args.name}.json", f"{args.name}.md"]
+
+
+def main(argv=None):
+    parser = common.parser(__doc__, "precision_quality", name_help="output file stem")
     parser.add_argument("--configs", default="wgan_gp_digits,dcgan_digits,progan_digits")
-    parser.add_argument("--seeds", default="0,1")
+    common.add_seeds(parser, [0, 1])
     parser.add_argument("--policies", default=",".join(POLICIES),
                         help="comma-separated train.mixed_precision values")
     parser.add_argument("--samples", type=int, default=2000)
@@ -177,14 +185,13 @@ def main():
                         help="the matrix filter gradient: the family's default, or on/off")
     parser.add_argument("--summarize", nargs="+", metavar="FILE",
                         help="pool the rows of these result files and test them; no training")
-    parser.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
-    parser.add_argument("--name", default="precision_quality", help="output file stem")
-    args = parser.parse_args()
-    os.makedirs(args.out, exist_ok=True)
+    args, out = common.parse(parser, outputs, argv)
+    out.precision = (f"per row: train.mixed_precision in {args.policies}; filter gradient "
+                     f"{args.filter_gradient}")
     if args.summarize:
+        out.precision = "as in the pooled files"
         text = summarize(args.summarize)
-        with open(os.path.join(args.out, f"{args.name}.md"), "w") as f:
-            f.write(text)
+        out.write_markdown(f"{args.name}.md", text)
         print(text)
         return
     set_filter_gradient(args.configs.split(","), args.filter_gradient)
@@ -194,25 +201,25 @@ def main():
         config = config_lib.load(os.path.join(REPO, "configs", f"{config_name}.yaml"))
         examples = data_lib.load_examples(config.data.name, resolution=config.data.resolution)
         real = data_lib.sample_examples(examples, args.samples, seed=1)
-        for seed in [int(s) for s in args.seeds.split(",")]:
+        for seed in args.seeds:
             for policy in args.policies.split(","):
                 row = run_one(config_name, policy, seed, real, classifier, args.override)
                 row.update(filter_gradient=args.filter_gradient, environment=onednn_environment())
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     cpu = hardware.cpu_description()
-    with open(os.path.join(args.out, f"{args.name}.json"), "w") as f:
-        json.dump({"cpu": cpu, "overrides": args.override, "rows": rows}, f, indent=2)
+    out.write_json(f"{args.name}.json", {"cpu": cpu, "overrides": args.override, "rows": rows},
+                   indent=2)
     text = markdown(rows, args, cpu)
-    with open(os.path.join(args.out, f"{args.name}.md"), "w") as f:
-        f.write(text)
+    out.write_markdown(f"{args.name}.md", text)
     print(text)
 
 
 def markdown(rows, args, cpu):
     lines = [
         f"Each digits config for its own steps"
-        f"{' with ' + ', '.join(args.override) if args.override else ''}, seeds {args.seeds}; "
+        f"{' with ' + ', '.join(args.override) if args.override else ''}, "
+        f"seeds {','.join(map(str, args.seeds))}; "
         "Frechet distance and KID "
         f"of {args.samples} samples on the digit classifier's features, and the run's "
         f"wall-clock time; {cpu['model']}, {cpu['cores']} cores "

@@ -22,13 +22,11 @@ with ramp-up, counted per block (``--ema_half_life_images``; or a fixed
 The table compares the runs at equal images (the end of both) and at equal
 wall-clock (the direct run's last score before the progressive run's end).
 Writes ``<name>.json``, ``<name>.md`` and ``<name>.png`` (``--name``,
-default ``progan_speed``).
+default ``progan_speed``) into ``<out>/progan_speed/``.
 
-    python bench/progan_speed.py --data ../shared/data/fashion-mnist --out bench/results
+    python -m bench.progan_speed --data ../shared/data/fashion-mnist --out bench/results
 """
 
-import argparse
-import json
 import math
 import os
 import time
@@ -43,6 +41,8 @@ from tfgan_stable import config as config_lib
 from tfgan_stable import data as data_lib
 from tfgan_stable import metrics, progressive, train_lib
 from tfgan_stable.gans import progan as progan_lib
+
+from bench import common
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -142,9 +142,13 @@ def plot(curves, path):
     fig.savefig(path, dpi=110)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", required=True, help="folder of Fashion-MNIST IDX files")
+def outputs(args):
+    return [f"{args.name}.json", f"{args.name}.md", f"{args.name}.png"]
+
+
+def main(argv=None):
+    parser = common.parser(__doc__, "progan_speed")
+    common.add_data(parser)
     parser.add_argument("--config", default=os.path.join(REPO, "configs",
                                                          "progan_fashion_mnist.yaml"))
     parser.add_argument("--images_per_phase", type=int, default=6000,
@@ -171,13 +175,11 @@ def main():
     parser.add_argument("--eval_samples", type=int, default=2000)
     parser.add_argument("--nhoods_per_image", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--name", default="progan_speed", help="stem of the output files")
-    parser.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
-    args = parser.parse_args()
+    args, out = common.parse(parser, outputs, argv)
+    out.precision = common.config_precision()
     modes = args.modes.split(",")
     if not set(modes) <= {"progressive", "direct"}:
         parser.error(f"--modes takes progressive and/or direct, got {args.modes!r}")
-    os.makedirs(args.out, exist_ok=True)
 
     config = config_lib.load(args.config, [
         f"data.path={args.data}", f"progan.transition_images={args.images_per_phase}",
@@ -235,8 +237,7 @@ def main():
                     if compared and reach["direct"] and reach["progressive"] else None),
         "direct_at_progressive_end": equal_clock, "final": final, "curves": curves,
     }
-    with open(os.path.join(args.out, f"{args.name}.json"), "w") as f:
-        json.dump(summary, f, indent=2)
+    out.write_json(f"{args.name}.json", summary, indent=2)
     lines = [
         f"ProGAN on Fashion-MNIST 32x32, same final networks (fmap_base {args.fmap_base}, cap "
         f"{args.fmap_max}), {args.images_per_phase} images per fade-in / stable phase while "
@@ -267,10 +268,10 @@ def main():
     if summary["speedup"]:
         lines += ["", f"Speed-up to the same SWD (direct / progressive): "
                       f"{summary['speedup']:.2f}x"]
-    with open(os.path.join(args.out, f"{args.name}.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
+    out.write_markdown(f"{args.name}.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
-    plot(curves, os.path.join(args.out, f"{args.name}.png"))  # last: tables survive no matplotlib
+    plot(curves, out.path(f"{args.name}.png"))  # last: tables survive no matplotlib
+    out.stamp_png(out.path(f"{args.name}.png"))
 
 
 if __name__ == "__main__":

@@ -31,15 +31,15 @@ the samples. A run **trains** when its Frechet distance is at most
 ``--max_frechet`` and it covers at least ``--min_classes`` classes: see
 :data:`THRESHOLD_WHY`.
 
-    python bench/robustness.py --out bench/results            # 12 settings, 5 families
+    python -m bench.robustness --out bench/results            # 12 settings, 5 families
 
-Writes ``robustness.json``, ``robustness.md``, ``robustness.png`` (the final
-distances) and ``robustness_samples.png`` (a row of samples per setting, shipped
-config first, a block per family; the samples also go to an ``.npz`` so that
-``--report_only`` can merge sweeps split with ``--only``).
+Writes ``<name>.json``, ``<name>.md``, ``<name>.png`` (the final distances)
+and ``<name>_samples.png`` (a row of samples per setting, shipped config
+first, a block per family; the samples also go to ``<name>_samples.npz``, not
+committed, so that ``--report_only`` can merge sweeps split with ``--only``)
+into ``<out>/robustness/`` (``--name``, default ``robustness``).
 """
 
-import argparse
 import json
 import math
 import os
@@ -54,6 +54,8 @@ from keras import layers
 
 from tfgan_stable import config as config_lib
 from tfgan_stable import data, hardware, metrics, networks, train_lib
+
+from bench import common
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAMILIES = ("dcgan", "wgan", "wgan_gp", "began", "progan")
@@ -228,13 +230,14 @@ def loose_count(rows, max_frechet, args):
 
 
 def write_report(settings, runs, args, out):
+    """Writes ``<name>.md`` and ``<name>.json`` through ``out`` (a ``common.Results``)."""
     mark_trains(runs, args)
     families = [f for f in FAMILIES if any(r["family"] == f for r in runs)]
     lines = [
         f"{len(settings)} random settings (drawn with seed {args.draw_seed}), every family "
         f"{args.steps} generator steps on digits 16x16 (batch {args.batch_size}; BEGAN its "
         f"config's batch), seed {args.seed}; {args.samples} samples scored by the digit "
-        f"classifier. Command: `python bench/robustness.py --steps {args.steps} --settings "
+        f"classifier. Command: `python -m bench.robustness --steps {args.steps} --settings "
         f"{len(settings)} --out bench/results`.", "",
         "**Trains** = " + THRESHOLD_WHY.format(max_frechet=args.max_frechet,
                                               min_classes=args.min_classes), "",
@@ -273,12 +276,11 @@ def write_report(settings, runs, args, out):
             text = f"{match[0]['frechet']:.1f} / {match[0]['classes']}"
             cells.append(f"**{text}**" if match[0]["trains"] else text)
         lines.append(f"| {setting['index']}: {_setting_text(setting)} | " + " | ".join(cells) + " |")
-    with open(os.path.join(out, f"{args.name}.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    with open(os.path.join(out, f"{args.name}.json"), "w") as f:
-        json.dump({"settings": settings, "runs": runs, "args": vars(args),
-                   "threshold": THRESHOLD_WHY.format(max_frechet=args.max_frechet,
-                                                     min_classes=args.min_classes)}, f, indent=1)
+    out.write_markdown(f"{args.name}.md", "\n".join(lines) + "\n")
+    out.write_json(f"{args.name}.json", {
+        "settings": settings, "runs": runs, "args": common.arguments(args),
+        "threshold": THRESHOLD_WHY.format(max_frechet=args.max_frechet,
+                                          min_classes=args.min_classes)}, indent=1)
     return families
 
 
@@ -321,8 +323,15 @@ def sample_sheet(shown, families, path):
     images_lib.save_png(np.concatenate(blocks[:-1], axis=1), path, min_side=1024)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def outputs(args):
+    names = [f"{args.name}.md", f"{args.name}.json", f"{args.name}.png",
+             f"{args.name}_samples.png"]
+    return names if args.report_only else names + [f"{args.name}_samples.npz"]
+
+
+def main(argv=None):
+    parser = common.parser(__doc__.split("\n")[0], "robustness",
+                           name_help="stem of the output files")
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
     parser.add_argument("--settings", type=int, default=12)
     parser.add_argument("--draw_seed", type=int, default=2017)
@@ -337,15 +346,14 @@ def main():
                              "counts its sweep at several Inception-score thresholds)")
     parser.add_argument("--reference", type=int, default=1,
                         help="1: first train every family's shipped config for the same budget")
-    parser.add_argument("--name", default="robustness")
-    parser.add_argument("--out", default="bench/results")
     parser.add_argument("--only", type=int, nargs="*", default=None,
                         help="train these setting indices only (to split a sweep over processes)")
     parser.add_argument("--report_only", nargs="*", default=None,
                         help="robustness JSON files: merge their runs and rewrite the table and "
                              "plot at these thresholds")
-    args = parser.parse_args()
-    os.makedirs(args.out, exist_ok=True)
+    args, out = common.parse(parser, outputs, argv)
+    out.precision = ("WGAN-GP/WGAN/DCGAN sweeps: " + common.auto_precision()
+                     + "; BEGAN and ProGAN: " + common.config_precision())
 
     if args.report_only:
         runs, settings = {}, []
@@ -358,9 +366,10 @@ def main():
             setattr(args, key, stored["args"][key])
         order = {key: i for i, key in enumerate(["shipped"] + list(range(len(settings))))}
         runs = sorted(runs.values(), key=lambda r: order[r["setting"]])
-        families = write_report(settings, runs, args, args.out)
+        families = write_report(settings, runs, args, out)
         plot([r for r in runs if r["setting"] != "shipped"], families, args,
-             os.path.join(args.out, f"{args.name}.png"))
+             out.path(f"{args.name}.png"))
+        out.stamp_png(out.path(f"{args.name}.png"))
         shown = {}
         for path in args.report_only:
             samples = path[:-len(".json")] + "_samples.npz"
@@ -370,7 +379,8 @@ def main():
                     shown[family, setting if setting == "shipped" else int(setting)] = value
         if shown:
             shown = dict(sorted(shown.items(), key=lambda item: order[item[0][1]]))
-            sample_sheet(shown, families, os.path.join(args.out, f"{args.name}_samples.png"))
+            sample_sheet(shown, families, out.path(f"{args.name}_samples.png"))
+            out.stamp_png(out.path(f"{args.name}_samples.png"))
         return
     settings = draw_settings(args.settings, args.draw_seed)
     classifier = metrics.digit_classifier()
@@ -386,12 +396,14 @@ def main():
                 family, setting, args.seed, examples, classifier, frechet, args)
             runs.append(result)
             print(json.dumps({**result, "draw": _setting_text(setting)}), flush=True)
-            families = write_report(settings, runs, args, args.out)
-            np.savez_compressed(os.path.join(args.out, f"{args.name}_samples.npz"),
+            families = write_report(settings, runs, args, out)
+            np.savez_compressed(out.path(f"{args.name}_samples.npz"),
                                 **{f"{f}/{k}": v for (f, k), v in shown.items()})
     plot([r for r in runs if r["setting"] != "shipped"], families, args,
-         os.path.join(args.out, f"{args.name}.png"))
-    sample_sheet(shown, families, os.path.join(args.out, f"{args.name}_samples.png"))
+         out.path(f"{args.name}.png"))
+    out.stamp_png(out.path(f"{args.name}.png"))
+    sample_sheet(shown, families, out.path(f"{args.name}_samples.png"))
+    out.stamp_png(out.path(f"{args.name}_samples.png"))
 
 
 if __name__ == "__main__":

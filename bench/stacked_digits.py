@@ -18,13 +18,13 @@ channels' digit histograms account for (the rest: channels paired
 unevenly). Real stacked digits, scored the same way, give the ceiling the
 classifier allows.
 
-    python bench/stacked_digits.py --steps 2000 --seeds 0 1 --out bench/results
+    python -m bench.stacked_digits --steps 2000 --seeds 0 1 --out bench/results
 
 Writes ``<name>.json``, ``<name>.md`` and ``<name>.png`` (samples of the
-first seed, one row per family; ``--name`` defaults to ``stacked_digits``).
+first seed, one row per family; ``--name`` defaults to ``stacked_digits``)
+into ``<out>/stacked_digits/``.
 """
 
-import argparse
 import json
 import os
 import tempfile
@@ -37,6 +37,8 @@ import keras
 
 from tfgan_stable import callbacks, data, metrics, train_lib
 from tfgan_stable import config as config_lib
+
+from bench import common
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAMILIES = tuple(config_lib.family_lib().names())
@@ -97,11 +99,15 @@ def summarise(rows, key, digits=2):
     return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def outputs(args):
+    return [f"{args.name}.json", f"{args.name}.md", f"{args.name}.png"]
+
+
+def main(argv=None):
+    parser = common.parser(__doc__, "stacked_digits")
     parser.add_argument("--steps", type=int, default=2000, help="generator steps")
     parser.add_argument("--batch_size", type=int, default=64)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    common.add_seeds(parser, [0, 1])
     parser.add_argument("--families", nargs="+", default=list(FAMILIES))
     parser.add_argument("--samples", type=int, default=26_000)
     parser.add_argument("--num_examples", type=int, default=60_000,
@@ -112,10 +118,8 @@ def main():
     parser.add_argument("--digits_configs", action="store_true",
                         help="train every family from its configs/<family>_digits.yaml, even "
                              "where a stacked-digits config ships (the earlier tables)")
-    parser.add_argument("--name", default="stacked_digits", help="stem of the output files")
-    parser.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
-    args = parser.parse_args()
-    os.makedirs(args.out, exist_ok=True)
+    args, out = common.parse(parser, outputs, argv)
+    out.precision = common.config_precision(args.override)
 
     classifier, accuracy = metrics.train_digit_classifier(seed=0)
     real, _ = data.stacked_digits(args.samples, resolution=16, seed=99)
@@ -134,13 +138,13 @@ def main():
                 rows_of_samples.append(samples)
         results[family] = rows
 
-    with open(os.path.join(args.out, f"{args.name}.json"), "w") as f:
-        json.dump({"steps": args.steps, "batch_size": args.batch_size, "seeds": args.seeds,
-                   "overrides": args.override,
-                   "configs": {family: config_name(family, args.digits_configs)
-                               for family in args.families},
-                   "samples": args.samples, "classifier_accuracy": accuracy,
-                   "real": ceiling, "runs": results}, f, indent=2)
+    out.write_json(f"{args.name}.json", {
+        "steps": args.steps, "batch_size": args.batch_size, "seeds": args.seeds,
+        "overrides": args.override,
+        "configs": {family: config_name(family, args.digits_configs)
+                    for family in args.families},
+        "samples": args.samples, "classifier_accuracy": accuracy,
+        "real": ceiling, "runs": results}, indent=2)
     configs = ", ".join(f"{family}: `{config_name(family, args.digits_configs)}`"
                         for family in args.families)
     lines = [
@@ -163,11 +167,11 @@ def main():
                  f"{ceiling['reverse_kl']:.2f} | {ceiling['channels_kl']:.2f} | |")
     for name, modes, kl in ANCHORS:
         lines.append(f"| *{name}, Stacked MNIST (published)* | {modes} | {kl} | | |")
-    with open(os.path.join(args.out, f"{args.name}.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
+    out.write_markdown(f"{args.name}.md", "\n".join(lines) + "\n")
     grid = np.concatenate([callbacks.image_grid(samples, columns=16)
                            for samples in rows_of_samples], axis=0)
-    callbacks.save_png(grid, os.path.join(args.out, f"{args.name}.png"), min_side=768)
+    callbacks.save_png(grid, out.path(f"{args.name}.png"), min_side=768)
+    out.stamp_png(out.path(f"{args.name}.png"))
     print("\n".join(lines))
 
 

@@ -19,13 +19,13 @@ time does not depend on them), so the script needs no data files. The CPU
 model and its bfloat16 instructions (AMX, AVX512-BF16) are written next to the
 numbers, since the ratio depends on them.
 
-    python bench/step_profile.py --out bench/results
+    python -m bench.step_profile --out bench/results
 
-Writes ``step_profile.json`` and ``step_profile.md``. Keep the machine
+Writes ``<name>.json`` and ``<name>.md`` (``--name``, default ``step_profile``)
+into ``<out>/step_profile/``. Keep the machine
 otherwise idle while it runs.
 """
 
-import argparse
 import collections
 import glob
 import json
@@ -44,7 +44,8 @@ from tfgan_stable import config as config_lib
 from tfgan_stable import data as data_lib
 from tfgan_stable import distribute, hardware, train_lib
 
-from train_step_speed import random_images, time_loop
+from bench import common
+from bench.train_step_speed import random_images, time_loop
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 POLICIES = ("float32", "mixed_bfloat16")
@@ -204,19 +205,22 @@ def markdown(rows, args, cpu):
     return "\n".join(lines) + "\n"
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def outputs(args):
+    return [f"{args.name}.json", f"{args.name}.md"]
+
+
+def main(argv=None):
+    parser = common.parser(__doc__, "step_profile")
     parser.add_argument("--configs", default="wgan_gp_digits,wgan_gp_fashion_mnist,dcgan_digits,"
                         "dcgan_fashion_mnist,progan_digits,progan_fashion_mnist")
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=5, help="steps per timed block")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--profile_steps", type=int, default=3)
-    parser.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
     parser.add_argument("--tables_from", default="",
                         help="rewrite the tables from this step_profile.json (no timing)")
-    args = parser.parse_args()
-    os.makedirs(args.out, exist_ok=True)
+    args, out = common.parse(parser, outputs, argv)
+    out.precision = "float32 and mixed_bfloat16 (per column)"
     if args.tables_from:
         with open(args.tables_from) as f:
             saved = json.load(f)
@@ -230,13 +234,11 @@ def main():
             row = measure(config_name, args)
             rows.append(row)
             print(json.dumps({k: row[k] for k in ("config", "ms", "bf16_speedup")}), flush=True)
-    with open(os.path.join(args.out, "step_profile.json"), "w") as f:
-        json.dump({"cpu": cpu, "batch_size": args.batch_size, "steps": args.steps,
-                   "rounds": args.rounds, "profile_steps": args.profile_steps, "rows": rows},
-                  f, indent=2)
+    out.write_json(f"{args.name}.json", {
+        "cpu": cpu, "batch_size": args.batch_size, "steps": args.steps, "rounds": args.rounds,
+        "profile_steps": args.profile_steps, "rows": rows}, indent=2)
     text = markdown(rows, args, cpu)
-    with open(os.path.join(args.out, "step_profile.md"), "w") as f:
-        f.write(text)
+    out.write_markdown(f"{args.name}.md", text)
     print(text)
 
 

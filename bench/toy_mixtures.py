@@ -12,14 +12,14 @@ with >= 1 and >= 20 high-quality samples, the high-quality fraction (within
 ``.npy`` files and given as ``data.name=npy:<file>`` to the ring8 config
 (rings) or the grid25 config (grids), unchanged: other mode counts, radii,
 spacings and spreads. Writes ``<name>.json``, ``<name>.md`` and
-``<name>.png`` (samples over the true centres, first seed).
+``<name>.png`` (samples over the true centres, first seed) into
+``<out>/toy_mixtures/``.
 
-    python bench/toy_mixtures.py --seeds 0 1 2 3 4 --out bench/results
-    python bench/toy_mixtures.py --families wgan_gp --datasets ring12 ring5 grid16 grid36 \\
+    python -m bench.toy_mixtures --seeds 0 1 2 3 4 --out bench/results
+    python -m bench.toy_mixtures --families wgan_gp --datasets ring12 ring5 grid16 grid36 \\
         --name toy_variants --out bench/results
 """
 
-import argparse
 import functools
 import json
 import os
@@ -33,6 +33,8 @@ import keras
 
 from tfgan_stable import callbacks, data, metrics, train_lib
 from tfgan_stable import config as config_lib
+
+from bench import common
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAMILIES = ("dcgan", "wgan", "wgan_gp", "began")
@@ -133,20 +135,22 @@ def report(args, results):
     return lines
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def outputs(args):
+    return [f"{args.name}.json", f"{args.name}.md", f"{args.name}.png"]
+
+
+def main(argv=None):
+    parser = common.parser(__doc__, "toy_mixtures")
     parser.add_argument("--steps", type=int, default=0,
                         help="generator steps per run (0: each config's train.steps)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    common.add_seeds(parser, [0, 1, 2, 3, 4])
     parser.add_argument("--families", nargs="+", default=list(FAMILIES))
     parser.add_argument("--datasets", nargs="+", default=["ring8", "grid25"],
                         help=f"ring8, grid25 or a variant: {', '.join(VARIANTS)}")
     parser.add_argument("--override", action="append", default=[],
                         help="a config binding for every run, e.g. optimizer.name=optimistic_adam")
-    parser.add_argument("--name", default="toy_mixtures", help="stem of the output files")
-    parser.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
-    args = parser.parse_args()
-    os.makedirs(args.out, exist_ok=True)
+    args, out = common.parse(parser, outputs, argv)
+    out.precision = common.config_precision(args.override)
 
     results, plots = {}, []
     for dataset in args.datasets:
@@ -164,18 +168,17 @@ def main():
                                                         extent=extent))
             results[f"{dataset}/{family}"] = rows
 
-    with open(os.path.join(args.out, f"{args.name}.json"), "w") as f:
-        json.dump({"steps": args.steps, "seeds": args.seeds, "override": args.override,
-                   "runs": results}, f, indent=2)
+    out.write_json(f"{args.name}.json", {"steps": args.steps, "seeds": args.seeds,
+                                         "override": args.override, "runs": results}, indent=2)
     lines = report(args, results)
-    with open(os.path.join(args.out, f"{args.name}.md"), "w") as f:
-        f.write("\n".join(lines))
+    out.write_markdown(f"{args.name}.md", "\n".join(lines))
     columns = len(args.families)
     image = np.full((240 * len(args.datasets), 240 * columns, 3), 255, np.uint8)
     for i, plot in enumerate(plots):
         r, c = divmod(i, columns)
         image[r * 240:(r + 1) * 240, c * 240:(c + 1) * 240] = plot
-    callbacks.save_png(image, os.path.join(args.out, f"{args.name}.png"), min_side=1)
+    callbacks.save_png(image, out.path(f"{args.name}.png"), min_side=1)
+    out.stamp_png(out.path(f"{args.name}.png"))
     print("\n".join(lines))
 
 

@@ -42,13 +42,13 @@ steps, penalty 10, the same optimizers), at ``--peer_batch_sizes``:
 Images per second and ratios over the peer; interleaved like the overhead rows.
 The pixels are random (a step's time does not depend on them).
 
-    python bench/train_step_speed.py --out bench/results
+    python -m bench.train_step_speed --out bench/results
 
-Writes ``train_step_speed.json`` and ``train_step_speed.md``. Keep the
+Writes ``<name>.json`` and ``<name>.md`` (``--name``, default
+``train_step_speed``) into ``<out>/train_step_speed/``. Keep the
 machine otherwise idle while it runs. On a GPU the same script runs unchanged.
 """
 
-import argparse
 import json
 import os
 import statistics
@@ -64,7 +64,8 @@ from tfgan_stable import config as config_lib
 from tfgan_stable import data as data_lib
 from tfgan_stable import distribute, hardware, losses, registry, train_lib
 
-import keras_example_wgan_gp as peer
+from bench import common
+from bench import keras_example_wgan_gp as peer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAMILIES = tuple(config_lib.family_lib().names())
@@ -400,8 +401,12 @@ def cpu_words():
             f"{', '.join(cpu['bf16_features']) or 'none'})")
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def outputs(args):
+    return [f"{args.name}.json", f"{args.name}.md"]
+
+
+def main(argv=None):
+    parser = common.parser(__doc__, "train_step_speed")
     parser.add_argument("--sections", default="overhead,peer")
     parser.add_argument("--families", default=",".join(FAMILIES))
     parser.add_argument("--batch_size", type=int, default=64)
@@ -413,13 +418,12 @@ def main():
     parser.add_argument("--peer_batch_sizes", default="32,64")
     parser.add_argument("--peer_steps", type=int, default=6, help="steps per peer block")
     parser.add_argument("--peer_rounds", type=int, default=3)
-    parser.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
-    args = parser.parse_args()
+    args, out = common.parse(parser, outputs, argv)
+    out.precision = f"per row (the tables name each row's); {common.auto_precision()}"
     args.spe = [int(value) for value in args.spe.split(",") if value]
     if any(args.steps % (2 * spe) for spe in args.spe):
         parser.error("--steps must be a multiple of twice every --spe value (a fit is timed "
                      "between its first and last execution)")
-    os.makedirs(args.out, exist_ok=True)
     sections = args.sections.split(",")
     results, text = {"cpu": hardware.cpu_description(), "gpus": hardware.gpu_capabilities()}, []
     if "overhead" in sections:
@@ -442,10 +446,8 @@ def main():
             print(json.dumps({k: v for k, v in row.items() if k != "all_ms"}), flush=True)
         results["peer"] = {"rounds": args.peer_rounds, "rows": rows}
         text += peer_table(rows, args) + [""]
-    with open(os.path.join(args.out, "train_step_speed.json"), "w") as f:
-        json.dump(results, f, indent=2)
-    with open(os.path.join(args.out, "train_step_speed.md"), "w") as f:
-        f.write("\n".join(text))
+    out.write_json(f"{args.name}.json", results, indent=2)
+    out.write_markdown(f"{args.name}.md", "\n".join(text))
     print("\n".join(text))
 
 

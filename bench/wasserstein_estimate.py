@@ -17,14 +17,14 @@ and, every ``--every`` generator steps, evaluates on held-out data:
 
 It reports, per run, the Pearson and Spearman correlations between the two
 over training (positive: the estimate tracks quality), mean and spread over
-seeds, and plots both curves for the first seed. Writes
-``wasserstein_estimate.json``, ``.md`` and ``.png``.
+seeds, and plots both curves for the first seed. Writes ``<name>.json``,
+``.md`` and ``.png`` (``--name``, default ``wasserstein_estimate``) into
+``<out>/wasserstein_estimate/``.
 
-    python bench/wasserstein_estimate.py --steps 3000 --every 100 --seeds 0 1 2 \\
+    python -m bench.wasserstein_estimate --steps 3000 --every 100 --seeds 0 1 2 \\
         --out bench/results
 """
 
-import argparse
 import json
 import math
 import os
@@ -38,6 +38,8 @@ import keras
 
 from tfgan_stable import callbacks, data, losses, metrics, train_lib
 from tfgan_stable import config as config_lib
+
+from bench import common
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAMILIES = ("wgan", "wgan_gp", "dcgan")
@@ -126,20 +128,24 @@ def plot(results, datasets, families, seed, path):
     fig.savefig(path, dpi=100)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def outputs(args):
+    return [f"{args.name}.json", f"{args.name}.md", f"{args.name}.png"]
+
+
+def main(argv=None):
+    parser = common.parser(__doc__, "wasserstein_estimate")
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--every", type=int, default=100, help="generator steps")
     parser.add_argument("--samples", type=int, default=1000)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    common.add_seeds(parser, [0, 1, 2])
     parser.add_argument("--families", nargs="+", default=list(FAMILIES))
     parser.add_argument("--datasets", nargs="+", default=["ring8", "grid25"])
-    parser.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
     parser.add_argument("--replot", action="store_true",
-                        help="only rewrite the table and plot from the JSON in --out")
-    args = parser.parse_args()
-    os.makedirs(args.out, exist_ok=True)
-    results_path = os.path.join(args.out, "wasserstein_estimate.json")
+                        help="only rewrite the table and plot from <name>.json in the study "
+                             "folder")
+    args, out = common.parse(parser, outputs, argv)
+    out.precision = common.config_precision()
+    results_path = out.path(f"{args.name}.json")
 
     if args.replot:
         with open(results_path) as f:
@@ -164,10 +170,10 @@ def main():
                     print(f"{dataset} {family} seed {seed}: " + json.dumps(
                         {k: v for k, v in row.items() if k != "curve"}), flush=True)
                 results[f"{dataset}/{family}"] = rows
-        with open(results_path, "w") as f:
-            json.dump({"steps": args.steps, "every": args.every, "samples": args.samples,
-                       "seeds": args.seeds, "w1_between_two_real_sets": floor,
-                       "runs": results}, f, indent=2)
+        out.write_json(f"{args.name}.json", {
+            "steps": args.steps, "every": args.every, "samples": args.samples,
+            "seeds": args.seeds, "w1_between_two_real_sets": floor, "runs": results},
+            indent=2)
     lines = [
         f"{args.steps} generator steps, evaluated every {args.every} on {args.samples:,} "
         f"held-out real points and {args.samples:,} samples; seeds {args.seeds}, mean ± std. "
@@ -184,10 +190,9 @@ def main():
                          f"{summarise(rows, 'final_w1')} | {summarise(rows, 'seconds')} |")
     lines += ["", "W1 between two sets of real points (the floor): " + ", ".join(
         f"{dataset} {value:.3f}" for dataset, value in floor.items())]
-    with open(os.path.join(args.out, "wasserstein_estimate.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    plot(results, args.datasets, args.families, args.seeds[0],
-         os.path.join(args.out, "wasserstein_estimate.png"))
+    out.write_markdown(f"{args.name}.md", "\n".join(lines) + "\n")
+    plot(results, args.datasets, args.families, args.seeds[0], out.path(f"{args.name}.png"))
+    out.stamp_png(out.path(f"{args.name}.png"))
     print("\n".join(lines))
 
 
