@@ -30,57 +30,66 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
-# Benchmarks (CPU minutes each); results land in bench/results/.
+# Benchmarks (CPU hours in all). Each line rewrites the committed result of its --name,
+# bench/results/<script>/<name>.{json,md,png} (names as committed; stamped with the CPU,
+# commit and precision), then bench.index rewrites bench/results/INDEX.md.
+# python -m bench.<script> --help says what each takes; --print-output-paths what it writes.
 FASHION_MNIST ?= ../shared/data/fashion-mnist
+BENCH := $(BIN)/python -m bench
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[test,bench]'
-	$(BIN)/python bench/toy_mixtures.py --out bench/results
-	$(BIN)/python bench/toy_mixtures.py --families wgan_gp --datasets ring12 ring5 grid16 grid36 \
+	$(BENCH).toy_mixtures --out bench/results
+	$(BENCH).toy_mixtures --families wgan_gp --datasets ring12 ring5 grid16 grid36 \
 		--name toy_variants --out bench/results
-	$(BIN)/python bench/toy_mixtures.py --families wgan_gp --override optimizer.name=optimistic_adam \
-		--name toy_optimistic_adam --out bench/results
-	$(BIN)/python bench/fashion_quality.py --data $(FASHION_MNIST) --out bench/results \
+	$(BENCH).toy_mixtures --families wgan_gp --datasets ring8 \
+		--override optimizer.name=optimistic_adam --name toy_oadam_ring8 --out bench/results
+	$(BENCH).toy_mixtures --families wgan_gp --datasets grid25 --seeds 0 \
+		--override optimizer.name=optimistic_adam --name toy_oadam_grid25 --out bench/results
+	$(BENCH).toy_mixtures --families wgan_gp --datasets grid25 --seeds 1 2 3 4 \
+		--override optimizer.name=optimistic_adam --name toy_oadam_grid25_s1234 --out bench/results
+	$(BENCH).fashion_quality --data $(FASHION_MNIST) --out bench/results \
 		--runs peer,peer:alpha=uniform,peer:reuse_real=false,peer:critic_steps=5,peer:precision=mixed_bfloat16,peer:ema_half_life=10000,peer:learning_rate=1e-4,peer:networks=library \
 		--seeds 0 --name fashion_quality_ablation
-	$(BIN)/python bench/began_gamma.py --out bench/results
-	$(BIN)/python bench/began_coverage.py --name began_coverage_decay --out bench/results \
+	$(BENCH).began_gamma --out bench/results
+	$(BENCH).began_coverage --name began_coverage_decay --out bench/results \
 		--variants "as shipped=" "without latent recovery=began.latent_recovery=0"
-	$(BIN)/python bench/fashion_quality.py --data $(FASHION_MNIST) --out bench/results
-	$(BIN)/python bench/progan_speed.py --data $(FASHION_MNIST) --out bench/results
-	$(BIN)/python bench/progan_speed.py --data $(FASHION_MNIST) --seed 1 --name progan_speed_seed1 \
+	$(BENCH).fashion_quality --data $(FASHION_MNIST) --out bench/results
+	$(BENCH).progan_speed --data $(FASHION_MNIST) --out bench/results
+	$(BENCH).progan_speed --data $(FASHION_MNIST) --seed 1 --name progan_speed_seed1 \
 		--out bench/results
-	$(BIN)/python bench/progan_speed.py --data $(FASHION_MNIST) --learning_rate 1e-3 \
+	$(BENCH).progan_speed --data $(FASHION_MNIST) --learning_rate 1e-3 \
 		--name progan_speed_constant_lr --out bench/results
-	$(BIN)/python bench/progan_speed.py --data $(FASHION_MNIST) --learning_rate 1e-3 --seed 1 \
+	$(BENCH).progan_speed --data $(FASHION_MNIST) --learning_rate 1e-3 --seed 1 \
 		--name progan_speed_seed1_constant_lr --out bench/results
-	$(BIN)/python bench/stacked_digits.py --digits_configs --out bench/results
-	$(BIN)/python bench/stacked_digits.py --digits_configs --families wgan_gp --seeds 0 1 2 3 4 \
+	$(BENCH).stacked_digits --digits_configs --out bench/results
+	$(BENCH).stacked_digits --digits_configs --families wgan_gp --seeds 0 1 2 3 4 \
 		--name stacked_adam --out bench/results
-	$(BIN)/python bench/stacked_digits.py --digits_configs --families wgan_gp --seeds 0 1 2 3 4 \
+	$(BENCH).stacked_digits --digits_configs --families wgan_gp --seeds 0 1 2 3 4 \
 		--override optimizer.name=optimistic_adam --name stacked_oadam --out bench/results
-	$(BIN)/python bench/stacked_digits.py --families wgan_gp --seeds 0 1 --steps 8000 \
-		--name stacked_wgan_gp_config --out bench/results
-	$(BIN)/python bench/stacked_digits.py --families wgan_gp --seeds 0 --steps 16000 \
+	$(BENCH).stacked_digits --families wgan_gp --seeds 1 --steps 8000 \
+		--name stacked_wgan_gp_8000_s1 --out bench/results
+	$(BENCH).stacked_digits --families wgan_gp --seeds 0 --steps 16000 \
 		--name stacked_wgan_gp_16000 --out bench/results
-	$(BIN)/python bench/stacked_digits.py --families wgan_gp --seeds 0 --steps 32000 \
+	$(BENCH).stacked_digits --families wgan_gp --seeds 0 --steps 32000 \
 		--name stacked_wgan_gp_32000 --out bench/results
-	$(BIN)/python bench/stacked_digits.py --families progan --seeds 0 1 \
-		--name stacked_progan_config --out bench/results
-	$(BIN)/python bench/stacked_digits.py --families wgan_gp dcgan wgan --seeds 0 --steps 4000 \
+	$(BENCH).stacked_digits --families progan --seeds 1 \
+		--name stacked_progan_config_s1 --out bench/results
+	$(BENCH).stacked_digits --families dcgan wgan --seeds 0 --steps 4000 \
 		--override model.g_filters=64 --override model.d_filters=64 --name stacked_rows_4000 \
 		--out bench/results
-	$(BIN)/python bench/stacked_digits.py --families wgan_gp --seeds 0 --steps 4000 \
-		--override model.pack=2 --name stacked_wgan_gp_pack2 --out bench/results
-	$(BIN)/python bench/stacked_digits.py --families began --seeds 0 1 \
+	$(BENCH).stacked_digits --families wgan_gp --seeds 0 --steps 4000 \
+		--override model.pack=2 --name stacked_wgan_gp_tryE_pack2 --out bench/results
+	$(BENCH).stacked_digits --families began --seeds 0 1 \
 		--name stacked_digits_began_decay --out bench/results
-	$(BIN)/python bench/robustness.py --out bench/results
-	$(BIN)/python bench/step_profile.py --out bench/results
-	$(BIN)/python bench/layer_speed.py --out bench/results
-	$(BIN)/python bench/gradient_precision.py --out bench/results
-	$(BIN)/python bench/precision_quality.py --out bench/results
-	$(BIN)/python bench/wasserstein_estimate.py --out bench/results
-	$(BIN)/python bench/train_step_speed.py --out bench/results
-	$(BIN)/python bench/lazy_penalty.py --out bench/results
+	$(BENCH).robustness --out bench/results
+	$(BENCH).step_profile --out bench/results
+	$(BENCH).layer_speed --name layer_speed_amx_xeon --out bench/results
+	$(BENCH).gradient_precision --name gradient_precision_amx_xeon --out bench/results
+	$(BENCH).precision_quality --out bench/results
+	$(BENCH).wasserstein_estimate --out bench/results
+	$(BENCH).train_step_speed --out bench/results
+	$(BENCH).lazy_penalty --out bench/results
+	$(BIN)/python -m bench.index
 
 clean:
 	rm -rf $(VENV) runs *.egg-info

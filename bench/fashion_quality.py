@@ -164,7 +164,7 @@ def library_run(base, options, args, scorer):
     from tfgan_stable.gans import progan as progan_lib
 
     # Scores and the budget stop happen between executions: 10 steps per
-    # execution (fit within 1% of a plain loop, bench/results/train_step_speed.md)
+    # execution (fit within 1% of a plain loop, bench/results/train_step_speed/train_step_speed.md)
     # keep them within a few seconds of their time.
     overrides = ["train.steps_per_execution=10", *(f"{k}={v}" for k, v in options.items())]
     if base == "progan":
