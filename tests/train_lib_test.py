@@ -138,7 +138,7 @@ def test_non_finite_loss_stops_with_step_and_loss_and_keeps_the_last_good_state(
     with pytest.raises(NonFiniteLossError, match=r"non-finite d_loss \(nan\) " + where):
         train_lib.run(config, str(tmp_path / "run"), extra_callbacks=[PoisonAtSecondEpoch()])
     backup = tmp_path / "run" / "backup"
-    assert sorted(os.listdir(backup)) == ["state.weights.h5"]
+    assert sorted(os.listdir(backup)) == ["state.json", "state.weights.h5"]  # + its checksum
     with h5py.File(backup / "state.weights.h5") as f:
         values = []
         f.visititems(lambda name, obj: values.append(np.asarray(obj))

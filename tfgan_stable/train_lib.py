@@ -117,6 +117,7 @@ def run(config, workdir, extra_callbacks=(), strategy=None):
     config = resolve_steps_per_execution(config)
     workdir_lib.check(config.to_dict(), workdir,
                       config.export.dir if config.export.enabled else None)
+    _check_backups(config, workdir)  # reads only: a refusal leaves the workdir as it was
     with distribute.mixed_precision(config.train.mixed_precision):
         return _run(config, workdir, extra_callbacks, strategy)
 
@@ -177,7 +178,6 @@ def _run(config, workdir, extra_callbacks, strategy):
 
     with workdir_lib.Lock(workdir):
         workdir_lib.check_fingerprint(config.to_dict(), workdir)  # again, under the lock
-        _check_backups(config, workdir)  # reads only: nothing is rewritten on a refusal
         config_lib.save(config, os.path.join(workdir, workdir_lib.CONFIG_FILE))
         try:
             return _train_and_export(gan, examples, config, workdir, extra_callbacks)
