@@ -1,7 +1,8 @@
-"""Atomic file writes: a reader, or a kill, sees the old file or the new one, whole."""
+"""Atomic file writes (a reader, or a kill, sees the old file or the new one, whole), and
+what they need: checksums, free space, output paths checked first, and the removal of the
+partial files that killed writers leave."""
 
 import contextlib
-import errno
 import hashlib
 import json
 import os
@@ -91,11 +92,6 @@ def free_bytes(path):
     while not os.path.exists(path):
         path = os.path.dirname(path)
     return shutil.disk_usage(path).free
-
-
-def disk_full(error):
-    """Whether ``error`` is an OSError for a full disk or an exceeded quota."""
-    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 def sha256(path):
