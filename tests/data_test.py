@@ -232,7 +232,7 @@ def test_memory_estimate_refuses_what_does_not_fit():
     assert 0 < small < large < 8 * small
     assert memory.check_fits(generator, discriminator, 8, 8, (16, 16, 1), "x",
                              available=10 * small) == small
-    with pytest.raises(ConfigError, match=r"batch 64 needs about .* GiB per train step"):
+    with pytest.raises(ConfigError, match=r"batch 64 needs about .* [GM]iB per train step"):
         memory.check_fits(generator, discriminator, 64, 8, (16, 16, 1), "batch 64",
                           available=small)
 

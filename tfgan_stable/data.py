@@ -454,7 +454,7 @@ def _npy(path, resolution, channels="auto"):
     if not os.path.isfile(path):
         raise MissingPathError(f"data.name={name!r}: no such file")
     try:
-        array = np.load(path, allow_pickle=False)
+        array = np.load(path, allow_pickle=False, mmap_mode="r")  # header only, for now
     except (ValueError, OSError) as error:
         raise ConfigError(f"data.name={name!r} is not a NumPy .npy array ({error})") from None
     if np.iscomplexobj(array):
@@ -462,6 +462,12 @@ def _npy(path, resolution, channels="auto"):
                           "GANs train on real values: save the real and imaginary parts as "
                           "separate columns or channels (e.g. numpy.stack([a.real, a.imag], "
                           "-1))")
+    from tfgan_stable import memory
+
+    # the array, its float32 copy and the pipeline's tensor of it
+    memory.check_bytes(2 * array.nbytes + 4 * array.size,
+                       f"data.name={name!r} ({array.shape} {array.dtype}, held in memory)")
+    array = np.array(array)
     if array.ndim == 2:
         if len(array) == 0:
             raise ConfigError(f"data.name={name!r} has no examples")

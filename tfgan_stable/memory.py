@@ -175,4 +175,6 @@ def _usable(available):
 
 
 def _gib(size):
+    if size < 1024**3:
+        return f"{size / 1024**2:.1f} MiB"
     return f"{size / 1024**3:.1f} GiB"
