@@ -457,6 +457,9 @@ def _npy(path, resolution, channels="auto"):
         array = np.load(path, allow_pickle=False, mmap_mode="r")  # header only, for now
     except (ValueError, OSError) as error:
         raise ConfigError(f"data.name={name!r} is not a NumPy .npy array ({error})") from None
+    if not isinstance(array, np.ndarray):  # an .npz archive
+        raise ConfigError(f"data.name={name!r} is not a NumPy .npy array (an .npz archive "
+                          "of several?); save one array with numpy.save")
     if np.iscomplexobj(array):
         raise ConfigError(f"data.name={name!r} holds complex numbers ({array.dtype}); the "
                           "GANs train on real values: save the real and imaginary parts as "
