@@ -51,7 +51,7 @@ import keras
 from tfgan_stable import config as config_lib
 from tfgan_stable import data as data_lib
 from tfgan_stable import hardware, metrics, train_lib
-from tfgan_stable.gans import family as family_lib
+from tfgan_stable import families as family_lib
 
 from bench import common
 

@@ -156,7 +156,7 @@ def test_auto_steps_per_execution_divides_every_period(raw, expected):
 @pytest.mark.parametrize("family", ["dcgan", "wgan", "wgan_gp", "began", "progan"])
 def test_family_defaults_are_resolved_when_a_config_is_made(family):
     """null means the family paper's value, and the value is what the config holds."""
-    from tfgan_stable.gans import family as family_lib
+    from tfgan_stable import families as family_lib
 
     gan_class = family_lib.get(family).gan_class
     resolved = config_lib.defaults(family)

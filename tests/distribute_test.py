@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from helpers import CONFIGS, REPO
 from tfgan_stable import distribute
-from tfgan_stable.gans import family as family_lib
+from tfgan_stable import families as family_lib
 
 pytestmark = pytest.mark.slow  # trains, or runs the binaries
 

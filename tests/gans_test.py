@@ -7,7 +7,7 @@ import tensorflow as tf
 
 import tfgan_stable as tg
 from tfgan_stable import registry
-from tfgan_stable.gans import family as family_lib
+from tfgan_stable import families as family_lib
 
 pytestmark = pytest.mark.slow  # trains, or runs the binaries
 

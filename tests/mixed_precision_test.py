@@ -8,7 +8,7 @@ import tensorflow as tf
 import gans_test
 import tfgan_stable as tg
 from tfgan_stable import distribute, registry, small_conv
-from tfgan_stable.gans import family as family_lib
+from tfgan_stable import families as family_lib
 
 pytestmark = pytest.mark.slow  # trains, or runs the binaries
 

@@ -316,7 +316,7 @@ def test_a_family_without_the_matrix_filter_gradient_builds_networks_without_it(
     import dataclasses
     from tfgan_stable import build, config as config_lib
     from tfgan_stable.data import Examples
-    from tfgan_stable.gans import family as family_lib
+    from tfgan_stable import families as family_lib
     family_lib.register(dataclasses.replace(family_lib.get("wgan_gp"), name="wgan_gp_no_fg",
                                             matrix_filter_gradient=False))
     try:

@@ -5,7 +5,7 @@ import pytest
 
 import tfgan_stable as tg
 from helpers import tiny_gan
-from tfgan_stable.gans import family as family_lib
+from tfgan_stable import families as family_lib
 
 
 @pytest.mark.parametrize("family", family_lib.names())

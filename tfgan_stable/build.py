@@ -1,6 +1,6 @@
 """Config -> networks -> GAN: building what a config describes, for a given data source.
 
-The family decides what is specific to it (:mod:`tfgan_stable.gans.family`);
+The family decides what is specific to it (:mod:`tfgan_stable.families`);
 this module holds what every family shares.
 """
 
@@ -135,9 +135,7 @@ def steps_per_execution(config, n_critic):
 
 def batch_sizes(config):
     """The batch sizes a run uses (ProGAN: one per resolution)."""
-    if config.family.batch_sizes is not None:
-        return config.family.batch_sizes(config)
-    return [config.train.batch_size]
+    return config.batch_sizes()
 
 
 def default_export_name(config):

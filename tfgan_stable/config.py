@@ -18,12 +18,16 @@ from typing import Any, Mapping, Optional, Sequence
 import yaml
 
 from tfgan_stable.errors import ConfigError, MissingPathError
+from tfgan_stable import families as family_registry
+from tfgan_stable import optimizers
 
 ARCHITECTURES = ("began", "dcgan", "mlp", "progan")
 NORMALIZATIONS = ("batch", "layer", "none")
 LEARNING_RATE_DECAYS = ("linear", "none")
 MIXED_PRECISION_POLICIES = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 CHANNELS = ("auto", 1, 3)
+OPTIMIZER_NAMES = ("adam", "optimistic_adam", "rmsprop")
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,7 +63,7 @@ class ModelConfig:
     ``architecture: null`` picks the family's own architecture (BEGAN's,
     ProGAN's), ``mlp`` for vector data and ``dcgan`` otherwise. A family's
     own options live in a config section named after it (``wgan_gp:``,
-    ``began:``, ...; see :mod:`tfgan_stable.gans.family`). ``pack``: PacGAN's
+    ``began:``, ...; see :mod:`tfgan_stable.families`). ``pack``: PacGAN's
     packing degree (:mod:`tfgan_stable.packing`), the samples the critic scores
     at once; DCGAN, WGAN and WGAN-GP only, and it must divide the batch size.
     """
@@ -186,7 +190,7 @@ class Config:
 
     @property
     def family(self):
-        """The registered :class:`~tfgan_stable.gans.family.Family` of ``model.family``."""
+        """The registered :class:`~tfgan_stable.families.Family` of ``model.family``."""
         return family_of(self.model.family)
 
     def validate(self) -> "Config":
@@ -207,8 +211,6 @@ class Config:
                     f"it trains {sorted(allowed)} (BEGAN and ProGAN need architectures of "
                     "their own, which the other families cannot use)")
         if self.optimizer.name is not None:
-            from tfgan_stable.gans.base import OPTIMIZER_NAMES
-
             _check_choice("optimizer.name", self.optimizer.name, OPTIMIZER_NAMES)
         _check_choice("optimizer.decay", self.optimizer.decay, LEARNING_RATE_DECAYS)
         _check_optimizer_values(self.optimizer)
@@ -270,8 +272,6 @@ class Config:
                 f"({self.train.steps_per_epoch}) must be multiples of "
                 f"train.steps_per_execution ({spe})"
             )
-        from tfgan_stable.distribute import STRATEGIES
-
         _check_choice("train.strategy", self.train.strategy, STRATEGIES)
         if self.train.devices and self.train.strategy != "mirrored":
             raise ConfigError(f"train.devices applies to train.strategy=mirrored, "
@@ -300,12 +300,16 @@ class Config:
             raise ConfigError(f"model.pack={pack} (PacGAN) needs a family whose critic "
                               f"scores samples, one of {packers}; got "
                               f"model.family={self.model.family!r}")
-        from tfgan_stable import build
-
-        for batch in build.batch_sizes(self):
+        for batch in self.batch_sizes():
             if batch % pack:
                 raise ConfigError(f"model.pack={pack} must divide the batch size, got "
                                   f"train.batch_size={batch}")
+
+    def batch_sizes(self) -> list:
+        """The batch sizes a run uses: ``train.batch_size``, or the family's (ProGAN:
+        one per resolution)."""
+        family = self.family
+        return family.batch_sizes(self) if family.batch_sizes else [self.train.batch_size]
 
     def to_dict(self) -> dict:
         """Sections in YAML order; the family's options under the family's name."""
@@ -366,11 +370,12 @@ def defaults(family: str) -> dict:
 
 
 def family_lib():
-    """:mod:`tfgan_stable.gans.family`, with every built-in family registered."""
-    import importlib
+    """:mod:`tfgan_stable.families`: the registry of families.
 
-    importlib.import_module("tfgan_stable.gans")  # each family module registers itself
-    return importlib.import_module("tfgan_stable.gans.family")
+    Each family module registers itself when ``tfgan_stable`` is imported (the
+    package imports them all), so the config never imports a model.
+    """
+    return family_registry
 
 
 def family_of(name: str):
@@ -379,25 +384,14 @@ def family_of(name: str):
 
 
 def _check_optimizer_values(optimizer: "OptimizerConfig") -> None:
-    """Learning rates finite in (0, 1], betas finite in [0, 1).
-
-    A GAN's Adam / RMSProp rates are about 1e-5 to 1e-2; above 1 an update
-    outweighs the weights (1e9 trains to all-zero images): taken for a typo.
-    """
-    import math
-
-    from tfgan_stable.gans.base import MAX_LEARNING_RATE
-
-    for field in ("d_learning_rate", "g_learning_rate"):
+    """The rule of :func:`tfgan_stable.optimizers.settings_problem`, in field names."""
+    for field in ("d_learning_rate", "g_learning_rate", "beta_1", "beta_2"):
         value = getattr(optimizer, field)
-        if value is not None and not (math.isfinite(value)
-                                      and 0.0 < value <= MAX_LEARNING_RATE):
-            raise ConfigError(f"optimizer.{field} must be a number in (0, {MAX_LEARNING_RATE:g}] "
-                              f"(GAN learning rates are about 1e-5 to 1e-2), got {value!r}")
-    for field in ("beta_1", "beta_2"):
-        value = getattr(optimizer, field)
-        if value is not None and not (math.isfinite(value) and 0.0 <= value < 1.0):
-            raise ConfigError(f"optimizer.{field} must be a number in [0, 1), got {value!r}")
+        problem = optimizers.settings_problem(field, value)
+        if problem:
+            typical = (" (GAN learning rates are about 1e-5 to 1e-2)"
+                       if field.endswith("learning_rate") else "")
+            raise ConfigError(f"optimizer.{field} must be {problem}{typical}, got {value!r}")
 
 
 def _check_choice(field: str, value: str, choices: Sequence[str]) -> None:

@@ -16,9 +16,9 @@ import os
 import keras
 import tensorflow as tf
 
+from tfgan_stable.config import STRATEGIES
 from tfgan_stable.errors import ConfigError
 
-STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 
 
 def num_replicas():

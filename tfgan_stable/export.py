@@ -43,8 +43,8 @@ import tensorflow as tf
 
 from tfgan_stable import fast_layers
 from tfgan_stable import log
-from tfgan_stable import workdir as workdir_lib
 from tfgan_stable.errors import ConfigError, MissingPathError
+from tfgan_stable.utils import files
 
 SERVING_SIGNATURE = "serving_default"
 GENERATE_SIGNATURE = "generate"
@@ -753,7 +753,7 @@ def load_exported(source):
       FileNotFoundError: no SavedModel there.
     """
     path = source
-    record = workdir_lib.read_export_record(source) if os.path.isdir(source) else {}
+    record = read_export_record(source) if os.path.isdir(source) else {}
     if record:
         path = record["path"]
     elif os.path.isdir(source) and not os.path.isfile(os.path.join(source, "saved_model.pb")):
@@ -782,3 +782,42 @@ def load_exported(source):
 
     return Exported(generate, latent_dim, output,
                     metadata.get("latent_distribution", "normal"), path, metadata)
+
+
+# The newest export of a training workdir, relative to the workdir.
+EXPORT_RECORD = "export.json"
+
+
+def read_export_record(workdir):
+    """``export.json`` with its paths joined to the workdir ({} if there is none).
+
+    ``{"path": newest version folder, "generator_steps": int, "resolutions":
+    {"4x4": path, ...}}`` (``resolutions``: ProGAN's ``export.all_resolutions``).
+    Paths are stored relative to the workdir, so the record holds wherever the
+    workdir is read from (an absolute path stays as it is).
+    """
+    path = os.path.join(workdir, EXPORT_RECORD)
+    if not os.path.isfile(path):
+        return {}
+    with open(path) as f:
+        record = json.load(f)
+
+    def resolve(value):
+        return os.path.normpath(os.path.join(workdir, value))
+
+    record["path"] = resolve(record["path"])
+    record["resolutions"] = {key: resolve(value)
+                             for key, value in record.get("resolutions", {}).items()}
+    return record
+
+
+def write_export_record(workdir, export_path, generator_steps, resolutions=None):
+    """Writes ``export.json`` atomically (see :func:`read_export_record`)."""
+    def relative(path):
+        return os.path.relpath(os.path.abspath(path), os.path.abspath(workdir))
+
+    files.write_json(os.path.join(workdir, EXPORT_RECORD), {
+        "path": relative(export_path),
+        "generator_steps": int(generator_steps),
+        "resolutions": {key: relative(value) for key, value in (resolutions or {}).items()},
+    })

@@ -8,8 +8,39 @@ Adam's bias-corrected term ``u_t = lr * m_hat_t / (sqrt(v_hat_t) + eps)``
 ``u_0 = 0``. Written from that rule; the authors' code has known bugs.
 """
 
+import math
+
 import keras
 from keras import ops
+
+
+# GAN learning rates are about 1e-5 to 1e-2; above this an update outweighs the
+# weights (1e9 trains to all-zero images), so a larger one is taken for a typo.
+MAX_LEARNING_RATE = 1.0
+
+
+def settings_problem(key, value):
+    """What is wrong with an optimizer setting (``*learning_rate``, ``beta_*``), or None.
+
+    The one rule for the Python API and the config: learning rates finite in
+    (0, :data:`MAX_LEARNING_RATE`], betas finite in [0, 1); None is the default.
+    """
+    if value is None:
+        return None
+    if key.endswith("learning_rate"):
+        if not (math.isfinite(value) and 0.0 < value <= MAX_LEARNING_RATE):
+            return f"a number in (0, {MAX_LEARNING_RATE:g}]"
+    elif not (math.isfinite(value) and 0.0 <= value < 1.0):
+        return "a number in [0, 1)"
+    return None
+
+
+def check_settings(**values):
+    """ValueError naming the first bad optimizer setting (see :func:`settings_problem`)."""
+    for key, value in values.items():
+        problem = settings_problem(key, value)
+        if problem:
+            raise ValueError(f"{key} must be {problem}. Received: {key}={value!r}")
 
 
 @keras.saving.register_keras_serializable(package="tfgan_stable")

@@ -1,11 +1,11 @@
 """Name -> network builder lookups used by configs; unknown names list the valid ones.
 
-The families have a registry of their own (:mod:`tfgan_stable.gans.family`).
+The families have a registry of their own (:mod:`tfgan_stable.families`).
 """
 
 from tfgan_stable import networks
 from tfgan_stable.errors import ConfigError
-from tfgan_stable.gans import family as family_lib
+from tfgan_stable import families as family_lib
 
 # architecture -> (generator builder, discriminator builder)
 ARCHITECTURES = {

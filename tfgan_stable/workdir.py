@@ -23,11 +23,15 @@ import yaml
 
 from tfgan_stable import config as config_lib
 from tfgan_stable.errors import ConfigError
-from tfgan_stable.utils import files
+from tfgan_stable.export import (  # noqa: F401  (the export record, named here too)
+    EXPORT_RECORD,
+    read_export_record,
+    write_export_record,
+)
+from tfgan_stable.utils.files import check_writable
 
 CONFIG_FILE = "config.yaml"
 LOCK_FILE = ".lock"
-EXPORT_RECORD = "export.json"
 # errno values of a non-blocking flock on a lock another process holds
 _LOCK_HELD = (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK)
 
@@ -87,25 +91,6 @@ def _defaults_of(stored):
         return config_lib.defaults(family)
     except ConfigError:
         return {}
-
-
-def check_writable(path, field):
-    """Raises ConfigError unless ``path`` is, or can be created as, a writable folder."""
-    path = os.path.abspath(path)
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise ConfigError(f"{field}={path!r} is a file, not a folder")
-    existing = path
-    while not os.path.exists(existing):
-        existing = os.path.dirname(existing)
-    if not os.path.isdir(existing):
-        raise ConfigError(f"{field}={path!r} cannot be created: {existing!r} is a file")
-    try:  # os.access alone is wrong for root and on read-only mounts
-        with tempfile.TemporaryFile(dir=existing, prefix=".tfgan-write-probe-"):
-            pass
-    except OSError as error:
-        reason = os.strerror(error.errno) if error.errno else str(error)
-        where = "" if existing == path else f" (its parent {existing!r})"
-        raise ConfigError(f"{field}={path!r} is not writable{where}: {reason}") from None
 
 
 def stored_config(workdir):
@@ -217,38 +202,3 @@ class Lock:
             os.close(self._fd)
             self._fd = None
         return False
-
-
-def read_export_record(workdir):
-    """``export.json`` with its paths joined to the workdir ({} if there is none).
-
-    ``{"path": newest version folder, "generator_steps": int, "resolutions":
-    {"4x4": path, ...}}`` (``resolutions``: ProGAN's ``export.all_resolutions``).
-    Paths are stored relative to the workdir, so the record holds wherever the
-    workdir is read from (an absolute path stays as it is).
-    """
-    path = os.path.join(workdir, EXPORT_RECORD)
-    if not os.path.isfile(path):
-        return {}
-    with open(path) as f:
-        record = json.load(f)
-
-    def resolve(value):
-        return os.path.normpath(os.path.join(workdir, value))
-
-    record["path"] = resolve(record["path"])
-    record["resolutions"] = {key: resolve(value)
-                             for key, value in record.get("resolutions", {}).items()}
-    return record
-
-
-def write_export_record(workdir, export_path, generator_steps, resolutions=None):
-    """Writes ``export.json`` atomically (see :func:`read_export_record`)."""
-    def relative(path):
-        return os.path.relpath(os.path.abspath(path), os.path.abspath(workdir))
-
-    files.write_json(os.path.join(workdir, EXPORT_RECORD), {
-        "path": relative(export_path),
-        "generator_steps": int(generator_steps),
-        "resolutions": {key: relative(value) for key, value in (resolutions or {}).items()},
-    })

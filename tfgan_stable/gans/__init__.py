@@ -1,6 +1,6 @@
 """GAN families as ``keras.Model`` subclasses that own ``train_step``."""
 
-from tfgan_stable.gans import family
+from tfgan_stable import families as family  # the registry, as it was named before
 from tfgan_stable.gans.base import GAN
 from tfgan_stable.gans.began import BEGAN
 from tfgan_stable.gans.dcgan import DCGAN

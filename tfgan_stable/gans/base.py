@@ -16,25 +16,8 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from tfgan_stable import data_checks, distribute, packing, schedules
-
-
-OPTIMIZER_NAMES = ("adam", "optimistic_adam", "rmsprop")
-# GAN learning rates are about 1e-5 to 1e-2; above this an update outweighs the weights.
-MAX_LEARNING_RATE = 1.0
-
-
-def _check_optimizer_values(**values):
-    """Learning rates finite in (0, MAX_LEARNING_RATE], betas finite in [0, 1); None: default."""
-    for key, value in values.items():
-        if value is None:
-            continue
-        if key.endswith("learning_rate"):
-            if not (np.isfinite(value) and 0.0 < value <= MAX_LEARNING_RATE):
-                raise ValueError(f"{key} must be a number in (0, {MAX_LEARNING_RATE:g}]. "
-                                 f"Received: {key}={value!r}")
-        elif not (np.isfinite(value) and 0.0 <= value < 1.0):
-            raise ValueError(f"{key} must be a number in [0, 1). Received: {key}={value!r}")
+from tfgan_stable import data_checks, distribute, optimizers, packing, schedules
+from tfgan_stable.config import OPTIMIZER_NAMES
 
 
 class GAN(keras.Model):
@@ -245,7 +228,7 @@ class GAN(keras.Model):
         if name not in OPTIMIZER_NAMES:
             raise ValueError(f"optimizer name must be one of {list(OPTIMIZER_NAMES)}. "
                              f"Received: name={name!r}")
-        _check_optimizer_values(d_learning_rate=d_learning_rate,
+        optimizers.check_settings(d_learning_rate=d_learning_rate,
                                 g_learning_rate=g_learning_rate, beta_1=beta_1, beta_2=beta_2)
         adam_betas = {"beta_1": cls.default_betas[0] if beta_1 is None else beta_1,
                       "beta_2": cls.default_betas[1] if beta_2 is None else beta_2}

@@ -9,7 +9,7 @@ from keras import ops
 
 from tfgan_stable import distribute, networks, schedules
 from tfgan_stable.errors import ConfigError
-from tfgan_stable.gans import family
+from tfgan_stable import families as family
 from tfgan_stable.gans.base import GAN, apply_gradients, float32
 
 

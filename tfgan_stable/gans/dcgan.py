@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from tfgan_stable import losses
-from tfgan_stable.gans import family
+from tfgan_stable import families as family
 from tfgan_stable.gans.base import GAN
 
 

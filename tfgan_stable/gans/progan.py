@@ -9,7 +9,7 @@ from keras import ops
 
 from tfgan_stable import distribute, layers, losses, penalties, schedules
 from tfgan_stable.errors import ConfigError
-from tfgan_stable.gans import family
+from tfgan_stable import families as family
 from tfgan_stable.gans.base import GAN
 from tfgan_stable.networks.progan import (
     ProgressiveDiscriminator,

@@ -8,7 +8,7 @@ from keras import ops
 from tfgan_stable import losses, schedules
 from tfgan_stable.constraints import WeightClip
 from tfgan_stable.errors import ConfigError
-from tfgan_stable.gans import family
+from tfgan_stable import families as family
 from tfgan_stable.gans.base import GAN
 
 

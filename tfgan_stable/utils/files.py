@@ -8,6 +8,9 @@ import json
 import os
 import re
 import shutil
+import tempfile
+
+from tfgan_stable.errors import ConfigError
 
 
 @contextlib.contextmanager
@@ -103,6 +106,25 @@ def sha256(path):
     return digest.hexdigest()
 
 
+def check_writable(path, field):
+    """Raises ConfigError unless ``path`` is, or can be created as, a writable folder."""
+    path = os.path.abspath(path)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ConfigError(f"{field}={path!r} is a file, not a folder")
+    existing = path
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise ConfigError(f"{field}={path!r} cannot be created: {existing!r} is a file")
+    try:  # os.access alone is wrong for root and on read-only mounts
+        with tempfile.TemporaryFile(dir=existing, prefix=".tfgan-write-probe-"):
+            pass
+    except OSError as error:
+        reason = os.strerror(error.errno) if error.errno else str(error)
+        where = "" if existing == path else f" (its parent {existing!r})"
+        raise ConfigError(f"{field}={path!r} is not writable{where}: {reason}") from None
+
+
 def check_output_file(path, flag, extensions=()):
     """Checks a binary's output file flag before any work is done.
 
@@ -110,9 +132,6 @@ def check_output_file(path, flag, extensions=()):
     extension outside ``extensions`` (when given), or its folder cannot be
     created or written.
     """
-    from tfgan_stable.errors import ConfigError
-    from tfgan_stable.workdir import check_writable
-
     if not path:
         raise ConfigError(f"--{flag} must name a file, got an empty path")
     if os.path.isdir(path):
