@@ -26,7 +26,8 @@ TEST_WORKERS ?= 2
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
-# Unit tests only (no training, no binaries): under a minute.
+# Unit tests and two train steps of every family (no binaries, no long training):
+# under a minute on 2 CPU cores.
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 

@@ -30,7 +30,8 @@ import tfgan_stable  # noqa: F401  (Keras on TensorFlow)
 import keras
 import tensorflow as tf
 
-from tfgan_stable import build, distribute, hardware, losses, penalties, small_conv
+from tfgan_stable import build, distribute, hardware, losses, penalties
+from tfgan_stable.fast import small_conv
 from tfgan_stable import config as config_lib
 
 from bench import common

@@ -33,8 +33,9 @@ import tfgan_stable  # noqa: F401  (Keras on TensorFlow)
 import keras
 import tensorflow as tf
 
-from tfgan_stable import hardware, small_conv
-from tfgan_stable.batch_norm import FusedBatchNormalization
+from tfgan_stable import hardware
+from tfgan_stable.fast import small_conv
+from tfgan_stable.fast.batch_norm import FusedBatchNormalization
 
 from bench import common
 from bench.train_step_speed import time_loop

@@ -18,7 +18,7 @@ library's matrix-product convolutions in bfloat16 (DCGAN; WGAN-GP keeps
 Keras' convolution forward and takes only the matrix filter gradient).
 ``--filter-gradient on|off`` builds the networks with the matrix filter
 gradient on or off whatever the family's default
-(``Family.matrix_filter_gradient``); rows record it, and the oneDNN
+(the GAN class's ``fast_layer_options``); rows record it, and the oneDNN
 environment (``ONEDNN_MAX_CPU_ISA``, ``TF_ENABLE_ONEDNN_OPTS``), so that a
 placebo run (the same arithmetic with another summation order) is labelled.
 
@@ -37,7 +37,6 @@ writes ``pooled.md`` only.
 """
 
 import collections
-import dataclasses
 import json
 import math
 import os
@@ -51,7 +50,6 @@ import keras
 from tfgan_stable import config as config_lib
 from tfgan_stable import data as data_lib
 from tfgan_stable import hardware, metrics, train_lib
-from tfgan_stable import families as family_lib
 
 from bench import common
 
@@ -86,13 +84,16 @@ def onednn_environment():
 
 
 def set_filter_gradient(config_names, setting):
-    """Re-registers each config's family with the matrix filter gradient
-    ``on`` or ``off`` (``family``: leaves the families as they are)."""
+    """Sets each config's family to build the matrix filter gradient ``on`` or
+    ``off`` (its GAN class's ``fast_layer_options``; ``family``: leaves the
+    families as they are)."""
     if setting == "family":
         return
     for config_name in config_names:
-        family = config_lib.load(os.path.join(REPO, "configs", f"{config_name}.yaml")).family
-        family_lib.register(dataclasses.replace(family, matrix_filter_gradient=setting == "on"))
+        gan_class = config_lib.load(
+            os.path.join(REPO, "configs", f"{config_name}.yaml")).family.gan_class
+        gan_class.fast_layer_options = {**gan_class.fast_layer_options,
+                                         "matrix_filter_gradient": setting == "on"}
 
 
 def variant(row):

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 import keras
-from tfgan_stable.batch_norm import FusedBatchNormalization
+from tfgan_stable.fast.batch_norm import FusedBatchNormalization
 
 
 def pair(shape, **kwargs):

@@ -72,3 +72,18 @@ def test_the_binary_page_lists_every_config_key():
             row = rows.get(f"`{section}`", "")
             missing += [f"{section}.{key}" for key in values if f"`{key}`" not in row]
     assert not missing, f"docs/binary.md's key table lacks {sorted(set(missing))}"
+
+
+def test_readme_reads_in_five_minutes():
+    """Short paragraphs and table rows; the numbers live in docs/benchmarks.md."""
+    with open(os.path.join(REPO, "README.md")) as f:
+        text = f.read()
+    prose = re.sub(r"```.*?```", "", text, flags=re.S)
+    paragraphs = [p for p in re.split(r"\n\s*\n", prose) if p.strip()]
+    link_definitions = re.compile(r"^(\[[^\]]+\]: \S+\n?)+$")
+    long = [p.splitlines()[0] for p in paragraphs
+            if not p.lstrip().startswith("|") and not link_definitions.match(p.strip())
+            and len(p.splitlines()) > 8]
+    assert not long, f"README paragraphs over 8 lines: {long}"
+    rows = [line for line in text.splitlines() if line.startswith("|") and len(line) > 160]
+    assert not rows, f"README table rows over 160 characters: {rows}"

@@ -5,7 +5,7 @@ import pytest
 
 import keras
 import tfgan_stable as tg
-from tfgan_stable import small_conv
+from tfgan_stable.fast import small_conv
 
 
 def keras_network():

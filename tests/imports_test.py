@@ -19,7 +19,7 @@ LAYERS = [
     ["data_checks", "losses", "penalties", "constraints", "schedules", "packing",
      "optimizers", "families"],
     ["config"],
-    ["fast", "small_conv", "batch_norm", "fast_layers", "layers", "networks", "distribute",
+    ["fast", "layers", "networks", "distribute",
      "memory", "data", "metrics"],
     ["export", "callbacks", "progressive"],
     ["gans"],
@@ -116,7 +116,7 @@ def test_no_module_imports_from_a_layer_above():
 
 def test_the_config_imports_no_model():
     models = {f"{PACKAGE}.{name}" for name in ("gans", "networks", "build", "registry",
-                                                "layers", "small_conv", "batch_norm")}
+                                                "layers", "fast")}
     reached, todo = set(), [f"{PACKAGE}.config"]
     edges = graph()
     while todo:

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from tfgan_stable import layers
-from tfgan_stable.batch_norm import FusedBatchNormalization
+from tfgan_stable.fast.batch_norm import FusedBatchNormalization
 
 
 def test_equalized_dense_scales_unit_normal_weights_at_run_time():
@@ -74,7 +74,10 @@ def test_layers_serialise(layer):
 def test_normalization_layer_kinds_and_a_clear_error():
     from tfgan_stable import networks
 
-    assert isinstance(networks.normalization_layer("batch", "b"), FusedBatchNormalization)
+    assert isinstance(networks.normalization_layer("batch", "b", fast_layers=True),
+                      FusedBatchNormalization)
+    keras_norm = networks.normalization_layer("batch", "b")
+    assert type(keras_norm) is keras.layers.BatchNormalization and keras_norm.synchronized
     layer = networks.normalization_layer("layer", "l")
     assert isinstance(layer, keras.layers.LayerNormalization)
     x = np.random.default_rng(0).normal(3.0, 2.0, (2, 4, 4, 3)).astype("float32")

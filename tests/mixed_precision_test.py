@@ -7,7 +7,8 @@ import tensorflow as tf
 
 import gans_test
 import tfgan_stable as tg
-from tfgan_stable import distribute, registry, small_conv
+from tfgan_stable import distribute, registry
+from tfgan_stable.fast import small_conv
 from tfgan_stable import families as family_lib
 
 pytestmark = pytest.mark.slow  # trains, or runs the binaries
@@ -116,12 +117,13 @@ def test_the_matrix_filter_gradient_trains_as_keras_convolutions_in_bfloat16(tin
         traced.clear()
         with distribute.mixed_precision("mixed_bfloat16"):
             keras.utils.set_random_seed(0)
-            generator = tg.build_dcgan_generator(4, 8, 1, filters=4, matrix_path=False)
+            generator = tg.build_dcgan_generator(4, 8, 1, filters=4, fast_layers="on")
             critic = tg.build_dcgan_discriminator(8, 1, filters=4, normalization="layer",
-                                                  matrix_path=False)
+                                                  fast_layers="on")
             convolutions = [layer for layer in generator.layers + critic.layers
                             if isinstance(layer, (small_conv.Conv2D, small_conv.Conv2DTranspose))]
-            for layer in convolutions:
+            for layer in convolutions:  # WGAN-GP's setting (the GAN sets it too)
+                layer.matrix_path = False
                 layer.matrix_filter_gradient = matrix_filter_gradient
             taken[matrix_filter_gradient] = {
                 layer.name for layer in convolutions if layer.takes_matrix_filter_gradient(

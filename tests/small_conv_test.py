@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 import keras
-from tfgan_stable import small_conv
+from tfgan_stable.fast import small_conv
 
 CONV_CASES = [  # (input shape, layer arguments)
     ((3, 8, 8, 5), dict(filters=6, kernel_size=4, strides=2, padding="same")),
@@ -288,46 +288,3 @@ def test_bfloat16_bias_gradient_is_summed_in_float32(classes, shape, monkeypatch
 
     ours, theirs = bias_gradient(our_layer).numpy(), bias_gradient(keras_layer).numpy()
     assert np.linalg.norm(ours - theirs) / np.linalg.norm(theirs) < 0.005
-
-
-@pytest.mark.parametrize("family, matrix_products", [("wgan_gp", False), ("dcgan", True),
-                                                     ("wgan", True)])
-def test_the_wgan_gp_networks_keep_keras_convolution_forward(family, matrix_products):
-    # With the matrix path, WGAN-GP trained worse in bfloat16 on wider
-    # networks (docs/benchmarks.md); the matrix filter gradient kept its
-    # quality. The other families keep both.
-    from tfgan_stable import build, config as config_lib
-    from tfgan_stable.data import Examples
-    config = config_lib.from_dict({"data": {"name": "digits", "resolution": 8},
-                                   "model": {"family": family, "g_filters": 4,
-                                             "d_filters": 4}})
-    examples = Examples(None, "image", (8, 8, 1), 1, "test")
-    generator, critic = build.build_networks(config, examples)
-    convolutions = [layer for layer in generator.layers + critic.layers
-                    if isinstance(layer, (small_conv.Conv2D, small_conv.Conv2DTranspose))]
-    assert len(convolutions) >= 3
-    assert all(c.matrix_path is matrix_products for c in convolutions)
-    assert all(c.matrix_filter_gradient for c in convolutions)
-
-
-def test_a_family_without_the_matrix_filter_gradient_builds_networks_without_it():
-    # Family.matrix_filter_gradient reaches every convolution the generic
-    # builders make (what bench/precision_quality.py --filter-gradient off uses).
-    import dataclasses
-    from tfgan_stable import build, config as config_lib
-    from tfgan_stable.data import Examples
-    from tfgan_stable import families as family_lib
-    family_lib.register(dataclasses.replace(family_lib.get("wgan_gp"), name="wgan_gp_no_fg",
-                                            matrix_filter_gradient=False))
-    try:
-        config = config_lib.from_dict({"data": {"name": "digits", "resolution": 8},
-                                       "model": {"family": "wgan_gp_no_fg", "g_filters": 4,
-                                                 "d_filters": 4}})
-        generator, critic = build.build_networks(config, Examples(None, "image", (8, 8, 1), 1,
-                                                                  "test"))
-    finally:
-        family_lib.unregister("wgan_gp_no_fg")
-    convolutions = [layer for layer in generator.layers + critic.layers
-                    if isinstance(layer, (small_conv.Conv2D, small_conv.Conv2DTranspose))]
-    assert len(convolutions) >= 3
-    assert not any(c.matrix_filter_gradient or c.matrix_path for c in convolutions)

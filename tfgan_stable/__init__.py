@@ -21,7 +21,6 @@ if _cli.running_a_binary():
     _cli.import_tensorflow()
 
 from tfgan_stable import _backend  # noqa: E402,F401  (checks Keras' backend first)
-from tfgan_stable.batch_norm import FusedBatchNormalization  # noqa: E402
 from tfgan_stable.callbacks import (  # noqa: E402
     Backup,
     BeganEquilibrium,
@@ -33,7 +32,11 @@ from tfgan_stable.data import critic_batches, load_examples, make_dataset  # noq
 from tfgan_stable.distribute import make_strategy, mixed_precision  # noqa: E402
 from tfgan_stable.errors import ConfigError, MissingPathError  # noqa: E402
 from tfgan_stable.export import export_generator  # noqa: E402
-from tfgan_stable.fast_layers import with_fast_layers, with_keras_layers  # noqa: E402
+from tfgan_stable.fast import (  # noqa: E402
+    FusedBatchNormalization,
+    with_fast_layers,
+    with_keras_layers,
+)
 from tfgan_stable.gans import BEGAN, DCGAN, GAN, WGAN, WGANGP, ProGAN  # noqa: E402
 from tfgan_stable.networks import (  # noqa: E402
     ProgressiveDiscriminator,
@@ -49,7 +52,7 @@ from tfgan_stable.optimizers import OptimisticAdam  # noqa: E402
 from tfgan_stable.packing import pack_samples  # noqa: E402
 from tfgan_stable.progressive import fit_progressive  # noqa: E402
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "BEGAN",

@@ -47,14 +47,12 @@ def build_networks(config, examples):
         build_generator(model_cfg.latent_dim, resolution, channels, filters=model_cfg.g_filters,
                         max_filters=model_cfg.max_filters,
                         normalization=model_cfg.g_normalization,
-                        matrix_path=family.matrix_path,
-                        matrix_filter_gradient=family.matrix_filter_gradient),
+                        fast_layers=model_cfg.fast_layers),
         build_discriminator(resolution, critic_channels, filters=model_cfg.d_filters,
                             max_filters=model_cfg.max_filters,
                             normalization=(model_cfg.d_normalization
                                            or family.critic_normalization),
-                            matrix_path=family.matrix_path,
-                            matrix_filter_gradient=family.matrix_filter_gradient),
+                            fast_layers=model_cfg.fast_layers),
     )
 
 

@@ -27,6 +27,7 @@ LEARNING_RATE_DECAYS = ("linear", "none")
 MIXED_PRECISION_POLICIES = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 CHANNELS = ("auto", 1, 3)
 OPTIMIZER_NAMES = ("adam", "optimistic_adam", "rmsprop")
+FAST_LAYERS = ("auto", "on", "off")
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 
 
@@ -66,6 +67,10 @@ class ModelConfig:
     ``began:``, ...; see :mod:`tfgan_stable.families`). ``pack``: PacGAN's
     packing degree (:mod:`tfgan_stable.packing`), the samples the critic scores
     at once; DCGAN, WGAN and WGAN-GP only, and it must divide the batch size.
+    ``fast_layers``: ``auto`` (the library's faster layers where they were
+    measured to pay: bfloat16 on a CPU that computes it, never on a GPU or
+    TPU; :mod:`tfgan_stable.fast`), ``on`` or ``off``; the run writes the
+    choice into its config.
     """
 
     family: str = "wgan_gp"
@@ -82,6 +87,7 @@ class ModelConfig:
     g_ema_half_life_images: Optional[int] = None
     g_ema_rampup: Optional[float] = None
     pack: int = 1
+    fast_layers: str = "auto"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -215,6 +221,7 @@ class Config:
         _check_choice("optimizer.decay", self.optimizer.decay, LEARNING_RATE_DECAYS)
         _check_optimizer_values(self.optimizer)
         _check_choice("model.g_normalization", self.model.g_normalization, NORMALIZATIONS)
+        _check_choice("model.fast_layers", self.model.fast_layers, FAST_LAYERS)
         if self.model.d_normalization is not None:
             _check_choice("model.d_normalization", self.model.d_normalization, NORMALIZATIONS)
         if self.data.channels not in CHANNELS:

@@ -8,7 +8,7 @@ export never leaves a version that a server would pick up. A temporary folder
 left by a killed export is removed by the next export into the same folder.
 
 The served graph holds plain TensorFlow ops: the library's fast layers are
-swapped for Keras' own first (:func:`tfgan_stable.fast_layers.with_keras_layers`),
+swapped for Keras' own first (:func:`tfgan_stable.fast.with_keras_layers`),
 so loading an export warns about no custom gradients.
 
 Signatures:
@@ -41,7 +41,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_stable import fast_layers
+from tfgan_stable import fast
 from tfgan_stable import log
 from tfgan_stable.errors import ConfigError, MissingPathError
 from tfgan_stable.utils import files
@@ -478,12 +478,12 @@ def serving_network(generator):
     The library's bfloat16 layers take their kernel gradients through a
     ``tf.custom_gradient``, which a SavedModel cannot keep: every load of one
     would warn of "unsaved custom gradients". Keras' own layers compute the
-    same forward pass with plain ops (:func:`fast_layers.with_keras_layers`).
+    same forward pass with plain ops (:func:`fast.with_keras_layers`).
     A network whose subclassed code builds the library's layers is exported
     as it is, with a notice.
     """
     try:
-        return fast_layers.with_keras_layers(generator)
+        return fast.with_keras_layers(generator)
     except ValueError as error:
         log.info(f"export: {error}; exporting the network as it is (loading the export may "
                  "warn about custom gradients; the served outputs are the same)")

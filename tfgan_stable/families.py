@@ -38,9 +38,6 @@ class Family:
         the generic ones (``dcgan`` for images, ``mlp`` for vectors). The first
         is the default for images.
       critic_normalization: ``model.d_normalization`` when that is null.
-      matrix_path: whether the generic networks' convolutions on small maps
-        may be matrix products (:mod:`tfgan_stable.small_conv`).
-      matrix_filter_gradient: whether, elsewhere, their kernel gradients may be.
       build_networks: ``(config, examples, architecture) -> (generator,
         discriminator)`` for an architecture of its own; None: the generic builders.
       callbacks: ``config -> list`` of callbacks that change the training state.
@@ -61,8 +58,6 @@ class Family:
     gan_kwargs: Callable[[Any], dict] = lambda options: {}
     architectures: Sequence[str] = ()
     critic_normalization: str = "batch"
-    matrix_path: bool = True
-    matrix_filter_gradient: bool = True
     build_networks: Optional[Callable] = None
     callbacks: Callable[[Any], list] = lambda config: []
     train_steps: Optional[Callable] = None

@@ -31,8 +31,9 @@ def train():
         from tfgan_stable import train_lib
 
         with contextlib.redirect_stdout(sys.stderr):  # stdout carries the YAML alone
+            config = train_lib.resolve_precision(config, FLAGS.workdir)
             config = train_lib.resolve_steps_per_execution(
-                train_lib.resolve_precision(config, FLAGS.workdir))
+                train_lib.resolve_fast_layers(config, workdir=FLAGS.workdir))
         print(config.to_yaml(), end="")
         return 0
     if not FLAGS.workdir:

@@ -28,7 +28,7 @@ from tfgan_stable import callbacks as callbacks_lib
 from tfgan_stable import config as config_lib
 from tfgan_stable import data as data_lib
 from tfgan_stable import export as export_lib
-from tfgan_stable import distribute, hardware, log, memory
+from tfgan_stable import distribute, fast, hardware, log, memory
 from tfgan_stable import build
 from tfgan_stable import workdir as workdir_lib
 from tfgan_stable.errors import ConfigError
@@ -114,6 +114,7 @@ def run(config, workdir, extra_callbacks=(), strategy=None):
         config = dataclasses.replace(config, export=dataclasses.replace(
             config.export, dir=os.path.join(workdir, "export")))
     config = resolve_precision(config, workdir, strategy)
+    config = resolve_fast_layers(config, strategy, workdir)
     config = resolve_steps_per_execution(config)
     workdir_lib.check(config.to_dict(), workdir,
                       config.export.dir if config.export.enabled else None)
@@ -137,6 +138,26 @@ def resolve_precision(config, workdir=None, strategy=None):
     log.info(f"train.mixed_precision=auto: {policy or 'float32'} ({reason})")
     return dataclasses.replace(config, train=dataclasses.replace(config.train,
                                                                  mixed_precision=policy))
+
+
+def resolve_fast_layers(config, strategy=None, workdir=None):
+    """``model.fast_layers: auto`` made concrete: the resumed run's (when ``workdir``
+    holds one: a backup names its layers by class, so a resume builds the same),
+    else for the run's precision and devices (:func:`tfgan_stable.fast.resolve`)."""
+    if config.model.fast_layers != "auto":
+        return config
+    stored = workdir_lib.stored_config(workdir) if workdir else None
+    if stored is not None:
+        setting = (stored.get("model") or {}).get(
+            "fast_layers", workdir_lib.BEFORE_THE_KEY["model.fast_layers"])
+    else:
+        setting = "auto"
+    if setting not in ("on", "off"):
+        use = fast.resolve("auto", policy=config.train.mixed_precision or "float32",
+                           devices=fast.devices_of(strategy))
+        setting = "on" if use else "off"
+    return dataclasses.replace(config, model=dataclasses.replace(
+        config.model, fast_layers=setting))
 
 
 def resolve_steps_per_execution(config):

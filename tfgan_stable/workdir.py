@@ -45,6 +45,10 @@ FREE_KEYS = frozenset({
     "train.jit_compile", "train.strategy", "train.devices", "train.tpu",
     "train.deterministic",
 })
+# What a run written before a key existed trained with, where that differs from
+# the key's default today: every earlier version built the library's fast layers
+# (their weights files name the layers by class, so a resume must build the same).
+BEFORE_THE_KEY = {"model.fast_layers": "on"}
 FREE_SECTIONS = frozenset({"export"})
 # Keys whose null the run resolves from the data (see train_lib._run).
 RESOLVED_FROM_DATA = ("model.architecture",)
@@ -72,7 +76,7 @@ def fingerprint_differences(stored, current):
     # A null in a config written before defaults were resolved meant the default.
     unresolved = {key for key, value in old.items() if value is None and new.get(key) is not None}
     if added or unresolved:
-        stored_defaults = fingerprint(_defaults_of(stored))
+        stored_defaults = {**fingerprint(_defaults_of(stored)), **BEFORE_THE_KEY}
         old.update({key: stored_defaults[key] for key in added | unresolved
                     if key in stored_defaults})
     # a null architecture is resolved from the data once it is loaded, after this

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from tfgan_stable import data_checks, distribute, optimizers, packing, schedules
+from tfgan_stable import data_checks, distribute, fast, optimizers, packing, schedules
 from tfgan_stable.config import OPTIMIZER_NAMES
 
 
@@ -53,6 +53,8 @@ class GAN(keras.Model):
     supports_packing = True  # False where the family's own step does not pack
     critic_scores = True  # the discriminator returns a score per sample (BEGAN's does not)
     default_g_ema_decay = None  # the family paper's generator average (ProGAN: 0.999)
+    # what the family asks of the library's fast layers in its networks (tfgan_stable.fast)
+    fast_layer_options = {}
 
     def __init__(self, generator, discriminator, latent_dim=None, n_critic=None,
                  g_ema_decay=None, g_ema_half_life_images=None, g_ema_rampup=None,
@@ -69,6 +71,8 @@ class GAN(keras.Model):
                     f"{type(self).__name__}.{part} must be built (use a functional model "
                     "or call it once on a batch)"
                 )
+        for network in (generator, discriminator):
+            fast.configure(network, **self.fast_layer_options)
         self.generator = generator
         self.discriminator = discriminator
         input_dim = _input_dim(generator)

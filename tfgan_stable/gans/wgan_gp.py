@@ -37,6 +37,13 @@ class WGANGP(GAN):
 
     family = "wgan_gp"
     default_n_critic = 5
+    # Where the library's fast layers train it (tfgan_stable.fast), both networks
+    # keep Keras' convolution forward: with the matrix products in both, 2 of 3
+    # bfloat16 seeds trained far worse than every float32 seed on wider digits
+    # networks. The kernel gradients as products stay: over 8 seeds against
+    # float32's 7 their scores are within float32's seed-to-seed noise (rank-sum
+    # test, docs/benchmarks.md, "the matrix-product convolutions").
+    fast_layer_options = {"matrix_path": False}
     extra_metric_names = ("gp", "grad_norm", "wasserstein_estimate")
     default_learning_rate = 1e-4
     default_betas = (0.5, 0.9)
@@ -115,12 +122,6 @@ class WGANGPOptions:
 
 
 # The penalty is per example, so the critic must not use batch norm (sec. 4).
-# Both networks keep Keras' convolution forward: with the matrix products in
-# both, 2 of 3 bfloat16 seeds trained far worse than every float32 seed on
-# wider digits networks (and one of them with the products in either network
-# alone). The kernel gradients as products stay: over 8 seeds against
-# float32's 7, their bfloat16 scores are within float32's seed-to-seed noise
-# (rank-sum test, docs/benchmarks.md, "the matrix-product convolutions").
 FAMILY = family.register(family.Family(
     "wgan_gp", WGANGP, WGANGPOptions, gan_kwargs=dataclasses.asdict,
-    critic_normalization="layer", matrix_path=False))
+    critic_normalization="layer"))

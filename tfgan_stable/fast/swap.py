@@ -1,4 +1,4 @@
-"""Your own Keras networks with the library's faster layers.
+"""Swapping Keras' layers for the library's faster equals, and back.
 
 The library's networks are built from layers that compute what Keras' do,
 faster in bfloat16 on CPUs with AMX (``bench/results/layer_speed*.md``):
@@ -19,8 +19,8 @@ warn about it).
 
 import keras
 
-from tfgan_stable import small_conv
-from tfgan_stable.batch_norm import FusedBatchNormalization
+from tfgan_stable.fast import small_conv
+from tfgan_stable.fast.batch_norm import FusedBatchNormalization
 
 # Keras layer class -> the library's equivalent (exact classes: a user's
 # subclass of a Keras layer may change what it computes, so it is kept).
@@ -32,7 +32,7 @@ REPLACEMENTS = {
 # The library's layer class -> Keras' (the inverse of REPLACEMENTS).
 KERAS_EQUIVALENTS = {library: keras_class for keras_class, library in REPLACEMENTS.items()}
 # Arguments of the library's layers that Keras' do not take.
-LIBRARY_ONLY_ARGUMENTS = ("matrix_path", "matrix_filter_gradient")
+LIBRARY_ONLY_ARGUMENTS = small_conv.OPTIONS
 
 
 def with_fast_layers(model, matrix_path=True, matrix_filter_gradient=True):

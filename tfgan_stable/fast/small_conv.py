@@ -318,6 +318,11 @@ def map_pixels(shape):
     return None if shape[1] is None or shape[2] is None else shape[1] * shape[2]
 
 
+# The layers' own switches (serialised): the whole matrix path on small maps, and
+# where it is not taken, the kernel gradient alone as a matrix product.
+OPTIONS = ("matrix_path", "matrix_filter_gradient")
+
+
 class _MatrixPathConvolution:
     """What both layers share: the switches, and ``call``.
 
