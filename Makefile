@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DEMO_CONFIG ?= configs/wgan_gp_digits.yaml
 DEMO_WORKDIR ?= runs/demo
 
-.PHONY: install demo test test-fast bench clean
+.PHONY: install demo test test-heavy test-fast bench clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,15 +21,22 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/tfgan-train --config=$(DEMO_CONFIG) --workdir=$(DEMO_WORKDIR)
 
-# The whole suite, spread over TEST_WORKERS processes (about 8 minutes on 2 CPU cores).
+# The suite but its long end-to-end runs, over TEST_WORKERS processes (about 10 minutes
+# on 2 CPU cores).
 TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not heavy"
+
+# The long end-to-end runs (every docs block twice in a fresh folder, SIGKILL resumes,
+# two replicas against one device, ProGAN's growth, every smoke config through the
+# binary): about 10 minutes on 2 CPU cores. CI runs them after make test.
+test-heavy: $(STAMP)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m heavy
 
 # Unit tests and two train steps of every family (no binaries, no long training):
-# under a minute on 2 CPU cores.
+# about a minute on 2 CPU cores.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow and not heavy"
 
 # Benchmarks (CPU hours in all). Each line rewrites the committed result of its --name,
 # bench/results/<script>/<name>.{json,md,png} (names as committed; stamped with the CPU,

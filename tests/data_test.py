@@ -198,9 +198,9 @@ def test_channels_are_converted_to_the_configured_count(channels, expected):
 
 def test_rgb_and_rgba_become_gray_by_luminance_without_alpha():
     rgba = tf.constant([[[[1.0, 0.0, 0.0, 0.5]]]])  # one red pixel, half transparent
-    gray = data._convert_channels(rgba[0], 1)
+    gray = data.sources._convert_channels(rgba[0], 1)
     np.testing.assert_allclose(gray.numpy().ravel(), [0.2989], atol=1e-3)
-    rgb = data._convert_channels(tf.constant([[[0.25]]]), 3)
+    rgb = data.sources._convert_channels(tf.constant([[[0.25]]]), 3)
     np.testing.assert_allclose(rgb.numpy().ravel(), [0.25] * 3)
 
 
@@ -245,8 +245,8 @@ def test_folder_scans_are_cached_and_only_changed_files_decoded_again(tmp_path, 
     cache = str(tmp_path / "cache" / "scan.json")
     assert data.scan_images(files, cache) == [(8, 8, 1)] * 4
     decoded = []
-    real_header = data._image_header
-    monkeypatch.setattr(data, "_image_header", lambda path: decoded.append(path)
+    real_header = data.sources._image_header
+    monkeypatch.setattr(data.sources, "_image_header", lambda path: decoded.append(path)
                         or real_header(path))
     assert data.scan_images(files, cache) == [(8, 8, 1)] * 4 and decoded == []
     Image.fromarray(rng.integers(0, 256, (8, 12, 3), dtype=np.uint8)).save(files[2])

@@ -14,7 +14,7 @@ from helpers import CONFIGS, REPO
 from tfgan_stable import distribute
 from tfgan_stable import families as family_lib
 
-pytestmark = pytest.mark.slow  # trains, or runs the binaries
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]  # long runs: make test-heavy
 
 FAMILIES = family_lib.names()
 

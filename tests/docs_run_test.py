@@ -94,6 +94,7 @@ def test_every_block_is_labelled_and_every_skip_says_why():
                 assert label in RUNNABLE and len(skip) > 10, f"{where}: say why it is skipped"
 
 
+@pytest.mark.heavy
 def test_every_code_block_runs_twice_in_a_fresh_folder(tmp_path):
     import json
 

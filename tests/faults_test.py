@@ -226,6 +226,7 @@ def test_full_disk_during_a_backup_keeps_the_previous_one(tmp_path, monkeypatch,
     assert backup.verify(str(state))
 
 
+@pytest.mark.slow  # mounts a tmpfs and fills it
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("mount"),
                     reason="needs root to mount a small tmpfs")
 def test_a_really_full_disk_ends_in_one_line_not_a_crash(tmp_path):

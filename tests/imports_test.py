@@ -16,10 +16,10 @@ PACKAGE = "tfgan_stable"
 # Bottom to top: a module may import from its own layer (without circles) and below.
 LAYERS = [
     ["errors", "log", "_backend", "hardware", "utils", "cli"],
-    ["data_checks", "losses", "penalties", "constraints", "schedules", "packing",
+    ["losses", "penalties", "constraints", "schedules", "packing",
      "optimizers", "families"],
     ["config"],
-    ["fast", "layers", "networks", "distribute",
+    ["fast", "networks", "distribute",
      "memory", "data", "metrics"],
     ["export", "callbacks", "progressive"],
     ["gans"],

@@ -23,7 +23,7 @@ import pytest
 
 from helpers import CONFIGS, REPO
 
-pytestmark = pytest.mark.slow  # trains, or runs the binaries
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]  # long runs: make test-heavy
 
 RUNS = {  # family: (smoke config, overrides, the file holding the final state)
     "wgan_gp": ("wgan_gp.yaml", ["train.steps=24", "train.steps_per_epoch=1"],

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfgan_stable import layers
+from tfgan_stable.networks import progan_layers as layers
 from tfgan_stable.fast.batch_norm import FusedBatchNormalization
 
 

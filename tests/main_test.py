@@ -11,6 +11,7 @@ from helpers import CONFIGS, SMOKE_CONFIGS, run_train
 pytestmark = pytest.mark.slow  # trains, or runs the binaries
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("config", SMOKE_CONFIGS, ids=os.path.basename)
 def test_binary_trains_writes_and_exports(config, tmp_path):
     workdir, export_dir = tmp_path / "run", tmp_path / "exports"

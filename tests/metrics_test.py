@@ -154,6 +154,7 @@ def test_digit_classifier_input_area_averages_to_8x8():
     assert metrics.digit_classifier_input(images[:, ::2, ::2]).shape == (2, 8, 8, 1)
 
 
+@pytest.mark.slow  # trains the classifier the first time (then cached)
 def test_digit_classifier_reaches_97_percent_held_out(digit_classifier):
     _, accuracy = digit_classifier
     assert accuracy >= 0.97
@@ -191,6 +192,7 @@ def test_stacked_mode_count_on_real_stacked_digits(digit_classifier):
     assert features.shape == (500, 64)
 
 
+@pytest.mark.heavy
 def test_inception_features_load_from_a_local_weights_file(tmp_path):
     import keras
 

@@ -11,7 +11,8 @@ import yaml
 import tfgan_stable as tg
 from helpers import CONFIGS
 from tfgan_stable import config as config_lib
-from tfgan_stable import layers, progressive, schedules, train_lib
+from tfgan_stable import progressive, schedules, train_lib
+from tfgan_stable.networks import progan_layers as layers
 from tfgan_stable import workdir as workdir_lib
 from tfgan_stable.gans.progan import reset_optimizer_state
 from tfgan_stable.networks.progan import feature_maps
@@ -191,6 +192,7 @@ def smoke_config(tmp_path, *overrides):
         raw, [f"export.dir={tmp_path / 'exports'}", *overrides]))
 
 
+@pytest.mark.heavy
 def test_smoke_config_grows_4_8_16_and_exports_the_final_resolution(tmp_path):
     # float32: the export is compared with the final generator to 1e-5 below
     config = smoke_config(tmp_path, "export.all_resolutions=true", "train.mixed_precision=float32")
@@ -238,6 +240,7 @@ class StateAtStart(keras.callbacks.Callback):
                           [w.numpy().copy() for w in self.model.generator_ema.weights])
 
 
+@pytest.mark.heavy
 def test_resume_in_the_middle_of_a_transition(tmp_path):
     config = smoke_config(tmp_path)
     interrupt = InterruptMidTransition()
@@ -276,6 +279,7 @@ def test_stage_learning_rates_takes_none_a_float_or_one_per_stage():
         progressive.stage_learning_rates([3e-3, 0.0], 2)
 
 
+@pytest.mark.heavy
 def test_learning_rates_follow_the_stage_and_survive_a_mid_stage_resume(tmp_path):
     config = smoke_config(tmp_path, "progan.learning_rates=[0.004, 0.002, 0.001]")
     interrupt, first = InterruptMidTransition(), LearningRates()
@@ -301,6 +305,7 @@ def test_learning_rates_refuse_an_optimizer_on_a_schedule():
                            batch_sizes=8, learning_rates=[2e-3, 1e-3], verbose=0)
 
 
+@pytest.mark.heavy
 def test_fit_progressive_grows_in_one_call_and_resumes_mid_stage(tmp_path):
     examples = tg.load_examples("digits", resolution=8)
 

@@ -88,6 +88,7 @@ class LearningRates(keras.callbacks.Callback):
                            float(self.model.g_optimizer.learning_rate)))
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("name, overrides, critic_updates", [
     ("wgan_gp.yaml", [], 4 * 5),
     # warm-up: 100 critic updates before each of the first 25 generator updates

@@ -16,7 +16,8 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from tfgan_stable import data_checks, distribute, fast, optimizers, packing, schedules
+from tfgan_stable import distribute, fast, optimizers, packing, schedules
+from tfgan_stable.data import checks as data_checks
 from tfgan_stable.config import OPTIMIZER_NAMES
 
 

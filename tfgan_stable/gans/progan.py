@@ -1,4 +1,12 @@
-"""Progressive GAN (Karras, Aila, Laine, Lehtinen 2018, arXiv 1710.10196)."""
+"""Progressive GAN (Karras, Aila, Laine, Lehtinen 2018, arXiv 1710.10196).
+
+Everything ProGAN owns is reachable from here: the GAN and its Family spec
+(this module), its networks (``ProgressiveGenerator`` /
+``ProgressiveDiscriminator``, :mod:`tfgan_stable.networks.progan`) and their
+layers (:mod:`tfgan_stable.networks.progan_layers`: equalised learning rate,
+pixel norm, minibatch stddev), the growth in one call (``fit_progressive``,
+:mod:`tfgan_stable.progressive`) and its callback (``ProgressiveGrowing``).
+"""
 
 import dataclasses
 import os
@@ -7,15 +15,18 @@ from typing import Optional, Sequence
 import keras
 from keras import ops
 
-from tfgan_stable import distribute, layers, losses, penalties, schedules
-from tfgan_stable.errors import ConfigError
+from tfgan_stable import distribute, losses, penalties, progressive, schedules
 from tfgan_stable import families as family
+from tfgan_stable.callbacks.progressive import ProgressiveGrowing  # noqa: F401
+from tfgan_stable.errors import ConfigError
 from tfgan_stable.gans.base import GAN
+from tfgan_stable.networks import progan_layers as layers
 from tfgan_stable.networks.progan import (
     ProgressiveDiscriminator,
     ProgressiveGenerator,
     num_stages,
 )
+from tfgan_stable.progressive import fit_progressive  # noqa: F401
 
 
 PAPER_EMA_DECAY = 0.999
@@ -333,7 +344,6 @@ def _fit(gan, examples, config, workdir, state_callbacks, common_callbacks):
     Finished stages and the stage in progress are kept in ``<workdir>/backup``;
     TensorBoard logs in ``<workdir>/logs/stage_<s>``.
     """
-    from tfgan_stable import progressive
 
     options = config.family_options
 

@@ -139,7 +139,7 @@ def load_fashion_mnist_split(folder, split, resolution=28):
     from tfgan_stable import data as data_lib
 
     prefix = {"train": "train", "test": "t10k"}[split]
-    paths = [data_lib._find_idx(folder or "", f"{prefix}-{kind}-idx{rank}-ubyte")
+    paths = [data_lib.find_idx(folder or "", f"{prefix}-{kind}-idx{rank}-ubyte")
              for kind, rank in (("images", 3), ("labels", 1))]
     if None in paths:
         raise MissingPathError(f"Fashion-MNIST folder {folder!r} lacks the {split} split's "

@@ -16,7 +16,7 @@ import keras
 from keras import layers as keras_layers
 from keras import ops
 
-from tfgan_stable import layers
+from tfgan_stable.networks import progan_layers as layers
 
 
 def num_stages(resolution):
