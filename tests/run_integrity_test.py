@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import signal
+import shutil
 import subprocess
 import sys
 import time
@@ -79,7 +80,6 @@ def test_rerun_with_another_weight_shaping_config_is_refused(finished, override,
 
 
 def test_workdir_written_before_a_key_existed_refuses_a_non_default_value(finished, tmp_path):
-    import shutil
 
     import yaml
 
@@ -95,6 +95,19 @@ def test_workdir_written_before_a_key_existed_refuses_a_non_default_value(finish
     assert snapshot(older) == before
     result = train(older, config="wgan_gp.yaml")  # at the default: the same run
     assert result.returncode == 0 and "not exporting again" in result.stdout, result.stderr[-3000:]
+
+
+def test_a_lost_export_record_does_not_publish_a_duplicate_version(finished, tmp_path):
+    """The newest version holding this run's steps and fingerprint is the export."""
+    copy = tmp_path / "copy"
+    shutil.copytree(finished, copy)
+    (copy / "run" / "export.json").unlink()
+    versions = sorted(os.listdir(next((copy / "exports").iterdir())))
+    result = train(copy, config="wgan_gp.yaml")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "was missing, now rewritten); not exporting again" in result.stdout
+    assert sorted(os.listdir(next((copy / "exports").iterdir()))) == versions
+    assert json.loads((copy / "run" / "export.json").read_text())["path"].endswith(versions[-1])
 
 
 class _Interrupt(Exception):

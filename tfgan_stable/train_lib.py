@@ -16,6 +16,7 @@ A workdir holds one run::
 """
 
 import dataclasses
+import json
 import math
 import os
 from typing import Optional
@@ -315,6 +316,13 @@ def _export(gan, config, examples, workdir, done):
         log.info(f"{record['path']} already holds these {done} generator steps; "
                  "not exporting again")
         return record["path"]
+    if not record:  # export.json lost: the newest version may hold this very run
+        holder = _export_of_this_run(model_dir, config, done)
+        if holder:
+            workdir_lib.write_export_record(workdir, holder, done)
+            log.info(f"{holder} already holds these {done} generator steps of this run "
+                     f"(its record in {workdir} was missing, now rewritten); not exporting again")
+            return holder
     # the values the run used, family defaults and train.mixed_precision=auto resolved
     settings = export_lib.gan_metadata(gan)
     config_dict = export_lib.with_values_used(config.to_dict(), settings)
@@ -343,6 +351,23 @@ def _export(gan, config, examples, workdir, done):
     workdir_lib.write_export_record(workdir, export_path, done, resolutions)
     log.info(f"exported the generator to {export_path}")
     return export_path
+
+
+def _export_of_this_run(model_dir, config, done):
+    """The newest version in ``model_dir`` if its metadata holds ``done`` generator
+    steps of a run with this config's fingerprint, else None."""
+    versions = export_lib.existing_versions(model_dir)
+    if not versions:
+        return None
+    path = os.path.join(model_dir, str(versions[-1]))
+    try:
+        with open(os.path.join(path, export_lib.METADATA_FILE)) as f:
+            metadata = json.load(f)
+    except (OSError, ValueError):
+        return None
+    same_run = (metadata.get("generator_steps") == done and isinstance(metadata.get("config"), dict)
+                and not workdir_lib.fingerprint_differences(metadata["config"], config.to_dict()))
+    return path if same_run else None
 
 
 def _same_path(a, b):
