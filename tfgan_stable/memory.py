@@ -134,12 +134,8 @@ def check_bytes(needed, what, available=None):
 
     ``what``: the settings to name, e.g. ``"data.num_samples=1000000000"``.
     """
-    available = available_bytes() if available is None else available
-    if needed > USABLE_FRACTION * available:
-        raise ConfigError(
-            f"{what} needs about {_gib(needed)} of memory (estimate), more than "
-            f"{_usable(available)}")
-    return needed
+    return _refuse_above_usable(needed, f"{what} needs about {_gib(needed)} of memory",
+                                available)
 
 
 def check_fits(generator, discriminator, batch_size, latent_dim, sample_shape, what,
@@ -161,17 +157,20 @@ def check_fits(generator, discriminator, batch_size, latent_dim, sample_shape, w
     """
     needed = train_step_bytes(generator, discriminator, batch_size, latent_dim, sample_shape,
                               pack, gradient_penalty, real_batches)
+    return _refuse_above_usable(
+        needed, f"{what} needs about {_gib(needed)} per train step", available,
+        "; lower the resolution, the batch size or the filter counts")
+
+
+def _refuse_above_usable(needed, need, available=None, advice=""):
+    """``needed``, or ConfigError ``"<need> (estimate), more than <usable><advice>"``."""
     available = available_bytes() if available is None else available
     if needed > USABLE_FRACTION * available:
         raise ConfigError(
-            f"{what} needs about {_gib(needed)} per train step (estimate), more than "
-            f"{_usable(available)}; lower the resolution, the batch size or the filter counts")
+            f"{need} (estimate), more than the {_gib(USABLE_FRACTION * available)} a run may "
+            f"take ({USABLE_FRACTION:.0%} of the {_gib(available)} of memory available "
+            f"now){advice}")
     return needed
-
-
-def _usable(available):
-    return (f"the {_gib(USABLE_FRACTION * available)} a run may take "
-            f"({USABLE_FRACTION:.0%} of the {_gib(available)} of memory available now)")
 
 
 def _gib(size):
