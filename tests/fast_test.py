@@ -139,3 +139,20 @@ def test_a_resumed_run_builds_the_layers_it_started_with(tmp_path):
                                 "train": {"mixed_precision": "float32"}})
     assert workdir_lib.fingerprint_differences(before_the_key, off.to_dict()) == [
         "model.fast_layers: 'on' -> 'off'"]
+
+
+def test_a_backup_restored_into_networks_built_otherwise_is_named(tmp_path):
+    """Weights files name layers by class: fast layers on and off do not mix."""
+    def gan(setting):
+        built = tg.DCGAN(tg.build_dcgan_generator(8, 8, 1, filters=4, fast_layers=setting),
+                         tg.build_dcgan_discriminator(8, 1, filters=4, fast_layers=setting))
+        built.compile()
+        return built
+
+    backup = tg.Backup(str(tmp_path))
+    backup.set_model(gan("on"))
+    backup.on_epoch_end(0)
+    with pytest.raises(ValueError, match=r"holds other networks than .*\(2 of its layers do "
+                                         r"not match\).*fast_layers on or off"):
+        tg.Backup.restore(gan("off"), str(tmp_path))
+    assert tg.Backup.restore(gan("on"), str(tmp_path))

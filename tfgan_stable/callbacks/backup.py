@@ -9,6 +9,7 @@ or altered backup is named instead of loaded (or failing half-way through
 """
 
 import os
+import re
 
 import keras
 import numpy as np
@@ -208,7 +209,16 @@ class Backup(keras.callbacks.Callback):
         path = os.path.join(backup_dir, cls.FILENAME)
         if verify(path) is None:
             return False
-        model.load_weights(path)
+        try:
+            model.load_weights(path)
+        except ValueError as error:  # Keras names each layer's weights by its class
+            failed = re.search(r"A total of (\d+) objects", str(error))
+            count = f"{failed.group(1)} of its layers" if failed else "its layers"
+            raise ValueError(
+                f"the backup {path!r} holds other networks than {model.name!r} ({count} "
+                "do not match). Restore it into networks built the same way (layer classes "
+                "included: fast_layers on or off, the same architecture), or start afresh "
+                "with another backup folder") from None
         return True
 
     @classmethod
