@@ -8,6 +8,7 @@ reproduced from its ``config.yaml`` alone. One job a module: the schema
 (:mod:`.loading`) and the generated reference (:mod:`.reference`).
 """
 
+from tfgan_stable.errors import ConfigError, MissingPathError  # noqa: F401
 from tfgan_stable.config.loading import (  # noqa: F401
     apply_overrides,
     check_sections,
