@@ -193,10 +193,11 @@ def _run(config, workdir, extra_callbacks, strategy):
         gan.set_stage(gan.num_stages - 1)
         step_batch = batch_sizes(config)[-1]
     memory.check_fits(
-        gan.generator, gan.discriminator, step_batch, gan.latent_dim, examples.shape,
+        gan.generator, gan.discriminator, step_batch, config.model.latent_dim, examples.shape,
         f"data.resolution={config.data.resolution} ({examples.name}, shape "
-        f"{list(examples.shape)}) with a batch of {step_batch}", pack=gan.pack,
-        gradient_penalty=getattr(gan, "gp_weight", 0) > 0, real_batches=gan.n_critic)
+        f"{list(examples.shape)}) with a batch of {step_batch}", pack=config.model.pack,
+        gradient_penalty=getattr(config.family_options, "gp_weight", 0) > 0,
+        real_batches=config.model.n_critic)
 
     with workdir_lib.Lock(workdir):
         workdir_lib.check_fingerprint(config.to_dict(), workdir)  # again, under the lock
@@ -272,10 +273,10 @@ def _fit(gan, examples, config, backup_dir, tensorboard_dir, state_callbacks,
     callbacks_lib.Backup.restore(gan, backup_dir)
     start = int(keras.ops.convert_to_numpy(gan.train_steps))
     dataset = data_lib.make_dataset(
-        examples, config.train.batch_size, n_critic=gan.n_critic, seed=config.train.seed,
+        examples, config.train.batch_size, n_critic=config.model.n_critic, seed=config.train.seed,
         shuffle_buffer=config.data.shuffle_buffer, start=start,
     )
-    fit_steps = train_steps_for(config, gan.n_critic)
+    fit_steps = train_steps_for(config, config.model.n_critic)
     steps_per_epoch = min(config.train.steps_per_epoch, fit_steps)
     epochs = math.ceil(fit_steps / steps_per_epoch)
     callbacks = [
