@@ -523,10 +523,6 @@ def _write_saved_model(generator, path, name, metadata, verify, latent_distribut
         verify_export(path, generator)
 
 
-# Keras optimizer class -> the library's ``optimizer.name``.
-OPTIMIZER_CONFIG_NAMES = {"Adam": "adam", "RMSprop": "rmsprop", "OptimisticAdam": "optimistic_adam"}
-
-
 def optimizer_settings(optimizer):
     """An optimizer's settings as used (learning rate, betas, ...), JSON-ready.
 
@@ -552,14 +548,6 @@ def _short_float(value):
     if isinstance(value, float):
         return float(np.format_float_positional(np.float32(value), unique=True, trim="-"))
     return value
-
-
-def _initial_learning_rate(settings):
-    """The learning rate an optimizer's settings start from (a schedule's initial one)."""
-    rate = settings.get("learning_rate")
-    if isinstance(rate, dict):  # a serialised schedule, e.g. PolynomialDecay
-        return rate.get("config", {}).get("initial_learning_rate")
-    return rate
 
 
 def gan_metadata(gan):
@@ -599,32 +587,6 @@ def gan_metadata(gan):
         "generator_steps": int(keras.ops.convert_to_numpy(gan.generator_steps)),
         "options": options,
     }
-
-
-def with_values_used(config_dict, settings):
-    """``config_dict`` (a ``Config.to_dict()``) with its unset (null) values filled in
-    from ``settings`` (:func:`gan_metadata`): ``model.n_critic``, the optimizer's
-    name, learning rates and betas, ``train.mixed_precision`` (``auto``
-    too). Values that are set are kept; a copy is returned."""
-    config = json.loads(json.dumps(config_dict, default=str))
-    model, optimizer = config.get("model", {}), config.get("optimizer", {})
-    train = config.get("train", {})
-    if model.get("n_critic") is None:
-        model["n_critic"] = settings["n_critic"]
-    if train.get("mixed_precision") in (None, "auto"):
-        train["mixed_precision"] = settings["mixed_precision"]
-    d, g = settings["optimizers"]["discriminator"], settings["optimizers"]["generator"]
-    if d is None or g is None:
-        return config
-    if optimizer.get("name") is None:
-        optimizer["name"] = OPTIMIZER_CONFIG_NAMES.get(d["class"], d["class"])
-    for key, used in (("d_learning_rate", d), ("g_learning_rate", g)):
-        if optimizer.get(key) is None:
-            optimizer[key] = _initial_learning_rate(used)
-    for key in ("beta_1", "beta_2"):
-        if optimizer.get(key) is None and key in d:
-            optimizer[key] = d[key]
-    return config
 
 
 def predict_request(model_name, signature, inputs):

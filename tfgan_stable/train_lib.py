@@ -324,10 +324,9 @@ def _export(gan, config, examples, workdir, done):
             log.info(f"{holder} already holds these {done} generator steps of this run "
                      f"(its record in {workdir} was missing, now rewritten); not exporting again")
             return holder
-    # the values the run used, family defaults and train.mixed_precision=auto resolved
+    # the config was resolved before the run (family defaults, architecture, precision)
     settings = export_lib.gan_metadata(gan)
-    config_dict = export_lib.with_values_used(config.to_dict(), settings)
-    config_dict["model"]["architecture"] = resolve_architecture(config, examples)
+    config_dict = config.to_dict()
     metadata = {
         **settings,
         "family": config.model.family,
