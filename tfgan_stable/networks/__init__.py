@@ -17,6 +17,7 @@ from tfgan_stable.networks.mlp import (
     build_mlp_generator,
 )
 from tfgan_stable.networks.progan import ProgressiveDiscriminator, ProgressiveGenerator
+from tfgan_stable.networks.resnet import build_resnet_discriminator, build_resnet_generator
 
 __all__ = [
     "ProgressiveDiscriminator",
@@ -30,5 +31,7 @@ __all__ = [
     "build_mlp_autoencoder",
     "build_mlp_discriminator",
     "build_mlp_generator",
+    "build_resnet_discriminator",
+    "build_resnet_generator",
     "normalization_layer",
 ]
