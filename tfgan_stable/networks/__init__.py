@@ -18,10 +18,12 @@ from tfgan_stable.networks.mlp import (
 )
 from tfgan_stable.networks.progan import ProgressiveDiscriminator, ProgressiveGenerator
 from tfgan_stable.networks.resnet import build_resnet_discriminator, build_resnet_generator
+from tfgan_stable.networks.spectral_norm import SpectralNorm, spectral_norm_layers
 
 __all__ = [
     "ProgressiveDiscriminator",
     "ProgressiveGenerator",
+    "SpectralNorm",
     "build_began_decoder",
     "build_began_discriminator",
     "build_began_encoder",
@@ -34,4 +36,5 @@ __all__ = [
     "build_resnet_discriminator",
     "build_resnet_generator",
     "normalization_layer",
+    "spectral_norm_layers",
 ]

@@ -7,12 +7,14 @@ discriminator's normalisation is selectable because WGAN-GP's critic must not
 use batch norm (Gulrajani 2017, sec. 4); layer norm is their drop-in.
 """
 
+import functools
 import math
 
 import keras
 from keras import layers
 
 from tfgan_stable import fast
+from tfgan_stable.networks.spectral_norm import maybe_spectral_norm
 
 
 def _check_resolution(resolution):
@@ -83,6 +85,7 @@ def build_dcgan_discriminator(
     normalization="batch",
     fast_layers="auto",
     name="discriminator",
+    spectral_norm=False,
 ):
     """Image -> one unbounded score (a logit for DCGAN, a critic value for WGAN).
 
@@ -90,21 +93,26 @@ def build_dcgan_discriminator(
     first, as in DCGAN), then a dense layer to a single output.
     ``fast_layers``: ``auto`` (where they pay), ``on`` or ``off``: the library's
     equals of Keras' convolutions and batch norm (:mod:`tfgan_stable.fast`).
+    ``spectral_norm``: wrap every convolution and the score layer in
+    :class:`~tfgan_stable.networks.spectral_norm.SpectralNorm` (SNGAN, Miyato
+    2018), named ``<layer>_sn``; SNGAN's critic pairs it with
+    ``normalization="none"``.
     """
     blocks = _check_resolution(resolution)
     use_fast = fast.resolve(fast_layers)
+    sn = functools.partial(maybe_spectral_norm, enabled=spectral_norm)
     images = keras.Input((resolution, resolution, channels), name="images")
     x = images
     for i in range(blocks):
         width = min(filters * 2**i, max_filters)
-        x = fast.conv2d(use_fast, width, 4, strides=2, padding="same", name=f"down{i}")(x)
+        x = sn(fast.conv2d(use_fast, width, 4, strides=2, padding="same", name=f"down{i}"))(x)
         norm = (normalization_layer(normalization, f"down{i}_norm", use_fast) if i > 0
                 else None)
         x = norm(x) if norm else x
         x = layers.LeakyReLU(0.2)(x)
     if blocks == 0:
-        x = fast.conv2d(use_fast, filters, 3, padding="same", name="features")(x)
+        x = sn(fast.conv2d(use_fast, filters, 3, padding="same", name="features"))(x)
         x = layers.LeakyReLU(0.2)(x)
     x = layers.Flatten()(x)
-    score = layers.Dense(1, dtype="float32", name="score")(x)
+    score = sn(layers.Dense(1, dtype="float32", name="score"))(x)
     return keras.Model(images, score, name=name)

@@ -7,12 +7,15 @@ The WGAN-GP authors' toy experiments (Gulrajani 2017, arXiv 1704.00028,
 import keras
 from keras import layers
 
+from tfgan_stable.networks.spectral_norm import maybe_spectral_norm
 
-def _hidden(x, hidden_units, activation, prefix):
+
+def _hidden(x, hidden_units, activation, prefix, spectral_norm=False):
     if not hidden_units:
         raise ValueError("hidden_units must name at least one layer width")
     for i, units in enumerate(hidden_units):
-        x = layers.Dense(units, activation=activation, name=f"{prefix}{i}")(x)
+        dense = layers.Dense(units, activation=activation, name=f"{prefix}{i}")
+        x = maybe_spectral_norm(dense, spectral_norm)(x)
     return x
 
 
@@ -26,11 +29,17 @@ def build_mlp_generator(latent_dim, output_dim, hidden_units=(512, 512, 512),
 
 
 def build_mlp_discriminator(input_dim, hidden_units=(512, 512, 512),
-                            activation="relu", name="discriminator"):
-    """``[B, input_dim]`` -> one unbounded score per example."""
+                            activation="relu", name="discriminator", spectral_norm=False):
+    """``[B, input_dim]`` -> one unbounded score per example.
+
+    ``spectral_norm``: wrap every dense layer, the score's included, in
+    :class:`~tfgan_stable.networks.spectral_norm.SpectralNorm` (SNGAN, Miyato
+    2018), named ``<layer>_sn``.
+    """
     samples = keras.Input((input_dim,), name="samples")
-    x = _hidden(samples, hidden_units, activation, "hidden")
-    score = layers.Dense(1, dtype="float32", name="score")(x)
+    x = _hidden(samples, hidden_units, activation, "hidden", spectral_norm)
+    score = maybe_spectral_norm(layers.Dense(1, dtype="float32", name="score"),
+                                spectral_norm)(x)
     return keras.Model(samples, score, name=name)
 
 
