@@ -90,7 +90,7 @@ def test_its_section_is_strict_and_other_families_keys_are_errors(lsgan, tmp_pat
 def test_the_family_list_exists_once():
     from tfgan_stable import registry
 
-    assert family.names() == ["began", "dcgan", "progan", "wgan", "wgan_gp"]
+    assert family.names() == ["began", "dcgan", "progan", "r3gan", "sngan", "wgan", "wgan_gp"]
     for name in family.names():
         assert registry.get_gan_class(name) is family.get(name).gan_class
         assert config_lib.from_dict({"model": {"family": name}}).family.name == name

@@ -22,15 +22,26 @@ def networks(family):
     if family == "began":
         return (tg.build_began_generator(4, 8, 1, filters=4),
                 tg.build_began_discriminator(8, 1, filters=4, bottleneck=4))
-    normalization = "layer" if family == "wgan_gp" else "batch"
+    if family == "r3gan":
+        return (tg.build_resnet_generator(4, 8, 1, filters=4),
+                tg.build_resnet_discriminator(8, 1, filters=4))
+    normalization = {"wgan_gp": "layer", "sngan": "none"}.get(family, "batch")
     return (tg.build_dcgan_generator(4, 8, 1, filters=4),
-            tg.build_dcgan_discriminator(8, 1, filters=4, normalization=normalization))
+            tg.build_dcgan_discriminator(8, 1, filters=4, normalization=normalization,
+                                         spectral_norm=family == "sngan"))
+
+
+# What the stabilisers' families run with here: R3GAN with adaptive augmentation,
+# so that every test of every family (replica equality included) covers them.
+FAMILY_KWARGS = {"r3gan": {"augment": "color,translation,cutout", "augment_target": 0.6,
+                           "augment_interval": 1, "augment_speed_images": 64}}
 
 
 def build(family, g_ema_decay=None, seed=0, **kwargs):
     generator, critic = networks(family)
     if family == "progan":
         kwargs.setdefault("transition_images", 1)  # alpha 1 from the second step
+    kwargs = {**FAMILY_KWARGS.get(family, {}), **kwargs}
     gan = registry.get_gan_class(family)(generator, critic, g_ema_decay=g_ema_decay,
                                          seed=seed, **kwargs)
     gan.compile()

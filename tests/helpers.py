@@ -42,12 +42,19 @@ def tiny_gan(family, optimistic=False, seed=1):
         gan = tg.BEGAN(tg.build_began_generator(8, 8, 1, filters=4),
                        tg.build_began_discriminator(8, 1, filters=4, bottleneck=4),
                        seed=seed, g_ema_decay=0.9, lambda_k=0.01)
+    elif family == "r3gan":  # with R1, R2 and adaptive augmentation
+        gan = tg.R3GAN(tg.build_resnet_generator(8, 8, 1, filters=4),
+                       tg.build_resnet_discriminator(8, 1, filters=4), seed=seed,
+                       g_ema_decay=0.9, augment="color,translation,cutout",
+                       augment_target=0.6, augment_interval=1, augment_speed_images=64)
     else:
-        gan_class = {"dcgan": tg.DCGAN, "wgan": tg.WGAN, "wgan_gp": tg.WGANGP}[family]
-        normalization = "layer" if family == "wgan_gp" else "batch"
+        gan_class = {"dcgan": tg.DCGAN, "sngan": tg.SNGAN, "wgan": tg.WGAN,
+                     "wgan_gp": tg.WGANGP}[family]
+        normalization = {"wgan_gp": "layer", "sngan": "none"}.get(family, "batch")
         gan = gan_class(tg.build_dcgan_generator(8, 8, 1, filters=4),
                         tg.build_dcgan_discriminator(8, 1, filters=4,
-                                                     normalization=normalization),
+                                                     normalization=normalization,
+                                                     spectral_norm=family == "sngan"),
                         seed=seed, g_ema_decay=0.9)
     if optimistic:
         gan.compile(d_optimizer=tg.OptimisticAdam(1e-4), g_optimizer=tg.OptimisticAdam(1e-4))

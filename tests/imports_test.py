@@ -16,7 +16,7 @@ PACKAGE = "tfgan_stable"
 # Bottom to top: a module may import from its own layer (without circles) and below.
 LAYERS = [
     ["errors", "log", "_backend", "hardware", "utils", "cli"],
-    ["losses", "penalties", "constraints", "schedules", "packing",
+    ["losses", "penalties", "constraints", "schedules", "packing", "augment",
      "optimizers", "families"],
     ["config"],
     ["fast", "networks", "distribute",

@@ -4,7 +4,8 @@ Each family's smoke config runs three times as ``tfgan-train`` with op
 determinism: once through, once killed with SIGKILL at a random point after
 its first backup (in a random epoch), and that second run again with the same command. The rerun
 resumes from the backup and must end with every saved value (networks, EMA,
-optimizer slots, noise seed state, k_t, alpha, images seen) equal to the
+optimizer slots, noise seed state, k_t, alpha, images seen, spectral norm's u, the
+augmentation probability) equal to the
 uninterrupted run's.
 """
 
@@ -29,6 +30,9 @@ RUNS = {  # family: (smoke config, overrides, the file holding the final state)
     "wgan_gp": ("wgan_gp.yaml", ["train.steps=24", "train.steps_per_epoch=1"],
                 "backup/state.weights.h5"),
     "began": ("began.yaml", ["train.steps=24", "train.steps_per_epoch=1"],
+              "backup/state.weights.h5"),
+    # spectral norm's u vectors, ADA's p and its signal, a lazy R1's last value
+    "sngan": ("sngan.yaml", ["train.steps=24", "train.steps_per_epoch=1"],
               "backup/state.weights.h5"),
     "progan": ("progan.yaml", ["progan.transition_images=48", "progan.stable_images=48",
                                "train.steps_per_epoch=1"],
@@ -118,5 +122,9 @@ def test_killed_run_resumes_to_the_weights_of_an_uninterrupted_run(kill_runs, fa
     through = _values(tmp_path / f"{family}_through" / state)
     resumed = _values(killed / state)
     assert through.keys() == resumed.keys() and len(through) > 10
+    if family == "sngan":  # the augmentation probability moved (from 0), and resumed there
+        moved = [name for name, value in through.items() if name.startswith("vars/")
+                 and value.shape == () and value.dtype.kind == "f" and 0 < value < 1]
+        assert moved, {name: through[name] for name in through if name.startswith("vars/")}
     different = [name for name in through if not np.array_equal(through[name], resumed[name])]
     assert not different, f"killed {moment}; differs: {different[:5]}"

@@ -40,3 +40,27 @@ def test_wasserstein_losses_golden():
     assert float(losses.wasserstein_critic_loss(REAL, FAKE)) == pytest.approx(-0.5)
     assert float(losses.wasserstein_generator_loss(FAKE)) == pytest.approx(-0.125)
     assert float(losses.wasserstein_estimate(REAL, FAKE)) == pytest.approx(0.5)
+
+
+def test_hinge_losses_golden():
+    # relu(1 - real) = [0, 3, .5, 0] -> .875; relu(1 + fake) = [0, 1, 3, .5] -> 1.125
+    assert float(losses.hinge_discriminator_loss(REAL, FAKE)) == pytest.approx(2.0)
+    assert float(losses.hinge_generator_loss(FAKE)) == pytest.approx(-0.125)
+
+
+def test_rpgan_losses_golden():
+    # real - fake = [2, -2, -1.5, 3.5]; softplus of its negation, mean:
+    # [.126928, 2.126928, 1.701413, .029750] -> .996255
+    assert float(losses.rpgan_discriminator_loss(REAL, FAKE)) == pytest.approx(0.996255, abs=1e-5)
+    # the generator's side: softplus(real - fake) -> 1.496255
+    assert float(losses.rpgan_generator_loss(FAKE, REAL)) == pytest.approx(1.496255, abs=1e-5)
+    # only differences count: shifting every output changes nothing
+    assert float(losses.rpgan_discriminator_loss(REAL + 7, FAKE + 7)) == pytest.approx(
+        0.996255, abs=1e-5)
+
+
+def test_critic_losses_are_named():
+    assert sorted(losses.CRITIC_LOSSES) == ["hinge", "nonsaturating", "rpgan"]
+    assert losses.check_loss("hinge") == "hinge"
+    with pytest.raises(ValueError, match=r"loss must be one of .*Received: loss='wasserstein'"):
+        losses.check_loss("wasserstein")

@@ -37,16 +37,28 @@ from tfgan_stable.fast import (  # noqa: E402
     with_fast_layers,
     with_keras_layers,
 )
-from tfgan_stable.gans import BEGAN, DCGAN, GAN, WGAN, WGANGP, ProGAN  # noqa: E402
+from tfgan_stable.gans import (  # noqa: E402
+    BEGAN,
+    DCGAN,
+    GAN,
+    R3GAN,
+    SNGAN,
+    WGAN,
+    WGANGP,
+    ProGAN,
+)
 from tfgan_stable.networks import (  # noqa: E402
     ProgressiveDiscriminator,
     ProgressiveGenerator,
+    SpectralNorm,
     build_began_discriminator,
     build_began_generator,
     build_dcgan_discriminator,
     build_dcgan_generator,
     build_mlp_discriminator,
     build_mlp_generator,
+    build_resnet_discriminator,
+    build_resnet_generator,
 )
 from tfgan_stable.optimizers import OptimisticAdam  # noqa: E402
 from tfgan_stable.packing import pack_samples  # noqa: E402
@@ -68,9 +80,12 @@ __all__ = [
     "ProgressiveDiscriminator",
     "ProgressiveGenerator",
     "ProgressiveGrowing",
+    "R3GAN",
+    "SNGAN",
     "WGAN",
     "WGANGP",
     "SampleGrid",
+    "SpectralNorm",
     "WeightClip",
     "build_began_discriminator",
     "build_began_generator",
@@ -78,6 +93,8 @@ __all__ = [
     "build_dcgan_generator",
     "build_mlp_discriminator",
     "build_mlp_generator",
+    "build_resnet_discriminator",
+    "build_resnet_generator",
     "critic_batches",
     "export_generator",
     "fit_progressive",

@@ -41,8 +41,18 @@ def build_networks(config, examples):
     if architecture == "mlp":
         dim = int(np.prod(examples.shape))
         return (build_generator(model_cfg.latent_dim, dim, hidden_units=model_cfg.hidden_units),
-                build_discriminator(critic_channels, hidden_units=model_cfg.hidden_units))
+                build_discriminator(critic_channels, hidden_units=model_cfg.hidden_units,
+                                    spectral_norm=model_cfg.d_spectral_norm))
     resolution, _, channels = examples.shape
+    if architecture == "resnet":  # normalisation-free: no normalisation keys
+        return (
+            build_generator(model_cfg.latent_dim, resolution, channels,
+                            filters=model_cfg.g_filters, max_filters=model_cfg.max_filters,
+                            fast_layers=model_cfg.fast_layers),
+            build_discriminator(resolution, critic_channels, filters=model_cfg.d_filters,
+                                max_filters=model_cfg.max_filters,
+                                fast_layers=model_cfg.fast_layers),
+        )
     return (
         build_generator(model_cfg.latent_dim, resolution, channels, filters=model_cfg.g_filters,
                         max_filters=model_cfg.max_filters,
@@ -52,6 +62,7 @@ def build_networks(config, examples):
                             max_filters=model_cfg.max_filters,
                             normalization=(model_cfg.d_normalization
                                            or family.critic_normalization),
+                            spectral_norm=model_cfg.d_spectral_norm,
                             fast_layers=model_cfg.fast_layers),
     )
 
@@ -60,18 +71,26 @@ def build_gan(config, examples):
     """Builds and compiles the GAN that ``config`` describes for ``examples``."""
     model_cfg, family = config.model, config.family
     generator, discriminator = build_networks(config, examples)
-    kwargs = family.gan_kwargs(config.family_options)
+    kwargs = {**family.gan_kwargs(config.family_options), **family.config_kwargs(config)}
     # Unset: the family's default (ProGAN: 0.999).
     for key in ("g_ema_decay", "g_ema_half_life_images", "g_ema_rampup"):
         if getattr(model_cfg, key) is not None:
             kwargs[key] = getattr(model_cfg, key)
+    if config.augment.policy:
+        aug = config.augment
+        kwargs.update(augment=aug.policy, augment_probability=aug.probability,
+                      augment_target=aug.target, augment_speed_images=aug.speed_images,
+                      augment_interval=aug.interval)
     gan = family.gan_class(generator, discriminator, n_critic=model_cfg.n_critic,
-                           pack=model_cfg.pack, seed=config.train.seed, **kwargs)
+                           pack=model_cfg.pack, r1_gamma=model_cfg.r1_gamma,
+                           r2_gamma=model_cfg.r2_gamma, r_every=model_cfg.r_every,
+                           seed=config.train.seed, **kwargs)
     opt = config.optimizer
     d_optimizer, g_optimizer = family.gan_class.default_optimizers(
         d_learning_rate=opt.d_learning_rate, g_learning_rate=opt.g_learning_rate,
         beta_1=opt.beta_1, beta_2=opt.beta_2, name=opt.name,
         decay_updates=decay_updates(config, model_cfg.n_critic),
+        decay=opt.decay, decay_floor=opt.decay_floor,
     )
     gan.compile(
         d_optimizer=d_optimizer, g_optimizer=g_optimizer,
@@ -82,7 +101,7 @@ def build_gan(config, examples):
 
 
 def decay_updates(config, n_critic):
-    """``(critic updates, generator updates)`` of the run for ``optimizer.decay: linear``.
+    """``(critic updates, generator updates)`` of the run for ``optimizer.decay``.
 
     None when the learning rates are constant. A Keras train step makes
     ``n_critic`` critic updates (WGAN's warm-up included, see

@@ -38,6 +38,7 @@ class Family:
         the generic ones (``dcgan`` for images, ``mlp`` for vectors). The first
         is the default for images.
       critic_normalization: ``model.d_normalization`` when that is null.
+      critic_spectral_norm: ``model.d_spectral_norm`` when that is null.
       build_networks: ``(config, examples, architecture) -> (generator,
         discriminator)`` for an architecture of its own; None: the generic builders.
       callbacks: ``config -> list`` of callbacks that change the training state.
@@ -50,6 +51,8 @@ class Family:
       fit_lengths: ``(config, n_critic) -> list`` of the train steps of each
         ``fit`` a run makes, which ``steps_per_execution: auto`` must divide
         (an empty list: executions of one step); None: ``[train_steps]``.
+      config_kwargs: ``config -> dict`` of constructor arguments that depend
+        on more than the family's section (R3GAN: its schedule's length).
     """
 
     name: str
@@ -58,12 +61,14 @@ class Family:
     gan_kwargs: Callable[[Any], dict] = lambda options: {}
     architectures: Sequence[str] = ()
     critic_normalization: str = "batch"
+    critic_spectral_norm: bool = False
     build_networks: Optional[Callable] = None
     callbacks: Callable[[Any], list] = lambda config: []
     train_steps: Optional[Callable] = None
     fit: Optional[Callable] = None
     batch_sizes: Optional[Callable] = None
     fit_lengths: Optional[Callable] = None
+    config_kwargs: Callable[[Any], dict] = lambda config: {}
 
 
 _FAMILIES = {}
@@ -94,7 +99,11 @@ def names():
     return sorted(_FAMILIES)
 
 
+# Architectures every family whose critic scores samples can train.
+GENERIC_ARCHITECTURES = ("dcgan", "mlp", "resnet")
+
+
 def own_architectures():
     """Architectures that belong to one family (BEGAN's, ProGAN's) and no other."""
     return {arch for family in _FAMILIES.values() for arch in family.architectures
-            if arch != "mlp"}
+            if arch not in GENERIC_ARCHITECTURES}

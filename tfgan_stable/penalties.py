@@ -1,7 +1,9 @@
 """Regularisers that call the critic.
 
-Reference: Gulrajani et al. 2017, "Improved Training of Wasserstein GANs"
-(WGAN-GP, arXiv 1704.00028), Algorithm 1.
+References: Gulrajani et al. 2017, "Improved Training of Wasserstein GANs"
+(WGAN-GP, arXiv 1704.00028), Algorithm 1; Mescheder et al. 2018, "Which
+Training Methods for GANs do actually Converge?" (arXiv 1801.04406), R1 and
+R2; Huang et al. 2024 (R3GAN, arXiv 2501.05441), both together.
 """
 
 import keras
@@ -56,3 +58,25 @@ def gradient_penalty(critic, real, fake, seed=None, epsilon=1e-10, training=True
     axes = list(range(1, len(grads.shape)))
     norms = ops.sqrt(ops.sum(ops.square(grads), axis=axes) + epsilon)
     return ops.mean(ops.square(norms - 1.0)), ops.mean(norms)
+
+
+def zero_centered_penalty(critic, samples, training=True):
+    """``E[||grad_x D(x)||_2^2]`` at ``samples``: R1 on real samples, R2 on fakes.
+
+    Mescheder 2018 (eq. 9-10) weight it ``gamma / 2``; the caller does.
+    The gradient is taken at the samples the critic is given (a GAN with
+    augmentation passes the augmented batch, the critic's view).
+
+    Returns:
+      The penalty as a float32 scalar (also under a mixed-precision policy).
+    """
+    import tensorflow as tf  # the penalty needs a nested tape: TF backend only
+
+    samples = tf.identity(tf.cast(samples, "float32"))  # a tensor the tape can watch
+    with tf.GradientTape() as tape:
+        tape.watch(samples)
+        # each score depends on its own sample: one backward pass for the batch
+        total = ops.sum(ops.cast(critic(samples, training=training), "float32"))
+    grads = ops.cast(tape.gradient(total, samples), "float32")
+    axes = list(range(1, len(grads.shape)))
+    return ops.mean(ops.sum(ops.square(grads), axis=axes))

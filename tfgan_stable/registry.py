@@ -13,6 +13,7 @@ ARCHITECTURES = {
     "dcgan": (networks.build_dcgan_generator, networks.build_dcgan_discriminator),
     "mlp": (networks.build_mlp_generator, networks.build_mlp_discriminator),
     "progan": (networks.ProgressiveGenerator, networks.ProgressiveDiscriminator),
+    "resnet": (networks.build_resnet_generator, networks.build_resnet_discriminator),
 }
 
 

@@ -181,3 +181,17 @@ def check_ema(decay, half_life_images, rampup, owner="GAN"):
             raise ValueError(f"{owner}.g_ema_rampup needs {owner}.g_ema_half_life_images")
         if not rampup > 0:
             raise ValueError(f"{owner}.g_ema_rampup must be > 0 or None, got {rampup}")
+
+
+def cosine_decay(step, total_steps, floor):
+    """A value's multiplier at ``step``: 1 falling to ``floor`` along half a cosine.
+
+    ``floor + (1 - floor) * (1 + cos(pi * min(step / total_steps, 1))) / 2``,
+    the shape of R3GAN's schedules (Huang 2024, arXiv 2501.05441) for the
+    learning rate and the R1/R2 weight. Works on Python numbers and tensors.
+    """
+    if isinstance(step, (int, float)):
+        progress = min(step / total_steps, 1.0)
+        return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+    progress = ops.minimum(ops.cast(step, "float32") / float(total_steps), 1.0)
+    return floor + (1.0 - floor) * 0.5 * (1.0 + ops.cos(math.pi * progress))

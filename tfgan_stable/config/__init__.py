@@ -28,6 +28,7 @@ from tfgan_stable.config.schema import (  # noqa: F401
     NORMALIZATIONS,
     OPTIMIZER_NAMES,
     STRATEGIES,
+    AugmentConfig,
     Config,
     DataConfig,
     ExportConfig,

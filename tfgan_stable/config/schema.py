@@ -18,9 +18,9 @@ from tfgan_stable import families as family_registry
 from tfgan_stable import optimizers
 from tfgan_stable.errors import ConfigError
 
-ARCHITECTURES = ("began", "dcgan", "mlp", "progan")
+ARCHITECTURES = ("began", "dcgan", "mlp", "progan", "resnet")
 NORMALIZATIONS = ("batch", "layer", "none")
-LEARNING_RATE_DECAYS = ("linear", "none")
+LEARNING_RATE_DECAYS = ("cosine", "linear", "none")
 MIXED_PRECISION_POLICIES = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 CHANNELS = ("auto", 1, 3)
 OPTIMIZER_NAMES = ("adam", "optimistic_adam", "rmsprop")
@@ -68,6 +68,13 @@ class ModelConfig:
     measured to pay: bfloat16 on a CPU that computes it, never on a GPU or
     TPU; :mod:`tfgan_stable.fast`), ``on`` or ``off``; the run writes the
     choice into its config.
+    ``d_spectral_norm``: wrap the critic's layers in
+    :class:`tfgan_stable.networks.SpectralNorm` (Miyato 2018; ``dcgan`` and
+    ``mlp`` architectures); null: the family's choice (SNGAN's: true).
+    ``r1_gamma``, ``r2_gamma``: zero-centred gradient penalties on the
+    critic's real and generated inputs (Mescheder 2018), weighted
+    ``gamma / 2``; null: the family's (R3GAN: 0.05 each, others 0).
+    ``r_every``: apply them lazily, every this many critic updates.
     """
 
     family: str = "wgan_gp"
@@ -85,6 +92,10 @@ class ModelConfig:
     g_ema_rampup: Optional[float] = None
     pack: int = 1
     fast_layers: str = "auto"
+    d_spectral_norm: Optional[bool] = None
+    r1_gamma: Optional[float] = None
+    r2_gamma: Optional[float] = None
+    r_every: int = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,11 +104,13 @@ class OptimizerConfig:
 
     ``name``: ``adam``, ``rmsprop`` or ``optimistic_adam`` (Daskalakis 2018,
     :class:`tfgan_stable.optimizers.OptimisticAdam`) for both networks.
-    ``decay``: ``none`` (constant learning rates) or ``linear``: each falls
-    linearly to 0 by the end of ``train.steps`` (the critic's over its
-    ``train.steps`` x ``n_critic`` updates), as in the WGAN-GP authors'
-    CIFAR-10 script. A rerun with ``train.steps`` raised continues on the
-    longer schedule, from the value it has at the step reached.
+    ``decay``: ``none`` (constant learning rates), ``linear``: each falls
+    linearly to ``decay_floor`` x its start by the end of ``train.steps``
+    (the critic's over its ``train.steps`` x ``n_critic`` updates), as in
+    the WGAN-GP authors' CIFAR-10 script, or ``cosine``: along half a cosine,
+    as R3GAN's (2e-4 -> 5e-5: ``decay_floor: 0.25``). A rerun with
+    ``train.steps`` raised continues on the longer schedule, from the value
+    it has at the step reached.
     """
 
     name: Optional[str] = None
@@ -106,6 +119,7 @@ class OptimizerConfig:
     beta_1: Optional[float] = None
     beta_2: Optional[float] = None
     decay: str = "none"
+    decay_floor: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,6 +166,29 @@ class TrainConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class AugmentConfig:
+    """Differentiable augmentation of every input the critic sees (:mod:`tfgan_stable.augment`).
+
+    Attributes:
+      policy: operations among ``color``, ``translation``, ``cutout``,
+        comma-separated (DiffAugment, Zhao 2020: all three); empty: off.
+        Images only.
+      probability: each operation's probability per sample; null: 1, or 0
+        as the start of an adaptive p.
+      target: adapt p as ADA does (Karras 2020): up while the critic's
+        overfitting signal is above this (ADA: 0.6), down below; null: fixed.
+      speed_images: real images over which p can move from 0 to 1 (ADA: 500k).
+      interval: critic updates between adjustments of p (ADA: 4).
+    """
+
+    policy: str = ""
+    probability: Optional[float] = None
+    target: Optional[float] = None
+    speed_images: int = 500_000
+    interval: int = 4
+
+
+@dataclasses.dataclass(frozen=True)
 class ExportConfig:
     """SavedModel export in TF Serving's ``<dir>/<name>/<version>/`` layout.
 
@@ -179,6 +216,7 @@ class Config:
     model: ModelConfig = ModelConfig()
     optimizer: OptimizerConfig = OptimizerConfig()
     train: TrainConfig = TrainConfig()
+    augment: AugmentConfig = AugmentConfig()
     export: ExportConfig = ExportConfig()
     family_options: Any = None
 
@@ -190,6 +228,9 @@ class Config:
         # the value itself is what config.yaml, --dry_run and the export record.
         object.__setattr__(self, "model", _resolved_model(self.model, family))
         object.__setattr__(self, "optimizer", _resolved_optimizer(self.optimizer, family))
+        if self.augment.probability is None:  # DiffAugment's 1, or ADA's start at 0
+            object.__setattr__(self, "augment", dataclasses.replace(
+                self.augment, probability=0.0 if self.augment.target is not None else 1.0))
 
     @property
     def family(self):
@@ -288,8 +329,47 @@ class Config:
             raise ConfigError(f"export.name must be a plain folder name, got {name!r}")
         if self.train.verbose not in (0, 1, 2):
             raise ConfigError(f"train.verbose must be 0, 1 or 2, got {self.train.verbose}")
+        self._check_stabilisers()
         self.family_options.check(self)
         return self
+
+    def _check_stabilisers(self):
+        """Spectral norm, R1/R2 and augmentation: values, and what they can apply to."""
+        from tfgan_stable import augment
+
+        model, gan_class = self.model, self.family.gan_class
+        if model.d_spectral_norm not in (None, True, False):
+            raise ConfigError(f"model.d_spectral_norm must be true, false or null, "
+                              f"got {model.d_spectral_norm!r}")
+        arch = model.architecture or (self.family.architectures or ("dcgan",))[0]
+        if model.d_spectral_norm and arch not in ("dcgan", "mlp"):
+            raise ConfigError(f"model.d_spectral_norm: the library's {arch!r} critic has no "
+                              f"spectral norm option (dcgan and mlp have); got "
+                              f"model.architecture={model.architecture!r}")
+        for field in ("r1_gamma", "r2_gamma"):
+            value = getattr(model, field)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ConfigError(f"model.{field} must be a number >= 0, got {value!r}")
+            if value and not gan_class.critic_scores:
+                raise ConfigError(f"model.{field}: R1/R2 penalise a critic that scores "
+                                  f"samples; model.family={model.family!r} has none")
+        if isinstance(model.r_every, bool) or not isinstance(model.r_every, int) \
+                or model.r_every < 1:
+            raise ConfigError(f"model.r_every must be an int >= 1, got {model.r_every!r}")
+        if not 0.0 <= self.optimizer.decay_floor < 1.0:
+            raise ConfigError(f"optimizer.decay_floor must be in [0, 1), "
+                              f"got {self.optimizer.decay_floor!r}")
+        aug = self.augment
+        try:
+            augment.check_settings(aug.policy, 1.0 if aug.probability is None
+                                   else aug.probability, aug.target, aug.speed_images,
+                                   aug.interval)
+        except ValueError as error:
+            raise ConfigError(f"augment: {error}") from None
+        if aug.target is not None and not gan_class.critic_scores:
+            raise ConfigError(f"augment.target: the adaptive probability follows the sign "
+                              f"of a critic's scores; model.family={model.family!r} has "
+                              "none (set augment.probability instead)")
 
     def _check_pack(self):
         """``model.pack``: an int >= 1, a family whose critic packs, batches that split."""
@@ -347,6 +427,11 @@ def _resolved_model(model: ModelConfig, family) -> ModelConfig:
         changes["d_normalization"] = family.critic_normalization
     if model.g_ema_decay is None and model.g_ema_half_life_images is None:
         changes["g_ema_decay"] = gan_class.default_g_ema_decay
+    if model.d_spectral_norm is None:
+        changes["d_spectral_norm"] = family.critic_spectral_norm
+    for key in ("r1_gamma", "r2_gamma"):
+        if getattr(model, key) is None:
+            changes[key] = float(getattr(gan_class, f"default_{key}"))
     return dataclasses.replace(model, **changes) if changes else model
 
 

@@ -16,7 +16,8 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from tfgan_stable import distribute, fast, optimizers, packing, schedules
+from tfgan_stable import augment, distribute, fast, networks, optimizers, packing, penalties
+from tfgan_stable import schedules
 from tfgan_stable.data import checks as data_checks
 from tfgan_stable.config import OPTIMIZER_NAMES
 
@@ -44,6 +45,24 @@ class GAN(keras.Model):
         ``pack`` samples, all real or all generated, joined along the channel
         axis, so it must take ``pack`` x the samples' channels; every batch
         must split into packs. 1 (the default): one sample at a time.
+      r1_gamma, r2_gamma: zero-centred gradient penalties (Mescheder 2018,
+        arXiv 1801.04406) on the critic's real (R1) and generated (R2)
+        inputs, added to the critic's loss as ``gamma / 2 * E[||grad D||^2]``;
+        0 (the default for most families): off. Not for BEGAN.
+      r_every: lazy regularisation (Karras 2020, arXiv 1912.04958): R1 and
+        R2 only on every ``r_every``-th critic update, weighted ``r_every`` x.
+      augment: differentiable augmentation of everything the critic sees,
+        in both updates (:mod:`tfgan_stable.augment`): a policy such as
+        ``"color,translation,cutout"`` (DiffAugment, Zhao 2020, arXiv
+        2006.10738); empty: off. Penalties are taken on the augmented batches.
+      augment_probability: each operation's probability per sample, p;
+        None: 1 (DiffAugment), or 0 to start from when adaptive.
+      augment_target: adapt p as ADA does (Karras 2020, arXiv 2006.06676):
+        raise it while the critic's overfitting signal (the mean sign of its
+        outputs on reals, :meth:`overfitting_signal`) exceeds this target
+        (ADA: 0.6), lower it below; None: p stays fixed.
+      augment_speed_images: real images over which p may move from 0 to 1.
+      augment_interval: critic updates between adjustments of p.
       seed: seed of the latent noise and of any other randomness in the step.
     """
 
@@ -54,12 +73,18 @@ class GAN(keras.Model):
     supports_packing = True  # False where the family's own step does not pack
     critic_scores = True  # the discriminator returns a score per sample (BEGAN's does not)
     default_g_ema_decay = None  # the family paper's generator average (ProGAN: 0.999)
+    generator_sees_reals = False  # True: generator_loss(fake_output, real_output) (RpGAN)
+    scores_are_relative = False  # True: only differences of critic outputs count (WGAN)
+    default_r1_gamma = 0.0  # the family paper's zero-centred penalties (R3GAN's: both)
+    default_r2_gamma = 0.0
     # what the family asks of the library's fast layers in its networks (tfgan_stable.fast)
     fast_layer_options = {}
 
     def __init__(self, generator, discriminator, latent_dim=None, n_critic=None,
                  g_ema_decay=None, g_ema_half_life_images=None, g_ema_rampup=None,
-                 pack=1, seed=None, **kwargs):
+                 pack=1, r1_gamma=None, r2_gamma=None, r_every=1, augment=None,
+                 augment_probability=None, augment_target=None,
+                 augment_speed_images=500_000, augment_interval=4, seed=None, **kwargs):
         super().__init__(**kwargs)
         for part, model in (("generator", generator), ("discriminator", discriminator)):
             if not isinstance(model, keras.Model):
@@ -119,9 +144,70 @@ class GAN(keras.Model):
         if g_ema_decay is not None or g_ema_half_life_images is not None:
             self.generator_ema = clone_network(generator)
             self.generator_ema.trainable = False
+        self._init_penalties(r1_gamma, r2_gamma, r_every)
+        self._init_augmentation(augment, augment_probability, augment_target,
+                                augment_speed_images, augment_interval)
+        # SNGAN's u vectors move once per critic update, not once per critic call
+        self.spectral_norms = networks.spectral_norm_layers(discriminator)
+        for layer in self.spectral_norms:
+            layer.update_in_call = False
         names = ("d_loss", "g_loss") + tuple(self.extra_metric_names)
+        names += tuple(name for name, gamma in (("r1", self.r1_gamma), ("r2", self.r2_gamma))
+                       if gamma)
         self.loss_trackers = [keras.metrics.Mean(name=name) for name in names]
         self.built = True
+
+    def _init_penalties(self, r1_gamma, r2_gamma, r_every):
+        name = type(self).__name__
+        gammas = {"r1_gamma": self.default_r1_gamma if r1_gamma is None else r1_gamma,
+                  "r2_gamma": self.default_r2_gamma if r2_gamma is None else r2_gamma}
+        for key, value in gammas.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+                raise ValueError(f"{name}.{key} must be a number >= 0. Received: "
+                                 f"{key}={value!r}")
+            if value and not self.critic_scores:
+                raise ValueError(f"{name}.{key}: R1/R2 penalise a critic that scores "
+                                 f"samples; {name}'s does not. Received: {key}={value!r}")
+        if isinstance(r_every, bool) or not isinstance(r_every, (int, np.integer)) or r_every < 1:
+            raise ValueError(f"{name}.r_every must be an int >= 1. Received: r_every={r_every!r}")
+        self.r1_gamma, self.r2_gamma = float(gammas["r1_gamma"]), float(gammas["r2_gamma"])
+        self.r_every = int(r_every)
+        if self.r_every > 1:  # the last computed values, logged on lazy steps
+            self.last_r = keras.Variable([0.0, 0.0], trainable=False, name="last_r",
+                                         aggregation="only_first_replica")
+
+    def _init_augmentation(self, policy, probability, target, speed_images, interval):
+        name = type(self).__name__
+        try:
+            self.augment_policy = augment.parse_policy(policy)
+            if probability is None:
+                probability = 0.0 if target is not None else 1.0
+            augment.check_settings(self.augment_policy, probability, target, speed_images,
+                                   interval)
+        except ValueError as error:
+            raise ValueError(f"{name}: {error}") from None
+        if self.augment_policy and len(self.sample_shape) != 3:
+            raise ValueError(f"{name}.augment: differentiable augmentation is for images "
+                             f"[height, width, channels]; the samples have shape "
+                             f"{list(self.sample_shape)}. Received: augment={policy!r}")
+        if target is not None and not self.critic_scores:
+            raise ValueError(f"{name}.augment_target: the adaptive probability follows the "
+                             f"sign of a critic's scores; {name}'s discriminator does not "
+                             f"score samples (use a fixed augment_probability). Received: "
+                             f"augment_target={target!r}")
+        self.augment_target = None if target is None else float(target)
+        self.augment_speed_images = int(speed_images)
+        self.augment_interval = int(interval)
+        self.augment_p = None
+        if self.augment_policy:
+            self.augment_p = keras.Variable(float(probability), dtype="float32",
+                                            trainable=False, name="augment_p",
+                                            aggregation="only_first_replica")
+        if self.augment_target is not None:
+            # the overfitting signal summed over the updates since p last moved, and their count
+            self.augment_signal = keras.Variable([0.0, 0.0], trainable=False,
+                                                 name="augment_signal",
+                                                 aggregation="only_first_replica")
 
     # ----------------------------------------------------------------- API
     def compile(self, d_optimizer=None, g_optimizer=None, optimizer=None, loss=None,
@@ -219,15 +305,18 @@ class GAN(keras.Model):
 
     @classmethod
     def default_optimizers(cls, d_learning_rate=None, g_learning_rate=None,
-                           beta_1=None, beta_2=None, name=None, decay_updates=None):
+                           beta_1=None, beta_2=None, name=None, decay_updates=None,
+                           decay="linear", decay_floor=0.0):
         """``(d_optimizer, g_optimizer)`` with the family paper's settings.
 
         Arguments that are not None replace the defaults (betas apply to Adam
         and optimistic Adam). ``name``: ``"adam"``, ``"rmsprop"`` or
         ``"optimistic_adam"`` (:class:`tfgan_stable.optimizers.OptimisticAdam`);
         default the family's. ``decay_updates``: a pair ``(critic updates,
-        generator updates)``; each learning rate then falls linearly to 0 over
-        its optimizer's updates (the WGAN-GP authors' CIFAR-10 schedule).
+        generator updates)``; each learning rate then falls to ``decay_floor``
+        x its start over its optimizer's updates, along a line (``decay=
+        "linear"``, the WGAN-GP authors' CIFAR-10 schedule) or half a cosine
+        (``"cosine"``, R3GAN's).
         """
         name = cls.optimizer_name if name is None else name
         if name not in OPTIMIZER_NAMES:
@@ -241,9 +330,13 @@ class GAN(keras.Model):
 
         def make(learning_rate, updates):
             learning_rate = cls.default_learning_rate if learning_rate is None else learning_rate
-            if updates is not None:
+            if updates is not None and decay == "cosine":
+                learning_rate = keras.optimizers.schedules.CosineDecay(
+                    learning_rate, updates, alpha=decay_floor)
+            elif updates is not None:
                 learning_rate = keras.optimizers.schedules.PolynomialDecay(
-                    learning_rate, updates, end_learning_rate=0.0, power=1.0)
+                    learning_rate, updates, end_learning_rate=learning_rate * decay_floor,
+                    power=1.0)
             if name == "rmsprop":
                 return keras.optimizers.RMSprop(learning_rate, **options)
             if name == "optimistic_adam":
@@ -251,6 +344,14 @@ class GAN(keras.Model):
 
                 return OptimisticAdam(learning_rate, **adam_betas, **options)
             return keras.optimizers.Adam(learning_rate, **adam_betas, **options)
+        if decay not in ("linear", "cosine", "none"):
+            raise ValueError(f"decay must be 'linear', 'cosine' or 'none'. "
+                             f"Received: decay={decay!r}")
+        if decay == "none":
+            decay_updates = None
+        if not 0.0 <= decay_floor < 1.0:
+            raise ValueError(f"decay_floor must be in [0, 1). Received: "
+                             f"decay_floor={decay_floor!r}")
         if decay_updates is None:
             decay_updates = (None, None)
         elif min(decay_updates) < 1:
@@ -454,7 +555,10 @@ class GAN(keras.Model):
         real_output = float32(self.discriminator(real, training=False))
         fake_output = float32(self.discriminator(fake, training=False))
         d_loss, d_extras = self.discriminator_loss(real, fake, real_output, fake_output)
-        g_loss, g_extras = self.generator_loss(fake_output)
+        if self.generator_sees_reals:
+            g_loss, g_extras = self.generator_loss(fake_output, real_output)
+        else:
+            g_loss, g_extras = self.generator_loss(fake_output)
         return {"d_loss": d_loss, "g_loss": g_loss, **d_extras, **g_extras}
 
     def test_step(self, data):
@@ -555,9 +659,10 @@ class GAN(keras.Model):
         batch_size = ops.shape(real_batches[-1])[0]
         due = self.generator_update_due()
         if due is None:
-            self._generator_step(batch_size)
+            self._generator_step(batch_size, real_batches[-1])
         else:
-            tf.cond(due, lambda: self._generator_step(batch_size), lambda: None)
+            tf.cond(due, lambda: self._generator_step(batch_size, real_batches[-1]),
+                    lambda: None)
         return self.finish_step()
 
     def finish_step(self, **extra):
@@ -576,6 +681,8 @@ class GAN(keras.Model):
     def _step_logs(self, **extra):
         """Every tracker's result plus ``extra``, shaped for the strategy (see above)."""
         logs = {tracker.name: tracker.result() for tracker in self.loss_trackers}
+        if self.augment_p is not None:
+            logs["augment_p"] = ops.convert_to_tensor(self.augment_p)
         logs.update(extra)
         if distribute.in_multi_worker_mode():
             logs = {name: ops.reshape(value, (1,)) for name, value in logs.items()}
@@ -587,25 +694,37 @@ class GAN(keras.Model):
             trackers[name].update_state(value)
 
     def _critic_step(self, real):
+        self.update_spectral_norms()
         batch_size = ops.shape(real)[0]
         fake = float32(self.generator(self.sample_latent(batch_size), training=True))
-        real, fake = self.pack_batch(real), self.pack_batch(fake)
+        real, fake = self.critic_view(real), self.critic_view(fake)
         with tf.GradientTape() as tape:
             real_output = float32(self.discriminator(real, training=True))
             fake_output = float32(self.discriminator(fake, training=True))
             self._check_critic_output(real_output.shape)
             loss, extras = self.discriminator_loss(real, fake, real_output, fake_output)
+            penalty, penalty_logs = self.zero_centered_penalties(real, fake)
+            if penalty is not None:
+                loss = loss + penalty
             scaled = distribute.scale_loss(loss, self.d_optimizer)
         variables = self.discriminator.trainable_variables
         apply_gradients(self.d_optimizer, tape.gradient(scaled, variables), variables)
         self.after_critic_step()
-        self._track({"d_loss": loss, **extras})
+        self.adapt_augmentation(real_output, fake_output, batch_size)
+        self._track({"d_loss": loss, **extras, **penalty_logs})
 
-    def _generator_step(self, batch_size):
+    def _generator_step(self, batch_size, real=None):
+        real_output = None
+        if self.generator_sees_reals:
+            real_output = ops.stop_gradient(
+                float32(self.discriminator(self.critic_view(real), training=True)))
         with tf.GradientTape() as tape:
             fake = self.generator(self.sample_latent(batch_size), training=True)
-            fake_output = float32(self.discriminator(self.pack_batch(fake), training=True))
-            loss, extras = self.generator_loss(fake_output)
+            fake_output = float32(self.discriminator(self.critic_view(fake), training=True))
+            if self.generator_sees_reals:
+                loss, extras = self.generator_loss(fake_output, real_output)
+            else:
+                loss, extras = self.generator_loss(fake_output)
             scaled = distribute.scale_loss(loss, self.g_optimizer)
         variables = self.generator.trainable_variables
         apply_gradients(self.g_optimizer, tape.gradient(scaled, variables), variables)
@@ -613,6 +732,94 @@ class GAN(keras.Model):
         self.generator_steps.assign_add(1)
         self.after_generator_step()
         self._track({"g_loss": loss, **extras})
+
+    # ------------------------------------------- what every family may add
+
+    def update_spectral_norms(self):
+        """One power iteration of every :class:`~tfgan_stable.networks.SpectralNorm` in
+        the critic: once per critic update, however many times the critic is called."""
+        for layer in self.spectral_norms:
+            layer.update_u()
+
+    def augment_samples(self, samples):
+        """``samples`` as the critic sees them in training: augmented when ``augment`` is set.
+
+        One draw of uniforms for the global batch, each replica keeping its rows
+        (:func:`tfgan_stable.distribute.replica_slice`), from the training noise.
+        """
+        if not self.augment_policy:
+            return samples
+        count = augment.uniforms_needed(self.augment_policy)
+        uniforms = distribute.replica_slice(
+            lambda rows: keras.random.uniform((rows, count), 0.0, 1.0, dtype="float32",
+                                              seed=self.noise_seed), ops.shape(samples)[0])
+        return augment.diff_augment(samples, self.augment_policy, self.augment_p, uniforms)
+
+    def critic_view(self, samples):
+        """What the discriminator takes in training: augmented, then packed (PacGAN)."""
+        return self.pack_batch(self.augment_samples(samples))
+
+    def zero_centered_penalties(self, real, fake):
+        """``(gamma_1 / 2 R1 + gamma_2 / 2 R2, logs)``, lazily every ``r_every`` updates.
+
+        ``(None, {})`` when both gammas are 0. ``real`` and ``fake`` are the
+        batches the critic saw (augmented and packed).
+        """
+        if not (self.r1_gamma or self.r2_gamma):
+            return None, {}
+
+        def both():
+            values = [penalties.zero_centered_penalty(self.discriminator, batch)
+                      if gamma else ops.zeros((), "float32")
+                      for batch, gamma in ((real, self.r1_gamma), (fake, self.r2_gamma))]
+            weighted = 0.5 * (self.r1_gamma * values[0] + self.r2_gamma * values[1])
+            scale = self.penalty_weight_scale()
+            return (weighted if scale is None else scale * weighted), ops.stack(values)
+
+        if self.r_every == 1 or self._evaluating:
+            weighted, values = both()
+        else:
+            due = ops.equal(self.d_optimizer.iterations % self.r_every, 0)
+
+            def lazy():
+                weighted, values = both()
+                self.last_r.assign(values)
+                return self.r_every * weighted
+
+            weighted = tf.cond(due, lazy, lambda: ops.zeros((), "float32"))
+            values = ops.convert_to_tensor(self.last_r)
+        logs = {name: values[i] for i, (name, gamma)
+                in enumerate((("r1", self.r1_gamma), ("r2", self.r2_gamma))) if gamma}
+        return weighted, logs
+
+    def penalty_weight_scale(self):
+        """A multiplier of the R1/R2 weight at this step (a schedule); None: 1."""
+        return None
+
+    def overfitting_signal(self, real_output, fake_output):
+        """ADA's r_t, ``E[sign(D(x))]``: how surely the critic calls the reals real.
+
+        Families whose critic outputs only count relative to each other
+        (Wasserstein critics, RpGAN) use the sign of ``D(x) - E[D(G(z))]``.
+        """
+        if self.scores_are_relative:
+            return ops.mean(ops.sign(real_output - ops.mean(fake_output)))
+        return ops.mean(ops.sign(real_output))
+
+    def adapt_augmentation(self, real_output, fake_output, batch_size):
+        """Moves ``augment_p`` as ADA does, every ``augment_interval`` critic updates."""
+        if self.augment_target is None:
+            return
+        signal = distribute.mean_over_replicas(
+            float32(self.overfitting_signal(real_output, fake_output)))
+        total = self.augment_signal + ops.stack([signal, 1.0])
+        due = total[1] >= self.augment_interval
+        images = total[1] * ops.cast(batch_size * distribute.num_replicas(), "float32")
+        moved = augment.adaptive_probability(self.augment_p, total[0] / total[1],
+                                             self.augment_target, images,
+                                             self.augment_speed_images)
+        self.augment_p.assign(ops.where(due, moved, self.augment_p))
+        self.augment_signal.assign(ops.where(due, ops.zeros_like(total), total))
 
     def _check_critic_output(self, shape):
         """ValueError unless the discriminator scores each sample: ``[B, 1]`` or ``[B]``."""
@@ -676,6 +883,15 @@ class GAN(keras.Model):
             "g_ema_half_life_images": self.g_ema_half_life_images,
             "g_ema_rampup": self.g_ema_rampup,
             "pack": self.pack,
+            "r1_gamma": self.r1_gamma,
+            "r2_gamma": self.r2_gamma,
+            "r_every": self.r_every,
+            "augment": ",".join(self.augment_policy),
+            "augment_probability": (None if self.augment_p is None
+                                    else float(ops.convert_to_numpy(self.augment_p))),
+            "augment_target": self.augment_target,
+            "augment_speed_images": self.augment_speed_images,
+            "augment_interval": self.augment_interval,
             "seed": self.seed,
             "name": self.name,
         }

@@ -131,9 +131,11 @@ class BEGAN(GAN):
         with tf.GradientTape(persistent=True) as tape:
             fake_d = ops.stop_gradient(self.generator(z_d, training=True))
             fake_g = self.generator(z_g, training=True)
-            loss_real = self.reconstruction_loss(real)
-            d_loss = loss_real - self.k_t * self.reconstruction_loss(fake_d)
-            loss_fake = self.reconstruction_loss(fake_g)
+            # with augment set, the auto-encoder sees (and rebuilds) augmented samples
+            loss_real = self.reconstruction_loss(self.augment_samples(real))
+            d_loss = loss_real - self.k_t * self.reconstruction_loss(
+                self.augment_samples(fake_d))
+            loss_fake = self.reconstruction_loss(self.augment_samples(fake_g))
             g_loss = loss_fake
             if self.latent_recovery:
                 recovery = self.recovery_loss(z_d, fake_d)

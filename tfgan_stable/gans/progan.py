@@ -70,6 +70,7 @@ class ProGAN(GAN):
     family = "progan"
     supports_packing = False  # its own step and minibatch stddev layer score single samples
     default_n_critic = 1
+    scores_are_relative = True  # a Wasserstein critic: only differences count
     default_g_ema_decay = PAPER_EMA_DECAY
     extra_metric_names = ("gp", "drift", "wasserstein_estimate")
     default_learning_rate = 1e-3

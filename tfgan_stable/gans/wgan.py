@@ -33,6 +33,7 @@ class WGAN(GAN):
 
     family = "wgan"
     default_n_critic = 5
+    scores_are_relative = True  # a Wasserstein critic: only differences count
     extra_metric_names = ("wasserstein_estimate",)
     optimizer_name = "rmsprop"
     default_learning_rate = 5e-5

@@ -37,6 +37,7 @@ class WGANGP(GAN):
 
     family = "wgan_gp"
     default_n_critic = 5
+    scores_are_relative = True  # a Wasserstein critic: only differences count
     # Where the library's fast layers train it (tfgan_stable.fast), both networks
     # keep Keras' convolution forward: with the matrix products in both, 2 of 3
     # bfloat16 seeds trained far worse than every float32 seed on wider digits
