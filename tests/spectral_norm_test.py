@@ -407,3 +407,23 @@ def test_two_replicas_hold_the_same_u_as_one_device():
         assert values["u_between"] == 0.0, values
         assert values["u_to_single"] < 1e-6, values
         assert values["outputs_to_single"] < 1e-5, values
+
+
+@pytest.mark.parametrize("direction", ["to_keras", "to_fast"])
+def test_fast_layer_swaps_go_inside_the_wrappers(direction):
+    """with_keras_layers (exports) and with_fast_layers swap the layer a SpectralNorm wraps."""
+    import tfgan_stable as tg
+    from tfgan_stable.fast import small_conv
+
+    fast = "on" if direction == "to_keras" else "off"
+    critic = tg.build_dcgan_discriminator(8, 1, filters=4, normalization="none",
+                                          spectral_norm=True, fast_layers=fast)
+    swapped = (tg.with_keras_layers(critic) if direction == "to_keras"
+               else tg.with_fast_layers(critic))
+    inner = [layer.layer for layer in spectral_norm_layers(swapped)]
+    convs = [layer for layer in inner if isinstance(layer, keras.layers.Conv2D)]
+    assert convs and all(isinstance(c, small_conv.Conv2D) == (direction == "to_fast")
+                         for c in convs)
+    x = np.random.default_rng(0).uniform(-1, 1, (3, 8, 8, 1)).astype("float32")
+    np.testing.assert_allclose(np.asarray(swapped(x)), np.asarray(critic(x)), rtol=1e-4,
+                               atol=1e-5)

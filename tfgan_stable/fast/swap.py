@@ -57,6 +57,8 @@ def with_fast_layers(model, matrix_path=True, matrix_filter_gradient=True):
         raise ValueError(f"with_fast_layers: expected a Keras model, got {type(model).__name__}")
 
     def swap(layer):
+        if isinstance(layer, keras.layers.Wrapper):  # e.g. SpectralNorm: swap what it wraps
+            return rewrapped(layer, swap)
         cls = REPLACEMENTS.get(type(layer), layer.__class__)
         config = layer.get_config()
         if cls in (small_conv.Conv2D, small_conv.Conv2DTranspose):
@@ -70,6 +72,17 @@ def with_fast_layers(model, matrix_path=True, matrix_filter_gradient=True):
                          f"swapped (only functional and sequential models can): {error}") from None
     clone.set_weights(model.get_weights())
     return clone
+
+
+def rewrapped(wrapper, swap):
+    """A new ``keras.layers.Wrapper`` like ``wrapper`` around ``swap(wrapper.layer)``.
+
+    The wrapped layer comes first in the wrapper's config and its weights keep
+    their order, so ``set_weights`` of the clone takes the original's.
+    """
+    config = wrapper.get_config()
+    config["layer"] = keras.saving.serialize_keras_object(swap(wrapper.layer))
+    return wrapper.__class__.from_config(config)
 
 
 def library_layers(layer):
@@ -99,6 +112,8 @@ def with_keras_layers(model):
         return model
 
     def swap(layer):
+        if isinstance(layer, keras.layers.Wrapper):  # e.g. SpectralNorm: swap what it wraps
+            return rewrapped(layer, swap)
         keras_class = KERAS_EQUIVALENTS.get(type(layer))
         if keras_class is None:
             inside = library_layers(layer)
