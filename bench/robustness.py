@@ -9,15 +9,17 @@ them for the same number of generator steps:
 
 - learning rate, log-uniform in [1e-5, 1e-3] (both networks, the family's
   own optimizer: Adam, or RMSProp for WGAN);
-- n_critic, 1..5 (families that take it: DCGAN, WGAN, WGAN-GP);
+- n_critic, 1..5 (families that take it: DCGAN, WGAN, WGAN-GP, SNGAN, R3GAN);
 - filters, 16..64 (the first convolution's; doubling per down-sampling);
 - normalisation: none, batch or layer, in both networks (WGAN-GP's critic
   takes layer norm where batch is drawn: the penalty is per example, so the
-  paper's rule is no batch norm in the critic);
+  paper's rule is no batch norm in the critic; SNGAN's and R3GAN's critics
+  take none there, as their papers' critics have none; SNGAN wraps every
+  critic layer in ``SpectralNorm``);
 - depth: 0..2 extra 3x3 convolutions after every resampling convolution;
 - activation: ReLU, LeakyReLU(0.2), ELU or tanh, in both networks.
 
-DCGAN, WGAN and WGAN-GP share networks built from the whole draw (below,
+DCGAN, WGAN, WGAN-GP, SNGAN and R3GAN share networks built from the whole draw (below,
 through the Python API). BEGAN and ProGAN are defined by their own
 networks (an auto-encoder critic; progressive growing with equalised
 learning rate and pixel norm), so they train their shipped digits config
@@ -58,8 +60,9 @@ from tfgan_stable import data, hardware, metrics, networks, train_lib
 from bench import common
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FAMILIES = ("dcgan", "wgan", "wgan_gp", "began", "progan")
-SWEEP_FAMILIES = {"dcgan": tg.DCGAN, "wgan": tg.WGAN, "wgan_gp": tg.WGANGP}
+FAMILIES = ("dcgan", "wgan", "wgan_gp", "began", "progan", "sngan", "r3gan")
+SWEEP_FAMILIES = {"dcgan": tg.DCGAN, "wgan": tg.WGAN, "wgan_gp": tg.WGANGP,
+                  "sngan": tg.SNGAN, "r3gan": tg.R3GAN}
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "tanh")
 NORMALIZATIONS = ("none", "batch", "layer")
 LATENT_DIM, RESOLUTION = 64, 16
@@ -95,12 +98,14 @@ def _activation(name):
     return layers.LeakyReLU(0.2) if name == "leaky_relu" else layers.Activation(name)
 
 
-def _block(x, conv, setting, normalization, name, normalize=True):
-    """conv -> norm -> activation, then ``depth`` x (3x3 conv -> norm -> activation)."""
-    x = conv(x)
+def _block(x, conv, setting, normalization, name, normalize=True, wrap=lambda layer: layer):
+    """conv -> norm -> activation, then ``depth`` x (3x3 conv -> norm -> activation);
+    ``wrap`` is applied to every convolution (SNGAN's SpectralNorm)."""
+    x = wrap(conv)(x)
     for extra in range(setting["depth"] + 1):
         if extra:
-            x = layers.Conv2D(conv.filters, 3, padding="same", name=f"{name}_extra{extra}")(x)
+            x = wrap(layers.Conv2D(conv.filters, 3, padding="same",
+                                   name=f"{name}_extra{extra}"))(x)
         norm = (networks.normalization_layer(normalization, f"{name}_norm{extra}")
                 if normalize or extra else None)
         x = norm(x) if norm else x
@@ -124,16 +129,18 @@ def sweep_generator(setting, channels=1):
     return keras.Model(z, images, name="generator")
 
 
-def sweep_critic(setting, normalization, channels=1):
-    """DCGAN-shaped critic (16x16 -> 4x4 by strided convolutions) built from a draw."""
+def sweep_critic(setting, normalization, channels=1, spectral_norm=False):
+    """DCGAN-shaped critic (16x16 -> 4x4 by strided convolutions) built from a draw;
+    with ``spectral_norm`` every convolution and the score in a ``SpectralNorm``."""
     filters = setting["filters"]
     images = keras.Input((RESOLUTION, RESOLUTION, channels), name="images")
     x = images
+    wrap = tg.SpectralNorm if spectral_norm else (lambda layer: layer)
     for i, width in enumerate((filters, filters * 2)):
         down = layers.Conv2D(width, 4, strides=2, padding="same", name=f"down{i}")
-        x = _block(x, down, setting, normalization, f"down{i}", normalize=i > 0)
+        x = _block(x, down, setting, normalization, f"down{i}", normalize=i > 0, wrap=wrap)
     x = layers.Flatten()(x)
-    score = layers.Dense(1, dtype="float32", name="score")(x)
+    score = wrap(layers.Dense(1, dtype="float32", name="score"))(x)
     return keras.Model(images, score, name="discriminator")
 
 
@@ -143,8 +150,12 @@ def _train_sweep_family(family, setting, seed, examples, args):
     critic_normalization = setting["normalization"]
     if family == "wgan_gp" and critic_normalization == "batch":
         critic_normalization = "layer"
+    if family in ("sngan", "r3gan") and critic_normalization == "batch":
+        critic_normalization = "none"
     gan_class = SWEEP_FAMILIES[family]
-    gan = gan_class(sweep_generator(setting), sweep_critic(setting, critic_normalization),
+    gan = gan_class(sweep_generator(setting),
+                    sweep_critic(setting, critic_normalization,
+                                 spectral_norm=family == "sngan"),
                     n_critic=setting["n_critic"], seed=seed)
     lr = setting["learning_rate"]
     d_optimizer, g_optimizer = gan_class.default_optimizers(d_learning_rate=lr,

@@ -37,7 +37,7 @@ from tfgan_stable import config as config_lib
 from bench import common
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FAMILIES = ("dcgan", "wgan", "wgan_gp", "began")
+FAMILIES = ("dcgan", "wgan", "wgan_gp", "began", "sngan", "r3gan")
 # Published anchors (DESIGN.md): modes / % high quality.
 ANCHORS = {
     "ring8": [("VEEGAN", "8", "52.9"), ("WGAN-GP (GDPP)", "6.8", "59.6"),
