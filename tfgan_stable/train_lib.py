@@ -196,7 +196,8 @@ def _run(config, workdir, extra_callbacks, strategy):
         gan.generator, gan.discriminator, step_batch, config.model.latent_dim, examples.shape,
         f"data.resolution={config.data.resolution} ({examples.name}, shape "
         f"{list(examples.shape)}) with a batch of {step_batch}", pack=config.model.pack,
-        gradient_penalty=getattr(config.family_options, "gp_weight", 0) > 0,
+        gradient_penalty=(getattr(config.family_options, "gp_weight", 0) > 0
+                          or config.model.r1_gamma > 0 or config.model.r2_gamma > 0),
         real_batches=config.model.n_critic)
 
     with workdir_lib.Lock(workdir):
