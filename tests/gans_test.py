@@ -31,10 +31,11 @@ def networks(family):
                                          spectral_norm=family == "sngan"))
 
 
-# What the stabilisers' families run with here: R3GAN with adaptive augmentation,
-# so that every test of every family (replica equality included) covers them.
+# What the stabilisers' families run with here: R3GAN with adaptive augmentation
+# (p moving every 2 updates) and lazy R1/R2 (every 2), so that every test of every
+# family (replica equality included) covers them.
 FAMILY_KWARGS = {"r3gan": {"augment": "color,translation,cutout", "augment_target": 0.6,
-                           "augment_interval": 1, "augment_speed_images": 64}}
+                           "augment_interval": 2, "augment_speed_images": 64, "r_every": 2}}
 
 
 def build(family, g_ema_decay=None, seed=0, **kwargs):

@@ -46,7 +46,8 @@ def tiny_gan(family, optimistic=False, seed=1):
         gan = tg.R3GAN(tg.build_resnet_generator(8, 8, 1, filters=4),
                        tg.build_resnet_discriminator(8, 1, filters=4), seed=seed,
                        g_ema_decay=0.9, augment="color,translation,cutout",
-                       augment_target=0.6, augment_interval=1, augment_speed_images=64)
+                       augment_target=0.6, augment_interval=1, augment_speed_images=64,
+                       r_every=2)
     else:
         gan_class = {"dcgan": tg.DCGAN, "sngan": tg.SNGAN, "wgan": tg.WGAN,
                      "wgan_gp": tg.WGANGP}[family]

@@ -86,7 +86,7 @@ def test_each_critic_loss_trains_and_round_trips_its_config(loss):
         dcgan(loss="least_squares")
 
 
-def test_rpgan_generator_loss_pairs_fakes_with_the_step_s_reals():
+def test_rpgan_losses_count_only_differences_and_train():
     gan = tiny_gan("r3gan")
     assert gan.loss_name == "rpgan" and gan.generator_sees_reals and gan.scores_are_relative
     real = real_batch()
@@ -266,6 +266,7 @@ FRESH_LOAD = """
 import sys, numpy as np, keras
 import tfgan_stable  # registers the classes
 gan = keras.models.load_model(sys.argv[1])
+print("S", list(np.asarray(gan.augment_signal)))  # not in the config: from the weights
 print("P", float(gan.augment_p), gan.loss_name, type(gan).__name__,
       [float(np.abs(np.asarray(layer.u)).sum()) for layer in gan.spectral_norms])
 """
@@ -276,23 +277,63 @@ def test_p_and_u_survive_a_keras_file_in_a_fresh_process(tmp_path):
     gan = tg.SNGAN(tg.build_dcgan_generator(8, 8, 1, filters=4),
                    tg.build_dcgan_discriminator(8, 1, filters=4, normalization="none",
                                                 spectral_norm=True),
-                   n_critic=1, augment=POLICY, augment_target=0.6, augment_interval=1,
+                   n_critic=1, augment=POLICY, augment_target=0.6, augment_interval=2,
                    augment_speed_images=40, seed=0)
     gan.compile()
     score = gan.discriminator.get_layer("score_sn").layer  # the wrapped Dense
     kernel, _ = score.get_weights()
     score.set_weights([kernel * 0, np.array([50.0], "float32")])
     gan.d_optimizer.learning_rate.assign(0.0)
-    gan.train_on_batch(real_batch(), return_dict=True)
+    for _ in range(3):  # p moves after the second; the third leaves a signal pending
+        gan.train_on_batch(real_batch(), return_dict=True)
     p = float(gan.augment_p)
-    assert p == pytest.approx(0.2)
+    assert p == pytest.approx(0.4)
+    np.testing.assert_allclose(np.asarray(gan.augment_signal), [1.0, 1.0])
     path = str(tmp_path / "sngan.keras")
     gan.save(path)
     result = run_python(["-c", FRESH_LOAD, path])
     assert result.returncode == 0, result.stderr[-2000:]
+    signal = [x for x in result.stdout.splitlines() if x.startswith("S ")][-1]
+    assert eval(signal[2:]) == [1.0, 1.0]
     line = [x for x in result.stdout.splitlines() if x.startswith("P ")][-1]
     words = line.split(" ", 4)
     assert float(words[1]) == pytest.approx(p) and words[2] == "hinge" and words[3] == "SNGAN"
     expected = [float(np.abs(np.asarray(layer.u)).sum()) for layer in gan.spectral_norms]
     np.testing.assert_allclose(eval(words[4]), expected, rtol=1e-6)
     assert os.path.getsize(path) > 0
+
+
+def test_r1_is_taken_through_the_augmentation_at_the_samples_themselves():
+    """R1 of a linear critic seen through cutout: the gradient at x is w where the
+    square left the pixels, 0 where it cut them (ADA's and R3GAN's R1)."""
+    w = np.random.default_rng(0).normal(size=(64, 1)).astype("float32")
+    critic = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
+                               keras.layers.Dense(1, use_bias=False)])
+    critic.layers[-1].set_weights([w])
+    gan = tg.DCGAN(tg.build_dcgan_generator(8, 8, 1, filters=4), critic, augment="cutout",
+                   r1_gamma=2.0, seed=0)
+    gan.compile()
+    real = real_batch(4)
+    uniforms = gan.augment_uniforms(4)
+    mask = np.asarray(augment.diff_augment(np.ones_like(real), "cutout", 1.0, uniforms))
+    expected = np.mean(np.sum((w.reshape(1, 8, 8, 1) * mask) ** 2, axis=(1, 2, 3)))
+    weighted, logs = gan.zero_centered_penalties(real, real, uniforms, uniforms)
+    assert float(logs["r1"]) == pytest.approx(expected, rel=1e-5)
+    assert float(weighted) == pytest.approx(expected, rel=1e-5)  # gamma / 2 = 1
+    assert expected < np.sum(w ** 2) * 0.95  # the cut pixels do count for nothing
+
+
+def test_evaluate_scores_the_penalties_without_augmentation():
+    gan = dcgan(r1_gamma=1.0, r2_gamma=1.0, augment=POLICY)
+    scores = gan.evaluate(real_batch(), batch_size=8, return_dict=True, verbose=0)
+    assert scores["r1"] > 0 and scores["r2"] > 0 and np.isfinite(scores["d_loss"])
+    r1 = float(penalties.zero_centered_penalty(gan.discriminator, real_batch()))
+    assert scores["r1"] == pytest.approx(r1, rel=1e-4)  # at the raw images
+
+
+def test_r3gan_keeps_its_papers_generator_average_from_python():
+    gan = tg.R3GAN(tg.build_dcgan_generator(8, 8, 1, filters=4),
+                   tg.build_dcgan_discriminator(8, 1, filters=4, normalization="none"))
+    assert gan.generator_ema is not None and gan.g_ema_decay == 0.999
+    with pytest.raises(ValueError, match="augment_target adapts"):
+        dcgan(augment_target=0.6)

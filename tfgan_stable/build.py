@@ -33,6 +33,13 @@ def build_networks(config, examples):
             f"{examples.name!r} gives {examples.kind}s of shape {examples.shape}; "
             f"use model.architecture={other}"
         )
+    if model_cfg.d_spectral_norm and architecture not in ("dcgan", "mlp"):
+        raise ConfigError(f"model.d_spectral_norm: the library's {architecture!r} critic has "
+                          "no spectral norm option (dcgan and mlp have)")
+    if config.augment.policy and examples.kind != "image":
+        raise ConfigError(f"augment.policy={config.augment.policy!r}: differentiable "
+                          f"augmentation is for images; data.name={examples.name!r} gives "
+                          f"{examples.kind}s of shape {list(examples.shape)}")
     if family.build_networks is not None:
         return family.build_networks(config, examples, architecture)
     build_generator, build_discriminator = registry.get_architecture(architecture)

@@ -60,12 +60,18 @@ def gradient_penalty(critic, real, fake, seed=None, epsilon=1e-10, training=True
     return ops.mean(ops.square(norms - 1.0)), ops.mean(norms)
 
 
-def zero_centered_penalty(critic, samples, training=True):
+def zero_centered_penalty(critic, samples, training=True, samples_per_input=1):
     """``E[||grad_x D(x)||_2^2]`` at ``samples``: R1 on real samples, R2 on fakes.
 
     Mescheder 2018 (eq. 9-10) weight it ``gamma / 2``; the caller does.
-    The gradient is taken at the samples the critic is given (a GAN with
-    augmentation passes the augmented batch, the critic's view).
+
+    Args:
+      critic: a callable from ``samples`` to one score per critic input; it may
+        transform them first (augment, pack), the gradient is taken through it.
+      samples: the batch at which the gradient is taken.
+      training: passed to ``critic`` when it is a Keras model.
+      samples_per_input: samples in one critic input (PacGAN's pack): the
+        squared norm is summed over a pack's samples, one term per input.
 
     Returns:
       The penalty as a float32 scalar (also under a mixed-precision policy).
@@ -76,7 +82,9 @@ def zero_centered_penalty(critic, samples, training=True):
     with tf.GradientTape() as tape:
         tape.watch(samples)
         # each score depends on its own sample: one backward pass for the batch
-        total = ops.sum(ops.cast(critic(samples, training=training), "float32"))
+        scores = (critic(samples, training=training) if isinstance(critic, keras.Model)
+                  else critic(samples))
+        total = ops.sum(ops.cast(scores, "float32"))
     grads = ops.cast(tape.gradient(total, samples), "float32")
     axes = list(range(1, len(grads.shape)))
-    return ops.mean(ops.sum(ops.square(grads), axis=axes))
+    return ops.mean(ops.sum(ops.square(grads), axis=axes)) * samples_per_input

@@ -341,8 +341,8 @@ class Config:
         if model.d_spectral_norm not in (None, True, False):
             raise ConfigError(f"model.d_spectral_norm must be true, false or null, "
                               f"got {model.d_spectral_norm!r}")
-        arch = model.architecture or (self.family.architectures or ("dcgan",))[0]
-        if model.d_spectral_norm and arch not in ("dcgan", "mlp"):
+        arch = model.architecture  # null: resolved from the data (build checks it then)
+        if model.d_spectral_norm and arch is not None and arch not in ("dcgan", "mlp"):
             raise ConfigError(f"model.d_spectral_norm: the library's {arch!r} critic has no "
                               f"spectral norm option (dcgan and mlp have); got "
                               f"model.architecture={model.architecture!r}")
@@ -366,6 +366,9 @@ class Config:
                                    aug.interval)
         except ValueError as error:
             raise ConfigError(f"augment: {error}") from None
+        if aug.target is not None and not aug.policy:
+            raise ConfigError("augment.target adapts the probability of an augmentation, "
+                              "but augment.policy names none")
         if aug.target is not None and not gan_class.critic_scores:
             raise ConfigError(f"augment.target: the adaptive probability follows the sign "
                               f"of a critic's scores; model.family={model.family!r} has "

@@ -114,6 +114,8 @@ class GAN(keras.Model):
         self.n_critic = int(n_critic if n_critic is not None else self.default_n_critic)
         if self.n_critic < 1:
             raise ValueError(f"{type(self).__name__}.n_critic must be >= 1, got {n_critic}")
+        if g_ema_decay is None and g_ema_half_life_images is None:
+            g_ema_decay = self.default_g_ema_decay  # the family paper's (R3GAN: 0.999)
         schedules.check_ema(g_ema_decay, g_ema_half_life_images, g_ema_rampup,
                             owner=type(self).__name__)
         self.g_ema_decay = g_ema_decay
@@ -190,6 +192,10 @@ class GAN(keras.Model):
             raise ValueError(f"{name}.augment: differentiable augmentation is for images "
                              f"[height, width, channels]; the samples have shape "
                              f"{list(self.sample_shape)}. Received: augment={policy!r}")
+        if target is not None and not self.augment_policy:
+            raise ValueError(f"{name}.augment_target adapts the probability of an "
+                             f"augmentation, but augment names none. Received: "
+                             f"augment={policy!r}, augment_target={target!r}")
         if target is not None and not self.critic_scores:
             raise ValueError(f"{name}.augment_target: the adaptive probability follows the "
                              f"sign of a critic's scores; {name}'s discriminator does not "
@@ -555,6 +561,10 @@ class GAN(keras.Model):
         real_output = float32(self.discriminator(real, training=False))
         fake_output = float32(self.discriminator(fake, training=False))
         d_loss, d_extras = self.discriminator_loss(real, fake, real_output, fake_output)
+        penalty, penalty_logs = self.zero_centered_penalties(real, fake)  # no augmentation
+        if penalty is not None:
+            d_loss = d_loss + penalty
+            d_extras = {**d_extras, **penalty_logs}
         if self.generator_sees_reals:
             g_loss, g_extras = self.generator_loss(fake_output, real_output)
         else:
@@ -697,13 +707,18 @@ class GAN(keras.Model):
         self.update_spectral_norms()
         batch_size = ops.shape(real)[0]
         fake = float32(self.generator(self.sample_latent(batch_size), training=True))
-        real, fake = self.critic_view(real), self.critic_view(fake)
+        real_uniforms = self.augment_uniforms(batch_size)
+        fake_uniforms = self.augment_uniforms(batch_size)
+        real_view = self.critic_view(real, real_uniforms)
+        fake_view = self.critic_view(fake, fake_uniforms)
         with tf.GradientTape() as tape:
-            real_output = float32(self.discriminator(real, training=True))
-            fake_output = float32(self.discriminator(fake, training=True))
+            real_output = float32(self.discriminator(real_view, training=True))
+            fake_output = float32(self.discriminator(fake_view, training=True))
             self._check_critic_output(real_output.shape)
-            loss, extras = self.discriminator_loss(real, fake, real_output, fake_output)
-            penalty, penalty_logs = self.zero_centered_penalties(real, fake)
+            loss, extras = self.discriminator_loss(real_view, fake_view, real_output,
+                                                   fake_output)
+            penalty, penalty_logs = self.zero_centered_penalties(real, fake, real_uniforms,
+                                                                 fake_uniforms)
             if penalty is not None:
                 loss = loss + penalty
             scaled = distribute.scale_loss(loss, self.d_optimizer)
@@ -741,53 +756,77 @@ class GAN(keras.Model):
         for layer in self.spectral_norms:
             layer.update_u()
 
-    def augment_samples(self, samples):
-        """``samples`` as the critic sees them in training: augmented when ``augment`` is set.
+    def augment_uniforms(self, batch_size):
+        """The uniforms of one augmentation of a batch (None when ``augment`` is off).
 
-        One draw of uniforms for the global batch, each replica keeping its rows
+        One draw for the global batch, each replica keeping its rows
         (:func:`tfgan_stable.distribute.replica_slice`), from the training noise.
         """
         if not self.augment_policy:
-            return samples
+            return None
         count = augment.uniforms_needed(self.augment_policy)
-        uniforms = distribute.replica_slice(
+        return distribute.replica_slice(
             lambda rows: keras.random.uniform((rows, count), 0.0, 1.0, dtype="float32",
-                                              seed=self.noise_seed), ops.shape(samples)[0])
+                                              seed=self.noise_seed), batch_size)
+
+    def augment_samples(self, samples, uniforms=None):
+        """``samples`` as the critic sees them in training: augmented when ``augment`` is
+        set, with ``uniforms`` (default: a fresh draw, :meth:`augment_uniforms`)."""
+        if not self.augment_policy:
+            return samples
+        if uniforms is None:
+            uniforms = self.augment_uniforms(ops.shape(samples)[0])
         return augment.diff_augment(samples, self.augment_policy, self.augment_p, uniforms)
 
-    def critic_view(self, samples):
+    def critic_view(self, samples, uniforms=None):
         """What the discriminator takes in training: augmented, then packed (PacGAN)."""
-        return self.pack_batch(self.augment_samples(samples))
+        return self.pack_batch(self.augment_samples(samples, uniforms))
 
-    def zero_centered_penalties(self, real, fake):
+    def zero_centered_penalties(self, real, fake, real_uniforms=None, fake_uniforms=None):
         """``(gamma_1 / 2 R1 + gamma_2 / 2 R2, logs)``, lazily every ``r_every`` updates.
 
         ``(None, {})`` when both gammas are 0. ``real`` and ``fake`` are the
-        batches the critic saw (augmented and packed).
+        batches before augmentation and packing; the critic sees them augmented
+        with the step's ``*_uniforms`` (as its loss did) and packed, and the
+        gradient is taken through both, at the samples themselves (as ADA's and
+        R3GAN's code take R1). One penalty per critic input (per pack).
         """
         if not (self.r1_gamma or self.r2_gamma):
             return None, {}
+        evaluating = self._evaluating
+
+        def penalty(batch, uniforms):
+            def critic(samples):
+                view = (self.pack_batch(samples) if evaluating
+                        else self.critic_view(samples, uniforms))
+                return self.discriminator(view, training=not evaluating)
+            return penalties.zero_centered_penalty(critic, batch, samples_per_input=self.pack)
 
         def both():
-            values = [penalties.zero_centered_penalty(self.discriminator, batch)
-                      if gamma else ops.zeros((), "float32")
-                      for batch, gamma in ((real, self.r1_gamma), (fake, self.r2_gamma))]
+            values = [penalty(batch, uniforms) if gamma else ops.zeros((), "float32")
+                      for batch, uniforms, gamma in ((real, real_uniforms, self.r1_gamma),
+                                                      (fake, fake_uniforms, self.r2_gamma))]
             weighted = 0.5 * (self.r1_gamma * values[0] + self.r2_gamma * values[1])
             scale = self.penalty_weight_scale()
             return (weighted if scale is None else scale * weighted), ops.stack(values)
 
-        if self.r_every == 1 or self._evaluating:
+        if self.r_every == 1 or evaluating:
             weighted, values = both()
         else:
             due = ops.equal(self.d_optimizer.iterations % self.r_every, 0)
 
             def lazy():
                 weighted, values = both()
-                self.last_r.assign(values)
-                return self.r_every * weighted
+                return self.r_every * weighted, values
 
-            weighted = tf.cond(due, lazy, lambda: ops.zeros((), "float32"))
-            values = ops.convert_to_tensor(self.last_r)
+            def skipped():
+                return ops.zeros((), "float32"), ops.convert_to_tensor(self.last_r)
+
+            # assigned outside the cond: under a strategy an assignment of a
+            # synchronised variable may not sit inside control flow
+            weighted, values = tf.cond(due, lazy, skipped)
+            values = distribute.mean_over_replicas(values)  # the global batch's, as logged
+            self.last_r.assign(values)
         logs = {name: values[i] for i, (name, gamma)
                 in enumerate((("r1", self.r1_gamma), ("r2", self.r2_gamma))) if gamma}
         return weighted, logs

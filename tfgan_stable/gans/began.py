@@ -124,6 +124,7 @@ class BEGAN(GAN):
                                                                      training=training))))
 
     def train_step(self, data):
+        self.update_spectral_norms()  # a user's SpectralNorm in the auto-encoder
         (real,) = self.critic_real_batches(data)
         batch_size = ops.shape(real)[0]
         z_d = self.sample_latent(batch_size)

@@ -13,8 +13,8 @@ from tfgan_stable.gans.dcgan import DCGAN, LossOptions
 class SNGAN(DCGAN):
     """A critic whose layers are spectrally normalised, trained on the hinge loss.
 
-    The paper's settings for DCGAN-style networks (Table 1, setting C):
-    Adam(2e-4, beta_1=0, beta_2=0.9), n_critic 5, the hinge loss (sec. 4).
+    The paper's settings of its hinge-loss experiments: Adam(2e-4, beta_1=0,
+    beta_2=0.9), n_critic 5, the hinge loss (sec. 4 and appendix B).
     Put :class:`tfgan_stable.networks.SpectralNorm` around the critic's
     layers (``build_dcgan_discriminator(..., spectral_norm=True)``); each u
     vector takes one power iteration per critic update, and a warning is

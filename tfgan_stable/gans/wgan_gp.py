@@ -7,7 +7,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from tfgan_stable import losses, penalties
+from tfgan_stable import distribute, losses, penalties
 from tfgan_stable.errors import ConfigError
 from tfgan_stable import families as family
 from tfgan_stable.gans.base import GAN
@@ -89,12 +89,20 @@ class WGANGP(GAN):
 
             def lazy():
                 penalty, grad_norm = self._penalty(real, fake)
-                self.last_gp.assign(penalty)
-                self.last_grad_norm.assign(grad_norm)
-                return self.gp_every * self.gp_weight * penalty
+                return self.gp_every * self.gp_weight * penalty, penalty, grad_norm
 
-            weighted = tf.cond(due, lazy, lambda: ops.zeros((), "float32"))
-            penalty, grad_norm = self.last_gp, self.last_grad_norm
+            def skipped():
+                return (ops.zeros((), "float32"), ops.convert_to_tensor(self.last_gp),
+                        ops.convert_to_tensor(self.last_grad_norm))
+
+            # assigned outside the cond: under a strategy an assignment of a
+            # synchronised variable may not sit inside control flow
+            weighted, penalty, grad_norm = tf.cond(due, lazy, skipped)
+            # the global batch's values, as logged
+            penalty = distribute.mean_over_replicas(penalty)
+            grad_norm = distribute.mean_over_replicas(grad_norm)
+            self.last_gp.assign(penalty)
+            self.last_grad_norm.assign(grad_norm)
         return loss + weighted, {
             "gp": penalty,
             "grad_norm": grad_norm,
