@@ -481,8 +481,8 @@ def test_binary_export_records_the_values_the_run_used(tmp_path):
     assert meta["family"] == "wgan_gp" and meta["data"] == "digits"
     assert meta["optimizers"]["generator"]["learning_rate"] == 1e-4
     assert meta["ema"] == {"enabled": False} and meta["generator_steps"] == 2
-    # what stays null means "off" (no EMA), nothing else
-    assert sorted(nulls(meta)) == [".config.model.g_ema_decay",
+    # what stays null means "off" (no EMA, no adaptive augmentation), nothing else
+    assert sorted(nulls(meta)) == [".config.augment.target", ".config.model.g_ema_decay",
                                    ".config.model.g_ema_half_life_images",
                                    ".config.model.g_ema_rampup"]
 
