@@ -62,6 +62,11 @@ bench: $(STAMP)
 	$(BENCH).began_coverage --name began_coverage_decay --out bench/results \
 		--variants "as shipped=" "without latent recovery=began.latent_recovery=0"
 	$(BENCH).fashion_quality --data $(FASHION_MNIST) --out bench/results
+	$(BENCH).fashion_quality --data $(FASHION_MNIST) --out bench/results --train_images 6000 \
+		--runs sngan,sngan:augment.policy=color+translation+cutout,r3gan,r3gan:augment.policy=color+translation+cutout,wgan_gp,wgan_gp:augment.policy=color+translation+cutout \
+		--seeds 0 --name fashion_quality_limited
+	$(BENCH).fashion_quality --data $(FASHION_MNIST) --out bench/results --runs sngan \
+		--name fashion_quality_new
 	$(BENCH).progan_speed --data $(FASHION_MNIST) --out bench/results
 	$(BENCH).progan_speed --data $(FASHION_MNIST) --seed 1 --name progan_speed_seed1 \
 		--out bench/results
