@@ -21,7 +21,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/tfgan-train --config=$(DEMO_CONFIG) --workdir=$(DEMO_WORKDIR)
 
-# The suite but its long end-to-end runs, over TEST_WORKERS processes (about 10 minutes
+# The suite but its long end-to-end runs, over TEST_WORKERS processes (about 11 minutes
 # on 2 CPU cores).
 TEST_WORKERS ?= 2
 test: $(STAMP)
@@ -29,7 +29,7 @@ test: $(STAMP)
 
 # The long end-to-end runs (every docs block twice in a fresh folder, SIGKILL resumes,
 # two replicas against one device, ProGAN's growth, every smoke config through the
-# binary): about 10 minutes on 2 CPU cores. CI runs them after make test.
+# binary): about 13 minutes on 2 CPU cores. CI runs them after make test.
 test-heavy: $(STAMP)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m heavy
 
