@@ -11,6 +11,10 @@
 * :func:`mode_coverage` and :func:`stacked_mode_count`: modes captured on
   mixtures and stacked digits (VEEGAN, PacGAN); :func:`frechet_distance` and
   :func:`kernel_distance` on features of any Keras model (FID, KID).
+* :func:`precision_recall`, :func:`density_coverage`, :func:`copy_share`,
+  :func:`conditional_accuracy` and :func:`per_class_frechet` (``fidelity``):
+  how faithful, how diverse and how original samples are, on features of
+  a classifier such as :func:`labelled_classifier`'s.
 """
 
 from tfgan_stable.metrics.distances import (  # noqa: F401
@@ -34,10 +38,19 @@ from tfgan_stable.metrics.features import (  # noqa: F401
     extract_features,
     fashion_classifier,
     inception_feature_extractor,
+    labelled_classifier,
     load_fashion_mnist_split,
     stacked_mode_count,
     train_digit_classifier,
     train_image_classifier,
+)
+from tfgan_stable.metrics.fidelity import (  # noqa: F401
+    classifier_conditional_accuracy,
+    conditional_accuracy,
+    copy_share,
+    density_coverage,
+    per_class_frechet,
+    precision_recall,
 )
 from tfgan_stable.metrics.suites import (  # noqa: F401
     IMAGE_METRICS,

@@ -1,7 +1,8 @@
 """Feature extractors in Keras: InceptionV3 pool features, the local digit classifier.
 
-Nothing here trains silently: :func:`digit_classifier` trains once, says so,
-and caches the model; :func:`inception_feature_extractor` loads local weights.
+Nothing here trains silently: :func:`digit_classifier`, :func:`fashion_classifier`
+and :func:`labelled_classifier` train once, say so, and cache the model;
+:func:`inception_feature_extractor` loads local weights.
 """
 
 import os
@@ -180,6 +181,99 @@ def fashion_classifier(folder, resolution=32, seed=0, epochs=5, cache=True):
             model.save(tmp)
         files.write_json(stem + ".json", {"accuracy": accuracy})
     return model, accuracy
+
+
+def _labelled_data(images, labels, num_classes, name, held_out):
+    """:func:`labelled_classifier`'s checked ``(images float32 [N, H, W, C], labels int64)``."""
+    import math
+    import re
+
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", name):
+        raise ValueError(f"name must be letters, digits, '_', '.' or '-' (it names the model "
+                         f"and its cache file), got {name!r}")
+    images = np.asarray(images)
+    if images.ndim != 4 or not np.issubdtype(images.dtype, np.number):
+        raise ValueError(f"images must be a numeric [N, H, W, C] array, got shape "
+                         f"{images.shape} and dtype {images.dtype}")
+    images = images.astype(np.float32, copy=False)
+    if not np.all(np.isfinite(images)):
+        raise ValueError("images hold NaN or infinite values")
+    labels = np.asarray(labels)
+    if labels.shape != (len(images),) or labels.dtype.kind not in "iu":
+        raise ValueError(f"labels must be [N] integers, one per image ({len(images)}), got "
+                         f"shape {labels.shape} and dtype {labels.dtype}")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) \
+            or num_classes < 2:
+        raise ValueError(f"num_classes must be an int >= 2, got {num_classes!r}")
+    if labels.min() < 0 or labels.max() >= num_classes:
+        raise ValueError(f"labels must lie in [0, {num_classes - 1}], got "
+                         f"{labels.min()} .. {labels.max()}")
+    if not 0.0 < held_out < 1.0:
+        raise ValueError(f"held_out must be a fraction in (0, 1), got {held_out!r}")
+    counts = np.bincount(labels, minlength=num_classes)
+    present = counts[counts > 0]
+    test_count = math.ceil(held_out * len(labels))  # as train_test_split rounds
+    if present.min() < 2 or min(test_count, len(labels) - test_count) < len(present):
+        raise ValueError(f"a stratified held-out split needs >= 2 images per class and "
+                         f"training and held-out parts of at least one image per class; "
+                         f"got class counts {counts.tolist()} and held_out={held_out}")
+    return images, labels.astype(np.int64)
+
+
+def labelled_classifier(images, labels, num_classes, name, seed=0, epochs=10, held_out=0.1,
+                        batch_size=64, cache=True):
+    """A classifier of any labelled image array, for features and conditional accuracy.
+
+    A share ``held_out`` of the images is split off, stratified by class
+    (``sklearn``'s ``train_test_split`` with ``random_state=seed``);
+    :func:`train_image_classifier` trains on the rest and its accuracy is
+    measured on the held-out part. Images are ``[N, H, W, C]`` in [-1, 1], any
+    size and channel count (colour included). Training is announced; the
+    model and its accuracy are cached in :func:`cache_dir` as
+    ``<name>-<key>.keras`` / ``.json``, the key a SHA-256 of the images,
+    labels and every setting (and the Keras version), so a later call with the
+    same data and settings loads it (announced too) and different data never
+    reuse it. Its ``features`` layer (:func:`classifier_features`) is the
+    space of the Fréchet, kernel and fidelity measures.
+
+    Returns:
+      ``(classifier, held_out_accuracy, (x_held_out, y_held_out))``: the held-out
+      images the accuracy was measured on, to score real data with.
+    """
+    import hashlib
+    import json
+
+    import keras
+    from sklearn.model_selection import train_test_split
+
+    images, labels = _labelled_data(images, labels, num_classes, name, held_out)
+    x_train, x_test, y_train, y_test = train_test_split(
+        images, labels, test_size=held_out, random_state=seed, stratify=labels)
+    digest = hashlib.sha256()
+    settings = {"shape": list(images.shape), "num_classes": int(num_classes),
+                "seed": int(seed), "epochs": int(epochs), "held_out": float(held_out),
+                "batch_size": int(batch_size), "keras": keras.__version__}
+    digest.update(json.dumps(settings, sort_keys=True).encode())
+    digest.update(np.ascontiguousarray(images).tobytes())
+    digest.update(labels.tobytes())
+    stem = os.path.join(cache_dir(), f"{name}-{digest.hexdigest()[:16]}")
+    if cache and os.path.isfile(stem + ".keras") and os.path.isfile(stem + ".json"):
+        log.info(f"loading the {name} classifier from {stem}.keras")
+        with open(stem + ".json") as f:
+            accuracy = json.load(f)["accuracy"]
+        return keras.models.load_model(stem + ".keras"), accuracy, (x_test, y_test)
+    where = f", once; cached in {stem}.keras)" if cache else ")"
+    log.info(f"training the {name} classifier on {len(x_train)} images, {num_classes} classes "
+             f"({epochs} epochs{where}")
+    model, accuracy = train_image_classifier(x_train, y_train, x_test, y_test, num_classes,
+                                             seed=seed, epochs=epochs, batch_size=batch_size,
+                                             name=name)
+    log.info(f"the {name} classifier: {accuracy:.1%} accuracy on {len(x_test)} held-out images")
+    if cache:
+        with files.atomic_path(stem + ".keras", suffix=".keras") as tmp:
+            model.save(tmp)
+        files.write_json(stem + ".json", dict(settings, accuracy=accuracy))
+    return model, accuracy, (x_test, y_test)
 
 
 def classifier_features(classifier):
