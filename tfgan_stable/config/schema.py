@@ -9,6 +9,7 @@ family (:mod:`tfgan_stable.families`); reading YAML is :mod:`.loading`'s job.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import os
 from typing import Any, Optional, Sequence
 
@@ -23,6 +24,8 @@ NORMALIZATIONS = ("batch", "layer", "none")
 LEARNING_RATE_DECAYS = ("cosine", "linear", "none")
 MIXED_PRECISION_POLICIES = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 CHANNELS = ("auto", 1, 3)
+DATA_LABELS = ("none", "inferred")
+BACKGROUNDS = {"white": (255, 255, 255), "black": (0, 0, 0)}
 OPTIMIZER_NAMES = ("adam", "optimistic_adam", "rmsprop")
 FAST_LAYERS = ("auto", "on", "off")
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
@@ -43,6 +46,13 @@ class DataConfig:
         folder of mixed images takes the most common one (and says so).
       num_samples: how many points to draw for the toy mixtures.
       shuffle_buffer: size of the tf.data shuffle buffer.
+      labels: ``none`` or ``inferred``: (image, label) pairs, the classes a
+        ``folder:`` source's subfolders (sorted by name), the data set's own
+        for ``digits``, ``fashion_mnist`` and ``tfds:`` (its ``label``).
+      background: what transparent pixels become: ``white``, ``black`` or
+        ``[r, g, b]`` ints 0..255 (images with alpha are composited over it).
+      class_balanced: sample every class equally often (labels needed; the
+        smaller classes' images repeat), for data held in memory.
     """
 
     name: str = "digits"
@@ -51,6 +61,13 @@ class DataConfig:
     channels: Any = "auto"
     num_samples: int = 100_000
     shuffle_buffer: int = 10_000
+    labels: str = "none"
+    background: Any = "white"
+    class_balanced: bool = False
+
+    def __post_init__(self):
+        if isinstance(self.background, list):  # from YAML; a tuple keeps the config hashable
+            object.__setattr__(self, "background", tuple(self.background))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -265,6 +282,7 @@ class Config:
         if self.data.channels not in CHANNELS:
             raise ConfigError(f"data.channels must be one of {list(CHANNELS)}, "
                               f"got {self.data.channels!r}")
+        _check_data_labels(self.data)
         res = self.data.resolution
         if res < 4 or res & (res - 1):
             raise ConfigError(f"data.resolution must be a power of two >= 4 (the library's "
@@ -484,6 +502,52 @@ def _check_optimizer_values(optimizer: "OptimizerConfig") -> None:
             typical = (" (GAN learning rates are about 1e-5 to 1e-2)"
                        if field.endswith("learning_rate") else "")
             raise ConfigError(f"optimizer.{field} must be {problem}{typical}, got {value!r}")
+
+
+def background_rgb(background: Any) -> tuple:
+    """``data.background`` as ``(r, g, b)`` ints in 0..255: ``white``, ``black`` or three ints."""
+    if isinstance(background, str) and background in BACKGROUNDS:
+        return BACKGROUNDS[background]
+    if isinstance(background, (list, tuple)) and len(background) == 3 and all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) and 0 <= v <= 255
+            for v in background):
+        return tuple(int(v) for v in background)
+    raise ConfigError(f"data.background must be 'white', 'black' or a list of three ints "
+                      f"0..255 (red, green, blue), got {background!r}")
+
+
+def check_data_labels(name: str, labels: str) -> None:
+    """ConfigError unless ``data.labels`` is valid and ``data.name`` can give labels.
+
+    A ``tfds:`` data set's ``label`` feature is checked when it is loaded.
+    """
+    _check_choice("data.labels", labels, DATA_LABELS)
+    if labels == "none":
+        return
+    if name in ("ring8", "grid25"):
+        hint = "its points have no classes"
+    elif name == "stacked_digits":
+        hint = ("its 1,000 modes are not carried as labels (tfgan_stable.data.stacked_digits "
+                "returns them)")
+    elif name.startswith("npy:"):
+        hint = ("an .npy array holds no labels; save the images as one subfolder per class "
+                "and use data.name: folder:<path>")
+    else:
+        return
+    raise ConfigError(f"data.labels={labels!r}: labels are not available for "
+                      f"data.name={name!r} ({hint}); use data.labels: none")
+
+
+def _check_data_labels(data: DataConfig) -> None:
+    """``data.labels``, ``data.background`` and ``data.class_balanced``."""
+    check_data_labels(data.name, data.labels)
+    background_rgb(data.background)
+    if not isinstance(data.class_balanced, bool):
+        raise ConfigError(f"data.class_balanced must be true or false, "
+                          f"got {data.class_balanced!r}")
+    if data.class_balanced and data.labels == "none":
+        raise ConfigError("data.class_balanced=true samples every class equally and needs "
+                          "the classes: set data.labels: inferred (got data.labels='none')")
 
 
 def _check_choice(field: str, value: str, choices: Sequence[str]) -> None:

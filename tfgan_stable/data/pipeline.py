@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from tfgan_stable.data import checks as data_checks
 from tfgan_stable.data.sources import Examples
+from tfgan_stable.errors import ConfigError
 
 CACHE_LIMIT_BYTES = 2 * 1024**3  # cache decoded sources up to this size in memory
 IN_MEMORY_BYTES = 256 * 1024**2  # hold sources up to this size as one tensor
@@ -43,7 +44,8 @@ def critic_batches(dataset, n_critic):
     return dataset.batch(n_critic, drop_remainder=True).map(group)
 
 
-def make_dataset(examples, batch_size, n_critic=1, seed=0, shuffle_buffer=10_000, start=0):
+def make_dataset(examples, batch_size, n_critic=1, seed=0, shuffle_buffer=10_000, start=0,
+                 class_balanced=False):
     """The infinite training pipeline for a GAN.
 
     A source that fits in memory (up to ``IN_MEMORY_BYTES``, with a known
@@ -53,6 +55,10 @@ def make_dataset(examples, batch_size, n_critic=1, seed=0, shuffle_buffer=10_000
     distribution strategy creates, and element ``start`` is reached without
     reading the ones before it (an exact resume). Larger sources stream
     through a shuffle buffer; there ``start`` skips elements.
+
+    With ``class_balanced`` (labelled examples held in memory) each pass
+    reads every class equally often: a table of every class's example indices,
+    each cycled up to the largest class's count, permuted per pass the same way.
 
     Args:
       examples: an :class:`Examples`, a ``tf.data.Dataset`` of single examples
@@ -64,6 +70,8 @@ def make_dataset(examples, batch_size, n_critic=1, seed=0, shuffle_buffer=10_000
       seed: shuffle seed.
       shuffle_buffer: shuffle buffer size of a streamed source.
       start: elements (train steps) to leave out at the beginning.
+      class_balanced: sample the classes equally (``(example, label)`` pairs,
+        e.g. ``load_examples(..., labels="inferred")``, that fit in memory).
 
     Returns:
       A repeated, shuffled ``tf.data.Dataset`` with elements of shape
@@ -90,8 +98,11 @@ def make_dataset(examples, batch_size, n_critic=1, seed=0, shuffle_buffer=10_000
                          f"Received: batch_size={batch_size}")
     first_example = int(start) * batch_size * n_critic
     size_bytes = float("inf") if num is None else num * _example_bytes(dataset)
+    if class_balanced:
+        _check_balanceable(examples, dataset, source, size_bytes)
     if size_bytes <= IN_MEMORY_BYTES:
-        batches = _permuted_batches(dataset, num, batch_size, seed, first_example)
+        batches = _permuted_batches(dataset, num, batch_size, seed, first_example,
+                                    bool(class_balanced))
     else:
         if size_bytes <= CACHE_LIMIT_BYTES:
             dataset = dataset.cache()  # decode / resize once, then only re-shuffle
@@ -142,22 +153,61 @@ def _example_bytes(dataset):
     return sum(int(np.prod(spec.shape)) * spec.dtype.size for spec in specs)
 
 
-def _permuted_batches(dataset, num, batch_size, seed, first_example):
-    """Batches of a permutation per pass over an in-memory source, from ``first_example``."""
+def _check_balanceable(examples, dataset, source, size_bytes):
+    """ConfigError naming class_balanced unless the examples are labelled and fit in memory."""
+    spec = dataset.element_spec
+    labelled = (examples.num_classes > 0 if isinstance(examples, Examples) else
+                isinstance(spec, tuple) and len(spec) == 2
+                and isinstance(spec[1], tf.TensorSpec) and spec[1].shape.rank == 0
+                and spec[1].dtype.is_integer)
+    if not labelled:
+        raise ConfigError(f"class_balanced=True (data.class_balanced) needs labelled examples: "
+                          f"(example, label) pairs (load_examples(..., labels='inferred')); "
+                          f"{source!r} has no labels")
+    if size_bytes > IN_MEMORY_BYTES:
+        size = ("of unknown size" if size_bytes == float("inf")
+                else f"about {size_bytes / 2**20:.0f} MiB as float32")
+        raise ConfigError(f"class_balanced=True (data.class_balanced) needs examples held in "
+                          f"memory (up to {IN_MEMORY_BYTES / 2**20:.0f} MiB); {source!r} is "
+                          f"{size} and is streamed: lower data.resolution, or balance the "
+                          "classes in the data itself")
+
+
+def balanced_table(labels):
+    """Example indices with every class's cycled up to the largest class's count.
+
+    ``labels``: ``[N]`` ints. Returns ``[num_classes_present * largest]`` int64,
+    class by class; a pass over it reads every class equally often.
+    """
+    labels = np.asarray(labels).reshape(-1)
+    members = [np.flatnonzero(labels == label) for label in np.unique(labels)]
+    largest = max(len(indices) for indices in members)
+    return np.concatenate([np.resize(indices, largest) for indices in members]).astype(np.int64)
+
+
+def _permuted_batches(dataset, num, batch_size, seed, first_example, balanced=False):
+    """Batches of a permutation per pass over an in-memory source, from ``first_example``.
+
+    ``balanced``: a pass permutes :func:`balanced_table` of the labels instead.
+    """
     data = tf.nest.map_structure(tf.constant, dataset.batch(num).get_single_element())
     seed = int(seed)
+    table = tf.constant(balanced_table(data[1].numpy())) if balanced else None
+    size = num if table is None else int(table.shape[0])
 
     def gather(positions):  # global example positions -> one batch
-        passes, index = positions // num, positions % num
-        last = tf.fill(tf.shape(index), tf.constant(num - 1, tf.int64))
+        passes, index = positions // size, positions % size
+        last = tf.fill(tf.shape(index), tf.constant(size - 1, tf.int64))
 
         def permuted(pass_index):
             return tf.random.experimental.index_shuffle(
                 index, tf.stack([tf.constant(seed, tf.int64), pass_index]), last)
 
-        # batch_size <= num: a batch spans at most two passes
+        # batch_size <= num <= size: a batch spans at most two passes
         shuffled = tf.where(tf.equal(passes, passes[0]), permuted(passes[0]),
                             permuted(passes[0] + 1))
+        if table is not None:
+            shuffled = tf.gather(table, shuffled)
         return tf.nest.map_structure(lambda part: tf.gather(part, shuffled), data)
 
     positions = tf.data.Dataset.counter(first_example).batch(batch_size)

@@ -6,7 +6,9 @@ Sources (``data.name`` in configs):
 * ``fashion_mnist``: IDX files from a folder (Debian's ``dataset-fashion-mnist``
   puts them in ``/usr/share/datasets/fashion-mnist``), else TensorFlow Datasets.
 * ``tfds:<name>``: the ``image`` feature of any TFDS data set (train split).
-* ``folder:<path>``: every PNG / JPEG / BMP / GIF below a folder.
+* ``folder:<path>``: every PNG / JPEG / BMP / GIF below a folder; with
+  ``labels="inferred"`` each subfolder is a class. Decoded and resized once,
+  then kept as uint8 in the cache folder (while it fits in memory).
 * ``npy:<path>``: an ``.npy`` array of vectors ``[N, D]`` or images
   ``[N, H, W]`` / ``[N, H, W, C]`` (uint8 in [0, 255] or floats in [0, 1]).
 * ``stacked_digits``: three random bundled digits as the R, G, B channels
@@ -17,7 +19,9 @@ Sources (``data.name`` in configs):
   2*pi*k/8 with std 0.02, and 25 modes on {-4, -2, 0, 2, 4}^2 with std 0.05.
 
 Images are scaled to [-1, 1] (the generator's tanh range) and resized to the
-configured square resolution; vectors stay in data units. Training pipelines
+configured square resolution; images with alpha are composited over the
+``background``; vectors stay in data units. Labelled sources give
+``(image, label)`` pairs, the label an int32 scalar. Training pipelines
 shuffle, repeat, batch with the global batch size, group ``n_critic`` batches
 per element (a fresh real batch for each critic step; the batch axis stays
 first for ``tf.distribute``) and prefetch.
@@ -33,6 +37,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_stable import log
+from tfgan_stable.config.schema import background_rgb, check_data_labels
 from tfgan_stable.errors import ConfigError, MissingPathError
 
 DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
@@ -40,6 +45,9 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 MIXTURE_STD = {"ring8": 0.02, "grid25": 0.05}
 BUILTIN_SOURCES = ("digits", "fashion_mnist", "grid25", "ring8", "stacked_digits")
 PREFIXED_SOURCES = ("tfds:", "folder:", "npy:")
+DIGIT_CLASSES = tuple(str(digit) for digit in range(10))
+FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+                         "Shirt", "Sneaker", "Bag", "Ankle boot")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +60,10 @@ class Examples:
       shape: the shape of one example.
       num_examples: the number of examples when known.
       name: the ``data.name`` it came from.
+      class_names: the classes, in label order; empty: unlabelled. When
+        labelled, ``dataset`` yields ``(example, label)``, the label an int32
+        scalar in ``[0, len(class_names))``.
+      class_counts: examples per class, when known.
     """
 
     dataset: tf.data.Dataset
@@ -59,6 +71,13 @@ class Examples:
     shape: tuple
     num_examples: Optional[int]
     name: str
+    class_names: tuple = ()
+    class_counts: tuple = ()
+
+    @property
+    def num_classes(self):
+        """How many classes the labels take (0: unlabelled)."""
+        return len(self.class_names)
 
 
 # ------------------------------------------------------------------ toys
@@ -155,30 +174,54 @@ def _center_crop_square(images):
     return images[..., top:top + side, left:left + side, :]
 
 
-def _convert_channels(image, channels):
+def _convert_channels(image, channels, background=None):
     """``[H, W, C]`` with C in 1..4 (gray, gray + alpha, RGB, RGBA) -> ``channels`` (1 or 3).
 
-    Alpha is dropped; gray becomes RGB by repetition, RGB becomes gray by
-    luminance. Works on run-time channel counts (a folder of mixed files).
+    Values in [0, 1]. Alpha is composited over ``background`` (``(r, g, b)``
+    ints in 0..255): ``colour * alpha + background * (1 - alpha)``; with no
+    background it is dropped. Gray becomes RGB by repetition, RGB becomes
+    gray by luminance. Works on run-time channel counts (a folder of mixed files).
     """
     count = image.shape[-1]
     if count is not None:  # known when the graph is built
-        image = image[..., :3 if count >= 3 else 1]
-        if channels == 3 and image.shape[-1] == 1:
-            return tf.tile(image, [1, 1, 3])
-        if channels == 1 and image.shape[-1] == 3:
-            return tf.image.rgb_to_grayscale(image)
-        return image
+        colour = image[..., :3 if count >= 3 else 1]
+        if channels == 3 and colour.shape[-1] == 1:
+            colour = tf.tile(colour, [1, 1, 3])
+        elif channels == 1 and colour.shape[-1] == 3:
+            colour = tf.image.rgb_to_grayscale(colour)
+        if background is None or count not in (2, 4):
+            return colour
+        return _composite(colour, image[..., count - 1:], channels, background)
     count = tf.shape(image)[-1]
-    image = image[..., :tf.where(count >= 3, 3, 1)]
+    colour = image[..., :tf.where(count >= 3, 3, 1)]
     if channels == 3:
-        image = tf.cond(tf.shape(image)[-1] == 1, lambda: tf.tile(image, [1, 1, 3]),
-                        lambda: image)
+        colour = tf.cond(tf.shape(colour)[-1] == 1, lambda: tf.tile(colour, [1, 1, 3]),
+                         lambda: colour)
     else:
-        image = tf.cond(tf.shape(image)[-1] == 3, lambda: tf.image.rgb_to_grayscale(image),
-                        lambda: image)
-    image.set_shape([None, None, channels])
-    return image
+        colour = tf.cond(tf.shape(colour)[-1] == 3, lambda: tf.image.rgb_to_grayscale(colour),
+                         lambda: colour)
+    colour.set_shape([None, None, channels])
+    if background is None:
+        return colour
+    alpha = tf.cond((count == 2) | (count == 4), lambda: image[..., -1:],
+                    lambda: tf.ones_like(colour[..., :1]))
+    return _composite(colour, alpha, channels, background)
+
+
+def _composite(colour, alpha, channels, background):
+    """``colour * alpha + background * (1 - alpha)``; alpha 0 gives the background exactly.
+
+    A gray output takes the background's luminance (a gray background: its value).
+    """
+    red, green, blue = (v / 255.0 for v in background)
+    if channels == 3:
+        fill = tf.constant([red, green, blue], tf.float32)
+    elif red == green == blue:
+        fill = tf.constant([red], tf.float32)
+    else:
+        fill = tf.image.rgb_to_grayscale(tf.constant([[red, green, blue]], tf.float32))[0]
+    alpha = tf.cast(alpha, colour.dtype)
+    return colour * alpha + fill * (1.0 - alpha)
 
 
 def _effective_channels(count):
@@ -227,12 +270,14 @@ def _announce_non_square(source, non_square, total):
                  "centre-cropping them to squares")
 
 
-def _from_image_array(array, resolution, name, channels="auto"):
+def _from_image_array(array, resolution, name, channels="auto", background=None,
+                      labels=None, class_names=()):
     """Examples from a checked ``[N, H, W, C]`` array, resized one image at a time.
 
     Only the array itself is held in memory; each image is scaled, converted,
     cropped and resized in the pipeline, so the resolution costs memory per
-    batch, not per data set.
+    batch, not per data set. ``labels`` (``[N]`` ints) with ``class_names``
+    give ``(image, label)`` pairs.
     """
     if len(array) == 0:
         raise ConfigError(f"data.name={name!r} has no examples")
@@ -243,12 +288,31 @@ def _from_image_array(array, resolution, name, channels="auto"):
     scale = 1.0 / 255.0 if array.dtype == np.uint8 else 1.0
 
     def prepare(image):
-        image = _convert_channels(tf.cast(image, tf.float32) * scale, target)
+        image = _convert_channels(tf.cast(image, tf.float32) * scale, target, background)
         return _images_to_model_range(image, resolution)
 
-    dataset = tf.data.Dataset.from_tensor_slices(array).map(
-        prepare, num_parallel_calls=tf.data.AUTOTUNE)
-    return Examples(dataset, "image", (resolution, resolution, target), len(array), name)
+    return _labelled(tf.data.Dataset.from_tensor_slices(array), prepare, labels, class_names,
+                     "image", (resolution, resolution, target), len(array), name)
+
+
+def _labelled(dataset, prepare, labels, class_names, kind, shape, num, name):
+    """Examples of ``dataset.map(prepare)``, paired with ``labels`` when there are any."""
+    if labels is None:
+        dataset = dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
+        return Examples(dataset, kind, shape, num, name)
+    labels = np.asarray(labels, np.int32)
+    counts = tuple(int(c) for c in np.bincount(labels, minlength=len(class_names)))
+    dataset = tf.data.Dataset.zip((dataset, tf.data.Dataset.from_tensor_slices(labels))).map(
+        lambda example, label: (prepare(example), label), num_parallel_calls=tf.data.AUTOTUNE)
+    return Examples(dataset, kind, shape, num, name, tuple(class_names), counts)
+
+
+def _check_label_values(labels, count, source):
+    """ConfigError unless every label lies in ``[0, count)``."""
+    labels = np.asarray(labels)
+    if labels.size and (labels.min() < 0 or labels.max() >= count):
+        raise ConfigError(f"data.name={source!r}: labels must lie in [0, {count}), got "
+                          f"values in [{labels.min()}, {labels.max()}] (data.labels=inferred)")
 
 
 def read_idx(path):
@@ -277,7 +341,7 @@ def find_idx(folder, stem):
     return None
 
 
-def _fashion_mnist(path, resolution, channels="auto"):
+def _fashion_mnist(path, resolution, channels="auto", background=None, labels="none"):
     folder = path or (DEBIAN_FASHION_MNIST if os.path.isdir(DEBIAN_FASHION_MNIST) else "")
     if folder:
         if not os.path.isdir(folder):
@@ -287,12 +351,25 @@ def _fashion_mnist(path, resolution, channels="auto"):
             raise MissingPathError(
                 f"data.path={folder!r} holds no train-images-idx3-ubyte[.gz] file"
             )
-        return _from_image_array(_array_images(read_idx(images_file), "fashion_mnist"),
-                                 resolution, "fashion_mnist", channels)
-    return _tfds_images("fashion_mnist", resolution, channels)
+        images = _array_images(read_idx(images_file), "fashion_mnist")
+        targets = None
+        if labels == "inferred":
+            labels_file = find_idx(folder, "train-labels-idx1-ubyte")
+            if labels_file is None:
+                raise MissingPathError(
+                    f"data.path={folder!r} holds no train-labels-idx1-ubyte[.gz] file, which "
+                    "data.labels=inferred reads; add it or set data.labels: none")
+            targets = read_idx(labels_file).reshape(-1)
+            if len(targets) != len(images):
+                raise ConfigError(f"data.path={folder!r}: {labels_file!r} holds {len(targets)} "
+                                  f"labels for {len(images)} images")
+            _check_label_values(targets, len(FASHION_MNIST_CLASSES), "fashion_mnist")
+        return _from_image_array(images, resolution, "fashion_mnist", channels, background,
+                                 targets, FASHION_MNIST_CLASSES if targets is not None else ())
+    return _tfds_images("fashion_mnist", resolution, channels, background, labels)
 
 
-def _tfds_images(dataset_name, resolution, channels="auto"):
+def _tfds_images(dataset_name, resolution, channels="auto", background=None, labels="none"):
     source = f"tfds:{dataset_name}"
     try:
         import tensorflow_datasets as tfds
@@ -314,6 +391,15 @@ def _tfds_images(dataset_name, resolution, channels="auto"):
     except Exception as e:  # tfds raises its own errors (an unknown config or version)
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise ConfigError(f"data.name={source!r}: {first}") from None
+    features = builder.info.features
+    class_names = ()
+    if labels == "inferred":
+        label = features["label"] if "label" in features else None
+        if not isinstance(label, tfds.features.ClassLabel):
+            raise ConfigError(f"data.labels='inferred': data.name={source!r} has no 'label' "
+                              f"class feature; features: {sorted(features.keys())}; use "
+                              "data.labels: none")
+        class_names = tuple(label.names)
     try:
         builder.download_and_prepare()
     except OSError as error:  # no network, a full or read-only data folder
@@ -322,23 +408,27 @@ def _tfds_images(dataset_name, resolution, channels="auto"):
                           f"({first}); check the network, or point TFDS_DATA_DIR at a "
                           "prepared copy") from None
     dataset = builder.as_dataset(split="train", shuffle_files=True)
-    features = builder.info.features
     if "image" not in features:
         raise ConfigError(f"data.name='tfds:{dataset_name}' has no 'image' feature; "
                           f"features: {sorted(features.keys())}")
     if channels == "auto":
         channels = _effective_channels(features["image"].shape[-1] or 3)
-    dataset = dataset.map(
-        lambda ex: _images_to_model_range(
-            _convert_channels(tf.cast(ex["image"], tf.float32) / 255.0, channels), resolution),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
+
+    def image(ex):
+        return _images_to_model_range(_convert_channels(
+            tf.cast(ex["image"], tf.float32) / 255.0, channels, background), resolution)
+
+    if class_names:
+        dataset = dataset.map(lambda ex: (image(ex), tf.cast(ex["label"], tf.int32)),
+                              num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        dataset = dataset.map(image, num_parallel_calls=tf.data.AUTOTUNE)
     try:
         num = builder.info.splits["train"].num_examples
     except KeyError:  # split sizes unknown (e.g. tfds.testing.mock_data)
         num = None
     return Examples(dataset, "image", (resolution, resolution, channels), num,
-                    f"tfds:{dataset_name}")
+                    f"tfds:{dataset_name}", class_names)
 
 
 def _image_files(folder):
@@ -358,15 +448,26 @@ def _image_files(folder):
     return files
 
 
+def _decode_image(path):
+    """An image file's pixels, ``[H, W, C]`` uint8 (the first frame of a GIF)."""
+    return tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
+
+
 def _image_header(path):
     """``(height, width, channels)`` of an image file, decoding all of it; ConfigError if not."""
     try:
-        image = tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
+        image = _decode_image(path)
     except (tf.errors.OpError, OSError) as error:
         reason = getattr(error, "message", None) or str(error)
         reason = reason.strip().splitlines()[0] if reason.strip() else type(error).__name__
         raise ConfigError(f"image file {path!r} cannot be decoded: {reason}") from None
     return tuple(int(d) for d in image.shape)
+
+
+def _file_stamps(files):
+    """``{path: [size, modification time in ns]}``: what tells a changed file."""
+    stats = {path: os.stat(path) for path in files}
+    return {path: [stat.st_size, stat.st_mtime_ns] for path, stat in stats.items()}
 
 
 def scan_images(files, cache_path=None):
@@ -389,8 +490,7 @@ def scan_images(files, cache_path=None):
                 known = json.load(f)
         except (OSError, ValueError):
             known = {}
-    stats = {path: os.stat(path) for path in files}
-    stamps = {path: [stat.st_size, stat.st_mtime_ns] for path, stat in stats.items()}
+    stamps = _file_stamps(files)
     todo = [path for path in files if known.get(path, [None, None])[:2] != stamps[path]]
     if len(todo) > 10_000:
         log.info(f"checking that {len(todo)} images decode (once: the result is cached)")
@@ -409,11 +509,133 @@ def scan_images(files, cache_path=None):
     return headers
 
 
-def _folder_images(folder, resolution, channels="auto"):
+def _class_files(folder, source):
+    """``(files, labels, class names)`` of a folder whose immediate subfolders are classes.
+
+    Names sorted as Python sorts str; every image below a subfolder, at any
+    depth, is of its class. Images directly in the folder, and subfolders
+    without any, are left out (and said so).
+    """
+    with os.scandir(folder) as entries:
+        entries = sorted(entries, key=lambda entry: entry.name)
+    subfolders = [entry.name for entry in entries if entry.is_dir()]
+    at_root = sum(not entry.is_dir() and entry.name.lower().endswith(IMAGE_EXTENSIONS)
+                  for entry in entries)
+    if at_root:
+        log.info(f"data.name={source!r}: leaving out the {at_root} image file"
+                 f"{'s' * (at_root > 1)} directly in the folder (data.labels=inferred takes "
+                 "the class of an image from its subfolder; move them into one)")
+    files, labels, names, empty = [], [], [], []
+    for name in subfolders:
+        found = _image_files(os.path.join(folder, name))
+        if not found:
+            empty.append(name)
+            continue
+        files += found
+        labels += [len(names)] * len(found)
+        names.append(name)
+    if empty:
+        log.info(f"data.name={source!r}: leaving out {len(empty)} class folder"
+                 f"{'s' * (len(empty) > 1)} without images: "
+                 f"{', '.join(repr(name) for name in empty)}")
+    if not names:
+        raise ConfigError(f"data.labels='inferred': data.name={source!r} has no subfolder "
+                          "holding images (each subfolder is a class: "
+                          "<folder>/<class>/<image>); use data.labels: none to train on "
+                          "every image below it unlabelled")
+    return files, np.asarray(labels, np.int32), tuple(names)
+
+
+def _announce_classes(source, names, counts, limit=50):
+    listed = ", ".join(f"{name} {count}" for name, count in list(zip(names, counts))[:limit])
+    more = f", and {len(names) - limit} more" if len(names) > limit else ""
+    log.info(f"data.name={source!r}: {len(names)} class{'es' * (len(names) > 1)} from its "
+             f"subfolders: {listed}{more}")
+
+
+def _decoded_cache_path(folder, files, resolution, channels, background, labels):
+    """Where a folder's decoded images are cached: a file per folder and settings, named
+    also by every file's size and modification time (a changed file: another name)."""
+    import hashlib
+    import json
+
+    from tfgan_stable.utils.files import cache_dir
+
+    def digest(value):
+        return hashlib.sha1(json.dumps(value).encode()).hexdigest()[:16]
+
+    slot = digest([os.path.abspath(folder), resolution, channels, list(background), labels])
+    stamps = _file_stamps(files)
+    content = digest([[os.path.abspath(path)] + stamps[path] for path in files])
+    return os.path.join(cache_dir(), "decoded_images", f"{slot}_{content}.npy")
+
+
+def _load_decoded(cache_path, shape):
+    """The cached uint8 array when it is there, whole and of ``shape``; else None."""
+    if not os.path.isfile(cache_path):
+        return None
+    try:
+        array = np.load(cache_path, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    if array.dtype != np.uint8 or array.shape != shape:
+        return None
+    return array
+
+
+def _save_decoded(cache_path, array):
+    """Writes the cache (atomically) and removes the same slot's older versions; an
+    unwritable cache only costs time."""
+    from tfgan_stable.utils import files as files_lib
+
+    folder, name = os.path.split(cache_path)
+    slot = name.split("_")[0]
+    try:
+        with files_lib.atomic_path(cache_path, suffix=".npy") as tmp:
+            np.save(tmp, array)
+        for other in os.listdir(folder):
+            if other.startswith(slot + "_") and other.endswith(".npy") and other != name:
+                os.remove(os.path.join(folder, other))
+    except OSError:
+        pass
+
+
+def _decode_all(files, resolution, channels, background):
+    """Every file decoded, converted and resized: ``[N, r, r, channels]`` uint8."""
+    def load(path):
+        image = _convert_channels(tf.cast(_decode_image(path), tf.float32) / 255.0, channels,
+                                  background)
+        image = _images_to_model_range(image, resolution)
+        return tf.cast(tf.round((image + 1.0) * 127.5), tf.uint8)
+
+    array = np.empty((len(files), resolution, resolution, channels), np.uint8)
+    batches = tf.data.Dataset.from_tensor_slices(files).map(
+        load, num_parallel_calls=tf.data.AUTOTUNE).batch(256)
+    offset = 0
+    for batch in batches:
+        array[offset:offset + len(batch)] = batch.numpy()
+        offset += len(batch)
+    return array
+
+
+def _from_decoded(array, labels, class_names, source):
+    """Examples of a decoded uint8 array at the final size: only scaled in the pipeline."""
+    def prepare(image):
+        return tf.cast(image, tf.float32) / 127.5 - 1.0  # 0 and 255: -1 and 1 exactly
+
+    return _labelled(tf.data.Dataset.from_tensor_slices(array), prepare, labels, class_names,
+                     "image", array.shape[1:], len(array), source)
+
+
+def _folder_images(folder, resolution, channels="auto", background=None, labels="none"):
     source = f"folder:{folder}"
     if not os.path.isdir(folder):
         raise MissingPathError(f"data.name={source!r}: no such folder")
-    files = _image_files(folder)
+    file_labels, class_names = None, ()
+    if labels == "inferred":
+        files, file_labels, class_names = _class_files(folder, source)
+    else:
+        files = _image_files(folder)
     if not files:
         raise ConfigError(f"data.name={source!r} holds no image files "
                           f"({', '.join(IMAGE_EXTENSIONS)})")
@@ -436,18 +658,42 @@ def _folder_images(folder, resolution, channels="auto"):
                      f"{channels} channel{'s' * (channels > 1)} (data.channels=auto; set "
                      "data.channels to choose)")
     _announce_non_square(source, sum(h != w for h, w, _ in headers), len(files))
+    if class_names:
+        _announce_classes(source, class_names,
+                          np.bincount(file_labels, minlength=len(class_names)))
+    shape = (len(files), resolution, resolution, channels)
+    from tfgan_stable import memory
+
+    try:  # the decoded array, and its float32 copy in the pipeline
+        memory.check_bytes(5 * int(np.prod(shape)),
+                           f"data.name={source!r} ({shape[0]} images decoded at "
+                           f"{resolution}x{resolution}, held in memory)")
+    except ConfigError:
+        log.info(f"data.name={source!r}: too large to hold decoded in memory; decoding each "
+                 "image as it is read")
+    else:
+        cache_path = _decoded_cache_path(folder, files, resolution, channels,
+                                         background or (), labels)
+        array = _load_decoded(cache_path, shape)
+        if array is None:
+            if len(files) > 10_000:
+                log.info(f"decoding {len(files)} images at {resolution}x{resolution} (once: "
+                         "they are cached)")
+            array = _decode_all(files, resolution, channels, background)
+            _save_decoded(cache_path, array)
+        return _from_decoded(array, file_labels, class_names, source)
 
     def load(path):
-        image = tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
-        image = _convert_channels(tf.cast(image, tf.float32) / 255.0, channels)
+        image = _convert_channels(tf.cast(_decode_image(path), tf.float32) / 255.0, channels,
+                                  background)
         return _images_to_model_range(image, resolution)
 
-    dataset = tf.data.Dataset.from_tensor_slices(files).map(
-        load, num_parallel_calls=tf.data.AUTOTUNE)
-    return Examples(dataset, "image", (resolution, resolution, channels), len(files), source)
+    return _labelled(tf.data.Dataset.from_tensor_slices(files), load, file_labels,
+                     class_names, "image", (resolution, resolution, channels), len(files),
+                     source)
 
 
-def _npy(path, resolution, channels="auto"):
+def _npy(path, resolution, channels="auto", background=None, labels="none"):
     name = f"npy:{path}"
     if not os.path.isfile(path):
         raise MissingPathError(f"data.name={name!r}: no such file")
@@ -478,7 +724,7 @@ def _npy(path, resolution, channels="auto"):
         _check_finite(vectors, name)
         return Examples(tf.data.Dataset.from_tensor_slices(vectors), "vector",
                         (vectors.shape[1],), len(vectors), name)
-    return _from_image_array(_array_images(array, name), resolution, name, channels)
+    return _from_image_array(_array_images(array, name), resolution, name, channels, background)
 
 
 # Peak bytes per generated example while a source is made: a toy point's mode index,
@@ -496,12 +742,16 @@ def _check_generated_size(name, num_samples, bytes_per_sample):
                        f"data.num_samples={num_samples} ({name!r} is generated in memory)")
 
 
-def load_examples(name, path="", resolution=16, num_samples=100_000, seed=0, channels="auto"):
+def load_examples(name, path="", resolution=16, num_samples=100_000, seed=0, channels="auto",
+                  labels="none", background="white"):
     """Loads the data source ``name`` (see the module docstring).
 
     Every example is checked before this returns (a folder's files all
     decode, arrays hold finite values); images are resized one at a time in
-    the pipeline. ``channels``: 1, 3 or ``"auto"`` (see ``DataConfig``).
+    the pipeline, or for a folder once, into the cache. ``channels``: 1, 3 or
+    ``"auto"``; ``labels``: ``"none"`` or ``"inferred"`` (``(image, label)``
+    pairs); ``background``: ``"white"``, ``"black"`` or three ints 0..255,
+    under images with alpha (see ``DataConfig``).
 
     Raises:
       ConfigError: unknown name, empty source, bad resolution or bad values.
@@ -509,6 +759,8 @@ def load_examples(name, path="", resolution=16, num_samples=100_000, seed=0, cha
     """
     if channels not in ("auto", 1, 3):
         raise ConfigError(f"channels must be 'auto', 1 or 3. Received: channels={channels!r}")
+    check_data_labels(name, labels)
+    background = background_rgb(background)
     if name in ("ring8", "grid25"):
         if num_samples < 1:
             raise ConfigError(f"num_samples must be >= 1. Received: num_samples={num_samples}")
@@ -526,17 +778,21 @@ def load_examples(name, path="", resolution=16, num_samples=100_000, seed=0, cha
     if name == "digits":
         from sklearn.datasets import load_digits
 
-        images = load_digits().images.astype(np.float32) / 16.0
-        return _from_image_array(images[..., None], resolution, "digits", channels)
+        digits = load_digits()
+        images = digits.images.astype(np.float32) / 16.0
+        targets, names = ((digits.target, DIGIT_CLASSES) if labels == "inferred"
+                          else (None, ()))
+        return _from_image_array(images[..., None], resolution, "digits", channels, background,
+                                 targets, names)
     if name == "fashion_mnist":
-        return _fashion_mnist(path, resolution, channels)
+        return _fashion_mnist(path, resolution, channels, background, labels)
     for prefix, loader in (("tfds:", _tfds_images), ("folder:", _folder_images),
                            ("npy:", _npy)):
         if name.startswith(prefix):
             argument = name[len(prefix):]
             if not argument:
                 raise ConfigError(f"data.name={name!r} needs a value after {prefix!r}")
-            return loader(argument, resolution, channels)
+            return loader(argument, resolution, channels, background, labels)
     raise ConfigError(
         f"unknown data.name {name!r}; valid: {list(BUILTIN_SOURCES)} or a name starting "
         f"with one of {list(PREFIXED_SOURCES)}"
@@ -544,6 +800,12 @@ def load_examples(name, path="", resolution=16, num_samples=100_000, seed=0, cha
 
 
 def sample_examples(examples, count, seed=0):
-    """Up to ``count`` examples drawn at random (10,000-example shuffle buffer), as NumPy."""
-    batches = examples.dataset.shuffle(10_000, seed=seed).batch(count)
+    """Up to ``count`` examples drawn at random (10,000-example shuffle buffer), as NumPy.
+
+    Of labelled examples, only the examples (not their labels).
+    """
+    dataset = examples.dataset
+    if isinstance(dataset.element_spec, tuple):
+        dataset = dataset.map(lambda example, *_: example)
+    batches = dataset.shuffle(10_000, seed=seed).batch(count)
     return next(iter(batches)).numpy()
