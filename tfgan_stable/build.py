@@ -36,6 +36,13 @@ def build_networks(config, examples):
     if model_cfg.d_spectral_norm and architecture not in ("dcgan", "mlp"):
         raise ConfigError(f"model.d_spectral_norm: the library's {architecture!r} critic has "
                           "no spectral norm option (dcgan and mlp have)")
+    num_classes = examples.num_classes if model_cfg.conditional else 0
+    if model_cfg.conditional and not num_classes:
+        raise ConfigError(f"model.conditional: data.name={examples.name!r} gave no labels "
+                          "(set data.labels: inferred)")
+    if num_classes and architecture not in ("dcgan", "resnet"):
+        raise ConfigError(f"model.conditional: the {architecture!r} networks take no label; "
+                          "use model.architecture dcgan or resnet")
     if config.augment.policy and examples.kind != "image":
         raise ConfigError(f"augment.policy={config.augment.policy!r}: differentiable "
                           f"augmentation is for images; data.name={examples.name!r} gives "
@@ -55,22 +62,22 @@ def build_networks(config, examples):
         return (
             build_generator(model_cfg.latent_dim, resolution, channels,
                             filters=model_cfg.g_filters, max_filters=model_cfg.max_filters,
-                            fast_layers=model_cfg.fast_layers),
+                            fast_layers=model_cfg.fast_layers, num_classes=num_classes),
             build_discriminator(resolution, critic_channels, filters=model_cfg.d_filters,
                                 max_filters=model_cfg.max_filters,
-                                fast_layers=model_cfg.fast_layers),
+                                fast_layers=model_cfg.fast_layers, num_classes=num_classes),
         )
     return (
         build_generator(model_cfg.latent_dim, resolution, channels, filters=model_cfg.g_filters,
                         max_filters=model_cfg.max_filters,
                         normalization=model_cfg.g_normalization,
-                        fast_layers=model_cfg.fast_layers),
+                        fast_layers=model_cfg.fast_layers, num_classes=num_classes),
         build_discriminator(resolution, critic_channels, filters=model_cfg.d_filters,
                             max_filters=model_cfg.max_filters,
                             normalization=(model_cfg.d_normalization
                                            or family.critic_normalization),
                             spectral_norm=model_cfg.d_spectral_norm,
-                            fast_layers=model_cfg.fast_layers),
+                            fast_layers=model_cfg.fast_layers, num_classes=num_classes),
     )
 
 
@@ -91,6 +98,8 @@ def build_gan(config, examples):
     gan = family.gan_class(generator, discriminator, n_critic=model_cfg.n_critic,
                            pack=model_cfg.pack, r1_gamma=model_cfg.r1_gamma,
                            r2_gamma=model_cfg.r2_gamma, r_every=model_cfg.r_every,
+                           class_names=(examples.class_names if model_cfg.conditional
+                                        else None),
                            seed=config.train.seed, **kwargs)
     opt = config.optimizer
     d_optimizer, g_optimizer = family.gan_class.default_optimizers(

@@ -22,6 +22,13 @@ Signatures:
   output for ``num`` latent vectors drawn statelessly from ``seed`` (same seed,
   same samples), so REST clients need not make noise themselves.
 
+A class-conditional generator (``[z, label]``,
+:mod:`tfgan_stable.networks.conditional`) takes a label in both: ``label``
+int32 ``[None]``, one per row of ``z``, in ``serving_default``; ``label`` int32
+scalar, the class of all ``num`` samples, in ``generate``. Labels outside
+``[0, num_classes)`` fail in the graph with a message naming the bound; the
+metadata records ``num_classes`` and ``class_names``.
+
 ``assets.extra/tf_serving_warmup_requests`` holds one PredictionLog per
 signature, so TF Serving runs each graph once before the first real request.
 """
@@ -44,6 +51,7 @@ import tensorflow as tf
 from tfgan_stable import fast
 from tfgan_stable import log
 from tfgan_stable.errors import ConfigError, MissingPathError
+from tfgan_stable.networks import conditional
 from tfgan_stable.utils import files
 
 SERVING_SIGNATURE = "serving_default"
@@ -87,9 +95,17 @@ def _output_kind(generator):
     )
 
 
-def serving_outputs(generator, z):
-    """The serving signature's outputs for latent batch ``z`` (a dict)."""
-    samples = tf.cast(generator(z, training=False), tf.float32)
+def latent_size(generator):
+    """The width of a generator's latent input (its first input when conditional)."""
+    shape = generator.input_shape
+    return int((shape[0] if isinstance(shape, list) else shape)[-1])
+
+
+def serving_outputs(generator, z, labels=None):
+    """The serving signature's outputs for latent batch ``z`` (a dict); a conditional
+    generator's ``labels`` beside it."""
+    inputs = z if labels is None else [z, labels]
+    samples = tf.cast(generator(inputs, training=False), tf.float32)
     if _output_kind(generator) == "images":
         return {"images": tf.clip_by_value((samples + 1.0) * 0.5, 0.0, 1.0)}
     return {"samples": samples}
@@ -134,6 +150,28 @@ def _checked_latent(z, latent_dim, max_batch):
         return tf.reshape(z, [-1, latent_dim])
 
 
+def _checked_labels(labels, z, num_classes):
+    """A conditional request's ``labels`` after in-graph checks: one per row of ``z``,
+    each in [0, num_classes) (read at run time, as :func:`_checked_latent` explains)."""
+    labels = tf.reshape(labels, [-1])
+    count_ok = tf.equal(tf.size(labels), tf.shape(z)[0])
+    check_count = tf.debugging.Assert(
+        count_ok, ["serving_default input label must hold one class index per row of z; "
+                   "got labels and rows", tf.size(labels), tf.shape(z)[0]])
+    with tf.control_dependencies([check_count]):
+        return _checked_class(labels, num_classes, "serving_default input label")
+
+
+def _checked_class(labels, num_classes, what):
+    """``labels`` after an in-graph check that each lies in [0, num_classes)."""
+    in_range = tf.logical_and(tf.reduce_all(labels >= 0),
+                              tf.reduce_all(labels < num_classes))
+    check = tf.debugging.Assert(in_range, [
+        f"{what} must be a class index in [0, {num_classes}); got", labels])
+    with tf.control_dependencies([check]):
+        return tf.identity(labels)
+
+
 def _batch_message(what, max_batch):
     return (f"{what} must be <= {max_batch} (export.max_batch); split the request or "
             "export again with a larger export.max_batch; got")
@@ -153,7 +191,7 @@ def stateless_latent(seed, num, latent_dim, distribution="normal", max_batch=Non
     return tf.random.stateless_normal(shape, seeds)
 
 
-def _serve(generator, z):
+def _serve(generator, z, labels=None):
     """:func:`serving_outputs`, with an empty batch answered without running the network.
 
     Some CPU kernels return the wrong channel count for a batch of 0, so an
@@ -165,7 +203,8 @@ def _serve(generator, z):
         return tf.zeros([0, *sample_shape], tf.float32)
 
     key = "images" if _output_kind(generator) == "images" else "samples"
-    out = tf.cond(tf.shape(z)[0] > 0, lambda: serving_outputs(generator, z)[key], empty)
+    out = tf.cond(tf.shape(z)[0] > 0, lambda: serving_outputs(generator, z, labels)[key],
+                  empty)
     return {key: tf.ensure_shape(out, [None, *sample_shape])}
 
 
@@ -494,31 +533,50 @@ def _write_saved_model(generator, path, name, metadata, verify, latent_distribut
                        max_batch):
     """Writes the SavedModel, warm-up requests and metadata into the folder ``path``."""
     kind = _output_kind(generator)
-    latent_dim = generator.input_shape[-1]
+    latent_dim = latent_size(generator)
+    num_classes = conditional.class_count(generator)
     network = serving_network(generator)
     archive = keras.export.ExportArchive()
     archive.track(network)
-    archive.add_endpoint(
-        name=SERVING_SIGNATURE,
-        fn=lambda z: _serve(network, _checked_latent(z, latent_dim, max_batch)),
-        # Declared, so that clients can discover the latent width; the checks in
-        # _checked_latent still run, as they read only run-time values.
-        input_signature=[tf.TensorSpec([None, latent_dim], tf.float32, name="z")],
-    )
-    archive.add_endpoint(
-        name=GENERATE_SIGNATURE,
-        fn=lambda seed, num: _serve(network, stateless_latent(
-            seed, num, latent_dim, latent_distribution, max_batch)),
-        input_signature=[tf.TensorSpec([], tf.int64, name="seed"),
-                         tf.TensorSpec([], tf.int32, name="num")],
-    )
+    # z declared, so that clients can discover the latent width; the checks in
+    # _checked_latent still run, as they read only run-time values.
+    z_spec = tf.TensorSpec([None, latent_dim], tf.float32, name="z")
+    seed_specs = [tf.TensorSpec([], tf.int64, name="seed"),
+                  tf.TensorSpec([], tf.int32, name="num")]
+    if num_classes:
+        def serve(z, label):
+            z = _checked_latent(z, latent_dim, max_batch)
+            return _serve(network, z, _checked_labels(label, z, num_classes))
+
+        def generate(seed, num, label):
+            z = stateless_latent(seed, num, latent_dim, latent_distribution, max_batch)
+            label = _checked_class(label, num_classes, "generate input label")
+            return _serve(network, z, tf.fill(tf.shape(z)[:1], label))
+
+        archive.add_endpoint(name=SERVING_SIGNATURE, fn=serve, input_signature=[
+            z_spec, tf.TensorSpec([None], tf.int32, name="label")])
+        archive.add_endpoint(name=GENERATE_SIGNATURE, fn=generate, input_signature=[
+            *seed_specs, tf.TensorSpec([], tf.int32, name="label")])
+    else:
+        archive.add_endpoint(
+            name=SERVING_SIGNATURE,
+            fn=lambda z: _serve(network, _checked_latent(z, latent_dim, max_batch)),
+            input_signature=[z_spec])
+        archive.add_endpoint(
+            name=GENERATE_SIGNATURE,
+            fn=lambda seed, num: _serve(network, stateless_latent(
+                seed, num, latent_dim, latent_distribution, max_batch)),
+            input_signature=seed_specs)
     archive.write_out(path, verbose=False)
     if warmup:
-        write_warmup_requests(path, name, latent_dim)
+        write_warmup_requests(path, name, latent_dim, num_classes)
+    record = {"output": kind, "latent_dim": latent_dim, "max_batch": max_batch,
+              "latent_distribution": latent_distribution}
+    if num_classes:
+        record.update(num_classes=num_classes,
+                      class_names=[str(i) for i in range(num_classes)])
     with open(os.path.join(path, METADATA_FILE), "w") as f:
-        json.dump({"output": kind, "latent_dim": latent_dim, "max_batch": max_batch,
-                   "latent_distribution": latent_distribution, **(metadata or {})}, f,
-                  indent=2, sort_keys=True, default=str)
+        json.dump({**record, **(metadata or {})}, f, indent=2, sort_keys=True, default=str)
     if verify:
         verify_export(path, generator)
 
@@ -578,6 +636,8 @@ def gan_metadata(gan):
         **({"resolution": shape[0]} if len(shape) == 3 else {}),
         "n_critic": int(gan.n_critic),
         "pack": int(gan.pack),
+        **({"num_classes": int(gan.num_classes), "class_names": list(gan.class_names)}
+           if gan.num_classes else {}),
         "optimizers": {
             "discriminator": optimizer_settings(getattr(gan, "d_optimizer", None)),
             "generator": optimizer_settings(getattr(gan, "g_optimizer", None)),
@@ -606,16 +666,17 @@ def rest_request_body(z):
     return {"signature_name": SERVING_SIGNATURE, "instances": np.asarray(z).tolist()}
 
 
-def write_warmup_requests(path, model_name, latent_dim):
+def write_warmup_requests(path, model_name, latent_dim, num_classes=0):
     """Writes ``assets.extra/tf_serving_warmup_requests``: one request per signature."""
     from tensorflow_serving.apis import prediction_log_pb2
 
-    requests = [
-        predict_request(model_name, SERVING_SIGNATURE,
-                        {"z": np.zeros((1, latent_dim), np.float32)}),
-        predict_request(model_name, GENERATE_SIGNATURE,
-                        {"seed": np.int64(0), "num": np.int32(1)}),
-    ]
+    serving = {"z": np.zeros((1, latent_dim), np.float32)}
+    generate = {"seed": np.int64(0), "num": np.int32(1)}
+    if num_classes:
+        serving["label"] = np.zeros((1,), np.int32)
+        generate["label"] = np.int32(0)
+    requests = [predict_request(model_name, SERVING_SIGNATURE, serving),
+                predict_request(model_name, GENERATE_SIGNATURE, generate)]
     os.makedirs(os.path.join(path, "assets.extra"), exist_ok=True)
     with tf.io.TFRecordWriter(os.path.join(path, WARMUP_FILE)) as writer:
         for request in requests:
@@ -647,12 +708,15 @@ def verify_export(path, generator, batch_sizes=(1, 3), tolerance=None):
     if SERVING_SIGNATURE not in loaded.signatures:
         raise ValueError(f"export {path!r} lacks the {SERVING_SIGNATURE!r} signature")
     signature = loaded.signatures[SERVING_SIGNATURE]
-    latent_dim = generator.input_shape[-1]
+    latent_dim = latent_size(generator)
+    num_classes = conditional.class_count(generator)
     rng = np.random.default_rng(0)
     for batch in batch_sizes:
         z = tf.constant(rng.normal(size=(batch, latent_dim)), tf.float32)
-        expected = {k: v.numpy() for k, v in serving_outputs(generator, z).items()}
-        got = signature(z=z)
+        labels = (tf.constant(np.arange(batch) % num_classes, tf.int32) if num_classes
+                  else None)
+        expected = {k: v.numpy() for k, v in serving_outputs(generator, z, labels).items()}
+        got = signature(z=z) if labels is None else signature(z=z, label=labels)
         for key, value in expected.items():
             if key not in got:
                 raise ValueError(f"export {path!r}: signature output {key!r} missing")
@@ -662,8 +726,10 @@ def verify_export(path, generator, batch_sizes=(1, 3), tolerance=None):
                     f"(max abs diff {np.abs(got[key].numpy() - value).max():.3g})"
                 )
     generate = loaded.signatures[GENERATE_SIGNATURE]
-    first = generate(seed=tf.constant(7, tf.int64), num=tf.constant(2, tf.int32))
-    again = generate(seed=tf.constant(7, tf.int64), num=tf.constant(2, tf.int32))
+    request = {"seed": tf.constant(7, tf.int64), "num": tf.constant(2, tf.int32)}
+    if num_classes:
+        request["label"] = tf.constant(num_classes - 1, tf.int32)
+    first, again = generate(**request), generate(**request)
     for key, value in first.items():
         if value.shape[0] != 2 or not np.array_equal(value.numpy(), again[key].numpy()):
             raise ValueError(f"export {path!r}: signature {GENERATE_SIGNATURE!r} is not "
@@ -694,7 +760,8 @@ def _no_custom_gradient_warnings():
 
 @dataclasses.dataclass(frozen=True)
 class Exported:
-    """A loaded export: ``generate(z)`` runs ``serving_default`` and returns its output."""
+    """A loaded export: ``generate(z)`` runs ``serving_default`` and returns its output
+    (``generate(z, labels)`` for a conditional one, ``num_classes`` > 0)."""
 
     generate: Callable
     latent_dim: int
@@ -702,6 +769,8 @@ class Exported:
     distribution: str  # the latent distribution it was trained with
     path: str
     metadata: dict
+    num_classes: int = 0
+    class_names: tuple = ()
 
 
 def load_exported(source):
@@ -739,11 +808,24 @@ def load_exported(source):
         latent_dim = signature.structured_input_signature[1]["z"].shape[-1]
     latent_dim = int(latent_dim)
 
-    def generate(z):
-        return signature(z=tf.constant(z, tf.float32))[output].numpy()
+    inputs = signature.structured_input_signature[1]
+    num_classes = int(metadata.get("num_classes") or 0) if "label" in inputs else 0
+
+    def generate(z, labels=None):
+        request = {"z": tf.constant(z, tf.float32)}
+        if num_classes and labels is None:
+            raise ValueError(f"the export at {path!r} is conditional on {num_classes} "
+                             "classes: pass labels, generate(z, labels)")
+        if labels is not None:
+            if not num_classes:
+                raise ValueError(f"the export at {path!r} is unconditional: it takes no "
+                                 "labels")
+            request["label"] = tf.constant(np.broadcast_to(labels, (len(z),)), tf.int32)
+        return signature(**request)[output].numpy()
 
     return Exported(generate, latent_dim, output,
-                    metadata.get("latent_distribution", "normal"), path, metadata)
+                    metadata.get("latent_distribution", "normal"), path, metadata,
+                    num_classes, tuple(metadata.get("class_names") or ()))
 
 
 # The newest export of a training workdir, relative to the workdir.

@@ -29,9 +29,17 @@ _COPIES_PER_WEIGHT = 5
 
 
 def activation_bytes(model, input_shape):
-    """Bytes of the tensors one example creates in ``model``'s training-mode forward pass."""
+    """Bytes of the tensors one example creates in ``model``'s training-mode forward pass.
+
+    A conditional network (a second, label input) is traced with one label beside it.
+    """
     spec = tf.TensorSpec([1, *input_shape], tf.float32)
-    graph = tf.function(lambda x: model(x, training=True)).get_concrete_function(spec).graph
+    if len(getattr(model, "inputs", None) or ()) == 2:
+        label = tf.TensorSpec([1], tf.int32)
+        function = tf.function(lambda x, y: model([x, y], training=True))
+        graph = function.get_concrete_function(spec, label).graph
+    else:
+        graph = tf.function(lambda x: model(x, training=True)).get_concrete_function(spec).graph
     total = 0
     for op in graph.get_operations():
         if op.type in _NOT_ACTIVATIONS:

@@ -176,8 +176,11 @@ def _run(config, workdir, extra_callbacks, strategy):
     examples = data_lib.load_examples(
         config.data.name, path=config.data.path, resolution=config.data.resolution,
         num_samples=config.data.num_samples, seed=config.train.seed,
-        channels=config.data.channels,
+        channels=config.data.channels, labels=config.data.labels,
+        background=config.data.background,
     )
+    if examples.num_classes and config.family.fit is not None:  # ProGAN's own pipelines
+        examples = data_lib.without_labels(examples)
     # the architecture a null picks depends on the data: resolved once it is loaded
     config = dataclasses.replace(config, model=dataclasses.replace(
         config.model, architecture=resolve_architecture(config, examples)))
@@ -203,6 +206,8 @@ def _run(config, workdir, extra_callbacks, strategy):
     with workdir_lib.Lock(workdir):
         workdir_lib.check_fingerprint(config.to_dict(), workdir)  # again, under the lock
         config_lib.save(config, os.path.join(workdir, workdir_lib.CONFIG_FILE))
+        if examples.num_classes:
+            workdir_lib.write_classes(workdir, examples.class_names, examples.class_counts)
         try:
             return _train_and_export(gan, examples, config, workdir, extra_callbacks)
         except KeyboardInterrupt:
@@ -236,8 +241,12 @@ def _train_and_export(gan, examples, config, workdir, extra_callbacks):
     if resumed:
         log.info(f"resuming from the backup in {backup_dir}")
     callbacks_lib.backup.remove_stale_partials(workdir)  # killed writers' (dead pids) only
-    grid_count = (config.train.sample_grid_size ** 2 if examples.kind == "image"
-                  else 1024)
+    size = config.train.sample_grid_size
+    grid_count = size ** 2 if examples.kind == "image" else 1024
+    grid_labels = None
+    if gan.num_classes:  # one row per class, sample_grid_size samples each
+        grid_count = gan.num_classes * size
+        grid_labels = np.repeat(np.arange(gan.num_classes), size)
     reference = (data_lib.sample_mixture(config.data.name, 2000, seed=1)
                  if config.data.name in data_lib.MIXTURE_STD else None)
     # Callbacks that change the training state run before the backup is written.
@@ -246,7 +255,8 @@ def _train_and_export(gan, examples, config, workdir, extra_callbacks):
         *evaluation_callbacks(config, examples, tensorboard_dir),
         callbacks_lib.SampleGrid(
             samples_dir, _fixed_latent(config, gan, grid_count),
-            tensorboard_dir=os.path.join(tensorboard_dir, "samples"), reference=reference),
+            tensorboard_dir=os.path.join(tensorboard_dir, "samples"), reference=reference,
+            labels=grid_labels, columns=size if grid_labels is not None else None),
         *extra_callbacks,
     ]
     if config.family.fit is not None:
@@ -276,7 +286,10 @@ def _fit(gan, examples, config, backup_dir, tensorboard_dir, state_callbacks,
     dataset = data_lib.make_dataset(
         examples, config.train.batch_size, n_critic=config.model.n_critic, seed=config.train.seed,
         shuffle_buffer=config.data.shuffle_buffer, start=start,
+        class_balanced=config.data.class_balanced,
     )
+    if examples.num_classes and not gan.num_classes:  # labels for the sampling only
+        dataset = data_lib.drop_labels(dataset, examples.name)
     fit_steps = train_steps_for(config, config.model.n_critic)
     steps_per_epoch = min(config.train.steps_per_epoch, fit_steps)
     epochs = math.ceil(fit_steps / steps_per_epoch)

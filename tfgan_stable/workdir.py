@@ -31,6 +31,7 @@ from tfgan_stable.export import (  # noqa: F401  (the export record, named here 
 from tfgan_stable.utils.files import check_writable
 
 CONFIG_FILE = "config.yaml"
+CLASSES_FILE = "classes.json"  # a labelled data set's class names and counts
 LOCK_FILE = ".lock"
 # errno values of a non-blocking flock on a lock another process holds
 _LOCK_HELD = (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK)
@@ -95,6 +96,26 @@ def _defaults_of(stored):
         return config_lib.defaults(family)
     except ConfigError:
         return {}
+
+
+def write_classes(workdir, class_names, class_counts):
+    """Writes ``classes.json``: the data's class names in label order and their counts."""
+    from tfgan_stable.utils import files as files_lib
+
+    files_lib.write_json(os.path.join(workdir, CLASSES_FILE), {
+        "class_names": list(class_names),
+        "class_counts": [int(count) for count in class_counts]})
+
+
+def read_classes(workdir):
+    """``classes.json`` of a run (``{}`` if it has none)."""
+    import json
+
+    path = os.path.join(workdir, CLASSES_FILE)
+    if not os.path.isfile(path):
+        return {}
+    with open(path) as f:
+        return json.load(f)
 
 
 def stored_config(workdir):

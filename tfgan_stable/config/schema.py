@@ -92,6 +92,12 @@ class ModelConfig:
     critic's real and generated inputs (Mescheder 2018), weighted
     ``gamma / 2``; null: the family's (R3GAN: 0.05 each, others 0).
     ``r_every``: apply them lazily, every this many critic updates.
+    ``conditional``: train a class-conditional GAN on the data's labels
+    (``data.labels: inferred``): the generator takes a class, the critic is a
+    projection discriminator (Miyato & Koyama 2018;
+    :mod:`tfgan_stable.networks.conditional`); families that train with the
+    shared step (dcgan, wgan, wgan_gp, sngan, r3gan), ``dcgan`` and ``resnet``
+    architectures.
     """
 
     family: str = "wgan_gp"
@@ -113,6 +119,7 @@ class ModelConfig:
     r1_gamma: Optional[float] = None
     r2_gamma: Optional[float] = None
     r_every: int = 1
+    conditional: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -348,8 +355,36 @@ class Config:
         if self.train.verbose not in (0, 1, 2):
             raise ConfigError(f"train.verbose must be 0, 1 or 2, got {self.train.verbose}")
         self._check_stabilisers()
+        self._check_conditioning()
         self.family_options.check(self)
         return self
+
+    def _check_conditioning(self):
+        """``model.conditional``: labels to condition on, a family and networks that take them."""
+        model = self.model
+        if not isinstance(model.conditional, bool):
+            raise ConfigError(f"model.conditional must be true or false, "
+                              f"got {model.conditional!r}")
+        if self.data.class_balanced and self.family.fit is not None:
+            raise ConfigError(f"data.class_balanced: model.family={model.family!r} builds its "
+                              "own pipelines (one per stage); class-balanced sampling is for "
+                              "the other families")
+        if not model.conditional:
+            return
+        if self.data.labels != "inferred":
+            raise ConfigError("model.conditional needs the data's labels: set data.labels: "
+                              f"inferred (got data.labels={self.data.labels!r})")
+        if not self.family.gan_class.supports_conditioning:
+            able = [name for name in family_lib().names()
+                    if family_lib().get(name).gan_class.supports_conditioning]
+            raise ConfigError(f"model.conditional: model.family={model.family!r} trains "
+                              f"unconditionally; conditional families: {able}")
+        if model.pack > 1:
+            raise ConfigError(f"model.conditional: packing (model.pack={model.pack}) joins "
+                              "samples of different classes; use model.pack: 1")
+        if model.architecture is not None and model.architecture not in ("dcgan", "resnet"):
+            raise ConfigError(f"model.conditional: the {model.architecture!r} networks take "
+                              "no label; use model.architecture dcgan or resnet")
 
     def _check_stabilisers(self):
         """Spectral norm, R1/R2 and augmentation: values, and what they can apply to."""

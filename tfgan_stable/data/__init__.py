@@ -11,6 +11,7 @@ from tfgan_stable.data.pipeline import (  # noqa: F401
     CACHE_LIMIT_BYTES,
     IN_MEMORY_BYTES,
     critic_batches,
+    drop_labels,
     make_dataset,
 )
 from tfgan_stable.data.sources import (  # noqa: F401
@@ -31,4 +32,5 @@ from tfgan_stable.data.sources import (  # noqa: F401
     sample_mixture,
     scan_images,
     stacked_digits,
+    without_labels,
 )

@@ -112,6 +112,12 @@ def make_dataset(examples, batch_size, n_critic=1, seed=0, shuffle_buffer=10_000
                                     source)
 
 
+def drop_labels(dataset, source):
+    """A training pipeline of ``(samples, labels)`` with the labels left out (an
+    unconditional GAN on labelled data, e.g. class-balanced sampling); still checked."""
+    return data_checks.mark_checked(dataset.map(lambda samples, _: samples), source)
+
+
 def _dataset_from_array(array):
     """A dataset of the rows of a NumPy array (or anything ``np.asarray`` takes)."""
     try:

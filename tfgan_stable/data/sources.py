@@ -799,6 +799,15 @@ def load_examples(name, path="", resolution=16, num_samples=100_000, seed=0, cha
     )
 
 
+def without_labels(examples):
+    """``examples`` with the labels left out of its dataset (class names and counts kept
+    in the record, ``num_classes`` 0): for a family that trains on samples alone."""
+    if not examples.num_classes:
+        return examples
+    return dataclasses.replace(examples, dataset=examples.dataset.map(lambda x, _: x),
+                               class_names=())
+
+
 def sample_examples(examples, count, seed=0):
     """Up to ``count`` examples drawn at random (10,000-example shuffle buffer), as NumPy.
 

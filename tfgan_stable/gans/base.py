@@ -7,6 +7,13 @@ owns everything they share: the n_critic loop over fresh real batches
 the latent noise, loss trackers, and an optional exponential moving average of
 the generator's weights (Karras 2018, arXiv 1710.10196; Yazici 2019,
 arXiv 1806.04498) used for sampling and export.
+
+A GAN is class-conditional when its networks take a label
+(:mod:`tfgan_stable.networks.conditional`): the generator ``[z, label]``, the
+critic ``[samples, label]`` (a projection discriminator). Its training data
+then holds ``(samples, labels)``; the samples of every update are made for the
+labels of the real batch beside them, so generated and real batches share
+their classes.
 """
 
 import warnings
@@ -26,8 +33,10 @@ class GAN(keras.Model):
     """Base class of every family; not registered, use a subclass.
 
     Args:
-      generator: a built Keras model mapping ``[B, latent_dim]`` to samples.
-      discriminator: a built Keras model mapping samples to ``[B, 1]`` scores.
+      generator: a built Keras model mapping ``[B, latent_dim]`` to samples
+        (conditional: ``[z, label]`` to samples).
+      discriminator: a built Keras model mapping samples to ``[B, 1]`` scores
+        (conditional: ``[samples, label]`` to scores).
       latent_dim: size of the latent vector; read from ``generator`` if omitted.
       n_critic: discriminator updates per generator update; each sees a fresh
         real batch, so every element of the training data holds ``n_critic``
@@ -63,6 +72,8 @@ class GAN(keras.Model):
         (ADA: 0.6), lower it below; None: p stays fixed.
       augment_speed_images: real images over which p may move from 0 to 1.
       augment_interval: critic updates between adjustments of p.
+      class_names: a conditional GAN's class names, in label order (recorded
+        in its config and exports); default ``"0"``, ``"1"``, ...
       seed: seed of the latent noise and of any other randomness in the step.
     """
 
@@ -71,6 +82,7 @@ class GAN(keras.Model):
     extra_metric_names = ()
     latent_distribution = "normal"  # or "uniform" on [-1, 1]
     supports_packing = True  # False where the family's own step does not pack
+    supports_conditioning = True  # False where the family's own step takes no labels
     critic_scores = True  # the discriminator returns a score per sample (BEGAN's does not)
     default_g_ema_decay = None  # the family paper's generator average (ProGAN: 0.999)
     generator_sees_reals = False  # True: generator_loss(fake_output, real_output) (RpGAN)
@@ -84,7 +96,8 @@ class GAN(keras.Model):
                  g_ema_decay=None, g_ema_half_life_images=None, g_ema_rampup=None,
                  pack=1, r1_gamma=None, r2_gamma=None, r_every=1, augment=None,
                  augment_probability=None, augment_target=None,
-                 augment_speed_images=500_000, augment_interval=4, seed=None, **kwargs):
+                 augment_speed_images=500_000, augment_interval=4, class_names=None,
+                 seed=None, **kwargs):
         super().__init__(**kwargs)
         for part, model in (("generator", generator), ("discriminator", discriminator)):
             if not isinstance(model, keras.Model):
@@ -101,6 +114,8 @@ class GAN(keras.Model):
             fast.configure(network, **self.fast_layer_options)
         self.generator = generator
         self.discriminator = discriminator
+        self.num_classes, self.class_names = _check_conditioning(
+            self, generator, discriminator, class_names)
         input_dim = _input_dim(generator)
         if latent_dim is None and input_dim is None:
             raise ValueError(f"{type(self).__name__}.latent_dim is needed: the generator "
@@ -122,9 +137,14 @@ class GAN(keras.Model):
         self.g_ema_half_life_images = g_ema_half_life_images
         self.g_ema_rampup = g_ema_rampup
         self.seed = seed
-        self.sample_shape = tuple(
-            generator.compute_output_shape((None, self.latent_dim))[1:]
-        )
+        latent_shape = (None, self.latent_dim)
+        self.sample_shape = tuple(generator.compute_output_shape(
+            [latent_shape, (None,)] if self.num_classes else latent_shape)[1:])
+        if self.num_classes and pack != 1:
+            raise ValueError(f"{type(self).__name__}.pack={pack}: packing (PacGAN) joins "
+                             "samples of different classes into one critic input; a "
+                             "conditional GAN scores one sample and its label at a time "
+                             "(use pack=1)")
         self.pack = _check_pack(self, discriminator, pack)
         if self.critic_scores:
             self._check_critic_output(getattr(discriminator, "output_shape", None))
@@ -142,6 +162,7 @@ class GAN(keras.Model):
             0, dtype="int64", trainable=False, name="train_steps",
             aggregation="only_first_replica",
         )
+        self.step_labels = None  # the labels of the batch a critic update is on
         self.generator_ema = None
         if g_ema_decay is not None or g_ema_half_life_images is not None:
             self.generator_ema = clone_network(generator)
@@ -379,9 +400,64 @@ class GAN(keras.Model):
         """The network used for samples and export: the EMA copy when enabled."""
         return self.generator_ema if self.generator_ema is not None else self.generator
 
-    def call(self, z, training=False):
-        """Generated samples for latent vectors ``z``."""
-        return self.sampler(z, training=training)
+    def call(self, z, labels=None, training=False):
+        """Generated samples for latent vectors ``z`` (and ``labels``, conditional).
+
+        A conditional GAN also takes ``[z, labels]`` as one argument, as its
+        generator does.
+        """
+        if labels is None and isinstance(z, (list, tuple)) and len(z) == 2:
+            z, labels = z
+        return self.generate(z, labels, training=training, network=self.sampler)
+
+    def generate(self, z, labels=None, training=False, network=None):
+        """``network`` (default: the trained generator) on ``z``, with ``labels`` when
+        conditional; a ValueError naming what is missing or extra otherwise."""
+        network = self.generator if network is None else network
+        name = type(self).__name__
+        if not self.num_classes:
+            if labels is not None:
+                raise ValueError(f"{name} is unconditional: it takes latent vectors only, "
+                                 "no labels")
+            return network(z, training=training)
+        if labels is None:
+            raise ValueError(f"{name} is conditional on {self.num_classes} classes: pass "
+                             "labels with the latent vectors, e.g. gan(z, labels) with "
+                             f"int labels in [0, {self.num_classes})")
+        return network([z, self.checked_labels(labels)], training=training)
+
+    def discriminate(self, samples, labels=None, training=True):
+        """The critic's scores of ``samples`` as it takes them (augmented, packed),
+        for their ``labels`` when conditional."""
+        if self.num_classes:
+            return self.discriminator([samples, labels], training=training)
+        return self.discriminator(samples, training=training)
+
+    def critic_for(self, labels):
+        """The critic as a function of samples alone, for penalties: ``labels`` bound."""
+        def critic(samples, training=True):
+            return self.discriminate(samples, labels, training=training)
+        return critic
+
+    def checked_labels(self, labels):
+        """``labels`` as int32 ``[B]``, checked in the graph to lie in [0, num_classes)."""
+        labels = ops.convert_to_tensor(labels)
+        if not labels.dtype.is_integer:
+            raise ValueError(f"{type(self).__name__}: labels must be integers (class "
+                             f"indices), got dtype {labels.dtype.name}")
+        labels = tf.cast(labels, tf.int32)
+        if len(labels.shape) == 2 and labels.shape[1] == 1:
+            labels = labels[:, 0]
+        if len(labels.shape) != 1:
+            raise ValueError(f"{type(self).__name__}: labels must be one class index per "
+                             f"sample, shape [batch]; got shape {list(labels.shape)}")
+        in_range = tf.logical_and(tf.reduce_all(labels >= 0),
+                                  tf.reduce_all(labels < self.num_classes))
+        check = tf.debugging.Assert(in_range, [
+            f"{type(self).__name__}: labels must lie in [0, {self.num_classes}) (its "
+            "classes); got min and max", tf.reduce_min(labels), tf.reduce_max(labels)])
+        with tf.control_dependencies([check]):
+            return tf.identity(labels)
 
     def sample_latent(self, batch_size):
         """Draws ``[batch_size, latent_dim]`` noise from ``latent_distribution``.
@@ -413,15 +489,39 @@ class GAN(keras.Model):
         """``count`` latent vectors from the family's distribution, drawn with a NumPy rng."""
         return draw_latent(rng, (count, latent_dim), cls.latent_distribution)
 
-    def generate_numpy(self, count, seed=0, batch_size=500):
+    def generate_numpy(self, count, seed=0, batch_size=500, labels=None):
         """``count`` samples as NumPy, for latent vectors from ``numpy`` rng ``seed``.
 
         Generated ``batch_size`` at a time by :attr:`sampler` (the EMA copy
-        when enabled); the same seed gives the same latent vectors.
+        when enabled); the same seed gives the same latent vectors. A
+        conditional GAN makes them for ``labels``: one class index for all, one
+        per sample, or None: the classes in turn (0, 1, ..., 0, 1, ...).
         """
         z = self.latent_numpy(np.random.default_rng(seed), count, self.latent_dim)
-        return np.concatenate([ops.convert_to_numpy(self(z[i:i + batch_size]))
-                               for i in range(0, count, batch_size)])
+        labels = self.labels_numpy(count, labels)
+        parts = []
+        for i in range(0, count, batch_size):
+            batch = z[i:i + batch_size]
+            parts.append(ops.convert_to_numpy(
+                self(batch) if labels is None else self(batch, labels[i:i + batch_size])))
+        return np.concatenate(parts)
+
+    def labels_numpy(self, count, labels=None):
+        """``count`` int32 labels for a conditional GAN (None when unconditional):
+        ``labels`` broadcast from one class index, or the classes in turn."""
+        if not self.num_classes:
+            if labels is not None:
+                raise ValueError(f"{type(self).__name__} is unconditional: labels must be "
+                                 f"None. Received: labels={labels!r}")
+            return None
+        if labels is None:
+            return (np.arange(count) % self.num_classes).astype("int32")
+        labels = np.broadcast_to(np.asarray(labels), (count,))
+        if not np.issubdtype(labels.dtype, np.integer) or labels.min(initial=0) < 0 \
+                or labels.max(initial=0) >= self.num_classes:
+            raise ValueError(f"labels must be class indices in [0, {self.num_classes}). "
+                             f"Received: labels={labels!r}")
+        return labels.astype("int32")
 
     @property
     def metrics(self):
@@ -489,21 +589,48 @@ class GAN(keras.Model):
         of real samples. The first element's dtype and value range are checked
         before training (real images are floats in [-1, 1], the generator's
         tanh range), and so is the synchronisation of batch norm under a
-        multi-replica strategy. ``y`` (labels) is refused: the families here
-        are unconditional.
+        multi-replica strategy. ``y``: a conditional GAN's labels beside an
+        array ``x`` (a dataset holds ``(samples, labels)`` itself); an
+        unconditional GAN refuses it.
         """
         name = type(self).__name__
-        if y is not None:
+        if y is not None and not self.num_classes:
             raise ValueError(f"{name} is unconditional: fit takes real samples (x) only, "
                              "no labels. Received: y of type " + type(y).__name__)
-        if not data_checks.is_checked(x):
-            data_checks.check_real_samples(_first_element(x, batch_size), self.sample_shape,
-                                           f"{name}.fit")
+        if y is not None and isinstance(x, tf.data.Dataset):
+            raise ValueError(f"{name}.fit: with a dataset x, its elements hold the labels "
+                             "((samples, labels)); y must be None")
+        if y is not None:
+            _check_label_array(self, y, "y")
+        checked = data_checks.is_checked(x)
+        if not checked or (self.num_classes and y is None):
+            first = _first_element(x, batch_size)
+            if self.num_classes and y is None:
+                first = self._check_labelled_element(first)
+            if not checked:
+                data_checks.check_real_samples(first, self.sample_shape, f"{name}.fit")
         self.data_source = data_checks.describe(x)  # recorded in exports
         self._warn_unsynchronized_batch_norm()
         # A dataset is shuffled by its pipeline (make_dataset's is): no Keras warning.
         kwargs.setdefault("shuffle", not isinstance(x, tf.data.Dataset))
-        return super().fit(x, batch_size=batch_size, **kwargs)
+        return super().fit(x, y, batch_size=batch_size, **kwargs)
+
+    def _check_labelled_element(self, element):
+        """A conditional GAN's first training element: ``(samples, labels)``, labels
+        checked; returns the samples. ValueError saying what to pass otherwise."""
+        name = type(self).__name__
+        parts = [part for part in element if part is not None] \
+            if isinstance(element, (tuple, list)) else [element]
+        if element is None:
+            return None
+        if len(parts) != 2:
+            raise ValueError(
+                f"{name} is conditional on {self.num_classes} classes: its training data "
+                "must hold (samples, labels) pairs (tfgan_stable.make_dataset of labelled "
+                "examples, e.g. load_examples(..., labels='inferred'), or fit(x=samples, "
+                f"y=labels)); got elements of {len(parts)} part(s)")
+        _check_label_array(self, parts[1], "the training data's labels")
+        return parts[0]
 
     def _warn_unsynchronized_batch_norm(self):
         """Tells the user once when their own batch norm runs per replica."""
@@ -533,13 +660,27 @@ class GAN(keras.Model):
         batch before Keras sees them, so one traced test step serves both layouts.
         """
         if isinstance(x, tf.data.Dataset):
-            x = x.map(lambda *element: self.evaluation_batch(element[0]))
+            x = x.map(lambda *element: self.evaluation_batch(
+                element if self.num_classes else element[0]))
         return super().evaluate(x, *args, **kwargs)
 
     def evaluation_batch(self, data):
-        """One real batch from an element of ``evaluate``'s data (grouped or not)."""
+        """One real batch from an element of ``evaluate``'s data (grouped or not);
+        ``(samples, labels)`` for a conditional GAN."""
+        if self.num_classes:
+            parts = [part for part in data if part is not None] \
+                if isinstance(data, (tuple, list)) else [data]
+            if len(parts) != 2:
+                raise ValueError(f"{type(self).__name__}.evaluate: a conditional GAN's "
+                                 "data holds (samples, labels) pairs")
+            real, labels = parts
+            grouped = len(real.shape) == len(self.sample_shape) + 2
+            return self._evaluation_samples(real), labels[:, 0] if grouped else labels
         if isinstance(data, (tuple, list)):
             data = data[0]
+        return self._evaluation_samples(data)
+
+    def _evaluation_samples(self, data):
         rank = len(data.shape)
         sample_rank = len(self.sample_shape) + 1
         if rank == sample_rank + 1:
@@ -550,18 +691,23 @@ class GAN(keras.Model):
         raise ValueError(f"{type(self).__name__}.evaluate expects real batches of shape "
                          f"[batch, {sample}], got shape {data.shape}")
 
-    def evaluation_losses(self, real):
+    def evaluation_losses(self, real, labels=None):
         """The family's losses and critic-side metrics on a real batch, as a dict.
 
         Nothing is updated: no weights, no optimizer, no training noise state.
         """
         batch_size = ops.shape(real)[0]
-        fake = float32(self.generator(self.sample_latent(batch_size), training=False))
+        fake = float32(self.generate(self.sample_latent(batch_size), labels, training=False))
         real, fake = self.pack_batch(real), self.pack_batch(fake)
-        real_output = float32(self.discriminator(real, training=False))
-        fake_output = float32(self.discriminator(fake, training=False))
-        d_loss, d_extras = self.discriminator_loss(real, fake, real_output, fake_output)
-        penalty, penalty_logs = self.zero_centered_penalties(real, fake)  # no augmentation
+        real_output = float32(self.discriminate(real, labels, training=False))
+        fake_output = float32(self.discriminate(fake, labels, training=False))
+        self.step_labels = labels
+        try:
+            d_loss, d_extras = self.discriminator_loss(real, fake, real_output, fake_output)
+        finally:
+            self.step_labels = None
+        penalty, penalty_logs = self.zero_centered_penalties(  # no augmentation
+            real, fake, labels=labels)
         if penalty is not None:
             d_loss = d_loss + penalty
             d_extras = {**d_extras, **penalty_logs}
@@ -573,10 +719,11 @@ class GAN(keras.Model):
 
     def test_step(self, data):
         """``evaluate``: :meth:`evaluation_losses` on held-out real data."""
-        real = self.evaluation_batch(data)
+        batch = self.evaluation_batch(data)
         self._evaluating = True  # read while tracing: the graph uses evaluation's noise
         try:
-            values = self.evaluation_losses(real)
+            values = (self.evaluation_losses(*batch) if self.num_classes
+                      else self.evaluation_losses(batch))
         finally:
             self._evaluating = False
         self._track(values)
@@ -662,17 +809,44 @@ class GAN(keras.Model):
             f"(or [batch, n_critic, ...]), got shape {data.shape}"
         )
 
+    def critic_label_batches(self, data):
+        """A conditional GAN's element ``(samples, labels)`` -> ``(real batches, label
+        batches)``, ``n_critic`` of each; unconditional: label batches of None."""
+        if not self.num_classes:
+            real_batches = self.critic_real_batches(data)
+            return real_batches, [None] * len(real_batches)
+        name = type(self).__name__
+        parts = [part for part in data if part is not None] \
+            if isinstance(data, (tuple, list)) else [data]
+        if len(parts) != 2:
+            raise ValueError(
+                f"{name} is conditional on {self.num_classes} classes: each training "
+                "element must be (samples, labels); got one of "
+                f"{len(parts)} part(s)")
+        samples, labels = parts
+        real_batches = self.critic_real_batches(samples)
+        if self.n_critic > 1:
+            if len(labels.shape) != 2 or labels.shape[1] != self.n_critic:
+                raise ValueError(f"{name}: labels of grouped batches must have shape "
+                                 f"[batch, n_critic={self.n_critic}]; got "
+                                 f"{list(labels.shape)}")
+            label_batches = [labels[:, i] for i in range(self.n_critic)]
+        else:
+            label_batches = [labels]
+        return real_batches, [self.checked_labels(batch) for batch in label_batches]
+
     def train_step(self, data):
-        real_batches = self.critic_real_batches(data)
-        for real in real_batches:
-            self._critic_step(real)
+        real_batches, label_batches = self.critic_label_batches(data)
+        for real, labels in zip(real_batches, label_batches):
+            self._critic_step(real, labels)
         batch_size = ops.shape(real_batches[-1])[0]
         due = self.generator_update_due()
+        step = lambda: self._generator_step(batch_size, real_batches[-1],  # noqa: E731
+                                            label_batches[-1])
         if due is None:
-            self._generator_step(batch_size, real_batches[-1])
+            step()
         else:
-            tf.cond(due, lambda: self._generator_step(batch_size, real_batches[-1]),
-                    lambda: None)
+            tf.cond(due, step, lambda: None)
         return self.finish_step()
 
     def finish_step(self, **extra):
@@ -703,22 +877,26 @@ class GAN(keras.Model):
         for name, value in values.items():
             trackers[name].update_state(value)
 
-    def _critic_step(self, real):
+    def _critic_step(self, real, labels=None):
         self.update_spectral_norms()
         batch_size = ops.shape(real)[0]
-        fake = float32(self.generator(self.sample_latent(batch_size), training=True))
+        fake = float32(self.generate(self.sample_latent(batch_size), labels, training=True))
         real_uniforms = self.augment_uniforms(batch_size)
         fake_uniforms = self.augment_uniforms(batch_size)
         real_view = self.critic_view(real, real_uniforms)
         fake_view = self.critic_view(fake, fake_uniforms)
         with tf.GradientTape() as tape:
-            real_output = float32(self.discriminator(real_view, training=True))
-            fake_output = float32(self.discriminator(fake_view, training=True))
+            real_output = float32(self.discriminate(real_view, labels))
+            fake_output = float32(self.discriminate(fake_view, labels))
             self._check_critic_output(real_output.shape)
-            loss, extras = self.discriminator_loss(real_view, fake_view, real_output,
-                                                   fake_output)
+            self.step_labels = labels  # for family hooks that call the critic themselves
+            try:
+                loss, extras = self.discriminator_loss(real_view, fake_view, real_output,
+                                                       fake_output)
+            finally:
+                self.step_labels = None
             penalty, penalty_logs = self.zero_centered_penalties(real, fake, real_uniforms,
-                                                                 fake_uniforms)
+                                                                 fake_uniforms, labels)
             if penalty is not None:
                 loss = loss + penalty
             scaled = distribute.scale_loss(loss, self.d_optimizer)
@@ -728,14 +906,14 @@ class GAN(keras.Model):
         self.adapt_augmentation(real_output, fake_output, batch_size)
         self._track({"d_loss": loss, **extras, **penalty_logs})
 
-    def _generator_step(self, batch_size, real=None):
+    def _generator_step(self, batch_size, real=None, labels=None):
         real_output = None
         if self.generator_sees_reals:
             real_output = ops.stop_gradient(
-                float32(self.discriminator(self.critic_view(real), training=True)))
+                float32(self.discriminate(self.critic_view(real), labels)))
         with tf.GradientTape() as tape:
-            fake = self.generator(self.sample_latent(batch_size), training=True)
-            fake_output = float32(self.discriminator(self.critic_view(fake), training=True))
+            fake = self.generate(self.sample_latent(batch_size), labels, training=True)
+            fake_output = float32(self.discriminate(self.critic_view(fake), labels))
             if self.generator_sees_reals:
                 loss, extras = self.generator_loss(fake_output, real_output)
             else:
@@ -782,14 +960,16 @@ class GAN(keras.Model):
         """What the discriminator takes in training: augmented, then packed (PacGAN)."""
         return self.pack_batch(self.augment_samples(samples, uniforms))
 
-    def zero_centered_penalties(self, real, fake, real_uniforms=None, fake_uniforms=None):
+    def zero_centered_penalties(self, real, fake, real_uniforms=None, fake_uniforms=None,
+                                labels=None):
         """``(gamma_1 / 2 R1 + gamma_2 / 2 R2, logs)``, lazily every ``r_every`` updates.
 
         ``(None, {})`` when both gammas are 0. ``real`` and ``fake`` are the
         batches before augmentation and packing; the critic sees them augmented
         with the step's ``*_uniforms`` (as its loss did) and packed, and the
         gradient is taken through both, at the samples themselves (as ADA's and
-        R3GAN's code take R1). One penalty per critic input (per pack).
+        R3GAN's code take R1). One penalty per critic input (per pack); a
+        conditional critic is differentiated at the samples for their ``labels``.
         """
         if not (self.r1_gamma or self.r2_gamma):
             return None, {}
@@ -799,7 +979,7 @@ class GAN(keras.Model):
             def critic(samples):
                 view = (self.pack_batch(samples) if evaluating
                         else self.critic_view(samples, uniforms))
-                return self.discriminator(view, training=not evaluating)
+                return self.discriminate(view, labels, training=not evaluating)
             return penalties.zero_centered_penalty(critic, batch, samples_per_input=self.pack)
 
         def both():
@@ -931,6 +1111,7 @@ class GAN(keras.Model):
             "augment_target": self.augment_target,
             "augment_speed_images": self.augment_speed_images,
             "augment_interval": self.augment_interval,
+            "class_names": list(self.class_names) if self.num_classes else None,
             "seed": self.seed,
             "name": self.name,
         }
@@ -1011,11 +1192,72 @@ def _check_pack(gan, discriminator, pack):
 
 
 def _input_dim(model):
-    """The last input dimension of a functional model; None for subclassed ones."""
+    """The last dimension of a functional model's (first) input; None for subclassed ones."""
     try:
-        return model.input_shape[-1]
+        shape = model.input_shape
     except AttributeError:
         return getattr(model, "latent_dim", None)
+    if isinstance(shape, list):  # a conditional generator: [z, label]
+        shape = shape[0]
+    return shape[-1]
+
+
+def _check_conditioning(gan, generator, discriminator, class_names):
+    """``(num_classes, class_names)`` from the networks' label inputs, after checking
+    that both take one (or neither) for the same classes and the family supports it."""
+    name = type(gan).__name__
+    counts = {part: networks.conditional.class_count(network)
+              for part, network in (("generator", generator),
+                                    ("discriminator", discriminator))}
+    inputs = {part: networks.conditional.input_count(network)
+              for part, network in (("generator", generator),
+                                    ("discriminator", discriminator))}
+    for part in counts:
+        if inputs[part] > 2 or (inputs[part] == 2) != bool(counts[part]):
+            raise ValueError(
+                f"{name}.{part} must take one input, or two for a conditional GAN (the "
+                "second a label read by a tfgan_stable.networks.conditional.ClassEmbedding; "
+                "build it with num_classes=...); it takes "
+                f"{inputs[part]} input(s) and holds a class embedding for "
+                f"{counts[part]} class(es)")
+    if counts["generator"] != counts["discriminator"]:
+        raise ValueError(
+            f"{name}: the generator is conditioned on {counts['generator']} classes and the "
+            f"discriminator on {counts['discriminator']}; build both with the same "
+            "num_classes (0: unconditional)")
+    num_classes = counts["generator"]
+    if num_classes and not gan.supports_conditioning:
+        raise ValueError(f"{name} trains unconditionally: its own train step takes no "
+                         "labels; build its networks with num_classes=0")
+    if not num_classes:
+        if class_names:
+            raise ValueError(f"{name}.class_names is for a conditional GAN; its networks "
+                             f"take no label. Received: class_names={class_names!r}")
+        return 0, ()
+    if class_names is None:
+        return num_classes, tuple(str(i) for i in range(num_classes))
+    if isinstance(class_names, str) or len(class_names) != num_classes \
+            or not all(isinstance(c, str) and c for c in class_names) \
+            or len(set(class_names)) != num_classes:
+        raise ValueError(f"{name}.class_names must be {num_classes} distinct non-empty "
+                         f"strings, one per class. Received: class_names={class_names!r}")
+    return num_classes, tuple(class_names)
+
+
+def _check_label_array(gan, labels, what):
+    """ValueError unless ``labels`` (array-like) are class indices in [0, num_classes)."""
+    try:
+        array = np.asarray(labels)
+    except (TypeError, ValueError):
+        array = np.asarray([], dtype=object)
+    name = type(gan).__name__
+    if not np.issubdtype(array.dtype, np.integer):
+        raise ValueError(f"{name}: {what} must be integer class indices in [0, "
+                         f"{gan.num_classes}); got dtype {array.dtype}")
+    if array.size and (array.min() < 0 or array.max() >= gan.num_classes):
+        raise ValueError(f"{name}: {what} must lie in [0, {gan.num_classes}) (the "
+                         f"networks' classes); got values from {array.min()} to "
+                         f"{array.max()}")
 
 
 def draw_latent(rng, shape, distribution="normal"):

@@ -57,6 +57,7 @@ class BEGAN(GAN):
     """
 
     family = "began"
+    supports_conditioning = False  # its own train step takes no labels
     supports_packing = False  # its auto-encoder critic reconstructs single samples
     critic_scores = False  # its discriminator returns reconstructions (checked below)
     default_n_critic = 1

@@ -68,6 +68,7 @@ class ProGAN(GAN):
     """
 
     family = "progan"
+    supports_conditioning = False  # its own train step takes no labels
     supports_packing = False  # its own step and minibatch stddev layer score single samples
     default_n_critic = 1
     scores_are_relative = True  # a Wasserstein critic: only differences count

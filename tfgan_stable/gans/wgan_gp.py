@@ -76,8 +76,10 @@ class WGANGP(GAN):
             )
 
     def _penalty(self, real, fake):
+        # a conditional critic: the interpolates of a pair keep the pair's label
         return penalties.gradient_penalty(
-            self.discriminator, real, fake, alpha=self.interpolation_alpha(ops.shape(real)[0]))
+            self.critic_for(self.step_labels), real, fake,
+            alpha=self.interpolation_alpha(ops.shape(real)[0]))
 
     def discriminator_loss(self, real, fake, real_output, fake_output):
         loss = losses.wasserstein_critic_loss(real_output, fake_output)

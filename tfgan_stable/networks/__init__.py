@@ -6,6 +6,8 @@ from tfgan_stable.networks.began import (
     build_began_encoder,
     build_began_generator,
 )
+from tfgan_stable.networks import conditional
+from tfgan_stable.networks.conditional import ClassEmbedding
 from tfgan_stable.networks.dcgan import (
     build_dcgan_discriminator,
     build_dcgan_generator,
@@ -21,6 +23,7 @@ from tfgan_stable.networks.resnet import build_resnet_discriminator, build_resne
 from tfgan_stable.networks.spectral_norm import SpectralNorm, spectral_norm_layers
 
 __all__ = [
+    "ClassEmbedding",
     "ProgressiveDiscriminator",
     "ProgressiveGenerator",
     "SpectralNorm",
@@ -35,6 +38,7 @@ __all__ = [
     "build_mlp_generator",
     "build_resnet_discriminator",
     "build_resnet_generator",
+    "conditional",
     "normalization_layer",
     "spectral_norm_layers",
 ]

@@ -14,6 +14,7 @@ import keras
 from keras import layers
 
 from tfgan_stable import fast
+from tfgan_stable.networks import conditional
 from tfgan_stable.networks.spectral_norm import maybe_spectral_norm
 
 
@@ -46,6 +47,7 @@ def build_dcgan_generator(
     normalization="batch",
     fast_layers="auto",
     name="generator",
+    num_classes=0,
 ):
     """Latent vector ``[B, latent_dim]`` -> image ``[B, res, res, channels]`` in [-1, 1].
 
@@ -53,10 +55,12 @@ def build_dcgan_generator(
     doubling; the filter count halves with each doubling down to ``filters``.
     ``fast_layers``: ``auto`` (where they pay), ``on`` or ``off``: the library's
     equals of Keras' convolutions and batch norm (:mod:`tfgan_stable.fast`).
+    ``num_classes`` > 0: a conditional generator ``[z, label] -> image``
+    (:func:`tfgan_stable.networks.conditional.generator_inputs`).
     """
     blocks = _check_resolution(resolution)
     use_fast = fast.resolve(fast_layers)
-    z = keras.Input((latent_dim,), name="z")
+    inputs, z = conditional.generator_inputs(latent_dim, num_classes)
     width = min(filters * 2**blocks, max_filters)
     x = layers.Dense(4 * 4 * width, use_bias=normalization == "none", name="project")(z)
     x = layers.Reshape((4, 4, width))(x)
@@ -74,7 +78,7 @@ def build_dcgan_generator(
         x = layers.ReLU()(x)
     x = fast.conv2d(use_fast, channels, 3, padding="same", name="to_image")(x)
     images = layers.Activation("tanh", dtype="float32", name="images")(x)
-    return keras.Model(z, images, name=name)
+    return keras.Model(inputs, images, name=name)
 
 
 def build_dcgan_discriminator(
@@ -86,6 +90,7 @@ def build_dcgan_discriminator(
     fast_layers="auto",
     name="discriminator",
     spectral_norm=False,
+    num_classes=0,
 ):
     """Image -> one unbounded score (a logit for DCGAN, a critic value for WGAN).
 
@@ -96,7 +101,9 @@ def build_dcgan_discriminator(
     ``spectral_norm``: wrap every convolution and the score layer in
     :class:`~tfgan_stable.networks.spectral_norm.SpectralNorm` (SNGAN, Miyato
     2018), named ``<layer>_sn``; SNGAN's critic pairs it with
-    ``normalization="none"``.
+    ``normalization="none"``. ``num_classes`` > 0: a projection
+    discriminator ``[images, label] -> score`` (Miyato & Koyama 2018,
+    :func:`tfgan_stable.networks.conditional.projection_score`).
     """
     blocks = _check_resolution(resolution)
     use_fast = fast.resolve(fast_layers)
@@ -114,5 +121,6 @@ def build_dcgan_discriminator(
         x = sn(fast.conv2d(use_fast, filters, 3, padding="same", name="features"))(x)
         x = layers.LeakyReLU(0.2)(x)
     x = layers.Flatten()(x)
-    score = sn(layers.Dense(1, dtype="float32", name="score"))(x)
-    return keras.Model(images, score, name=name)
+    labels, score = conditional.projection_score(
+        x, sn(layers.Dense(1, dtype="float32", name="score")), num_classes, spectral_norm)
+    return keras.Model([images, *labels] if labels else images, score, name=name)

@@ -28,6 +28,7 @@ import keras
 from keras import layers
 
 from tfgan_stable import fast
+from tfgan_stable.networks import conditional
 
 SLOPE = 0.2  # leaky ReLU
 
@@ -75,6 +76,7 @@ def build_resnet_generator(
     blocks_per_stage=1,
     fast_layers="auto",
     name="generator",
+    num_classes=0,
 ):
     """Latent vector ``[B, latent_dim]`` -> image ``[B, res, res, channels]`` in [-1, 1].
 
@@ -83,6 +85,8 @@ def build_resnet_generator(
     convolution where the width changes and bilinear up-sampling; the width
     halves with each doubling down to ``filters``. Then a 3x3 convolution and
     tanh. ``fast_layers``: ``auto``, ``on`` or ``off``, as for the DCGAN builders.
+    ``num_classes`` > 0: a conditional generator ``[z, label] -> image``
+    (:func:`tfgan_stable.networks.conditional.generator_inputs`).
 
     Raises:
       ValueError: a resolution that is not a power of two >= 4, or a
@@ -94,7 +98,7 @@ def build_resnet_generator(
     if not isinstance(latent_dim, numbers.Integral) or latent_dim < 1:
         raise ValueError(f"latent_dim must be an int >= 1, got {latent_dim!r}")
     use_fast = fast.resolve(fast_layers)
-    z = keras.Input((latent_dim,), name="z")
+    inputs, z = conditional.generator_inputs(latent_dim, num_classes)
     width = min(filters * 2**stages, max_filters)
     x = layers.Dense(4 * 4 * width, name="project")(z)
     x = layers.Reshape((4, 4, width), name="basis")(x)
@@ -109,7 +113,7 @@ def build_resnet_generator(
         x = _stage(x, width, f"s{size}", blocks_per_stage, use_fast)
     x = fast.conv2d(use_fast, channels, 3, padding="same", name="to_image")(x)
     images = layers.Activation("tanh", dtype="float32", name="images")(x)
-    return keras.Model(z, images, name=name)
+    return keras.Model(inputs, images, name=name)
 
 
 def build_resnet_discriminator(
@@ -120,6 +124,7 @@ def build_resnet_discriminator(
     blocks_per_stage=1,
     fast_layers="auto",
     name="discriminator",
+    num_classes=0,
 ):
     """Image -> one unbounded score ``[B, 1]``.
 
@@ -128,6 +133,8 @@ def build_resnet_discriminator(
     average pooling and a 1x1 convolution where the width changes (the width
     doubles up to ``max_filters``); then flatten and a dense score.
     ``fast_layers``: ``auto``, ``on`` or ``off``, as for the DCGAN builders.
+    ``num_classes`` > 0: a projection discriminator ``[images, label] -> score``
+    (:func:`tfgan_stable.networks.conditional.projection_score`).
 
     Raises:
       ValueError: a resolution that is not a power of two >= 4, or a
@@ -149,5 +156,6 @@ def build_resnet_discriminator(
             width = new_width
     x = _stage(x, width, "s4", blocks_per_stage, use_fast)
     x = layers.Flatten(name="flatten")(x)
-    score = layers.Dense(1, dtype="float32", name="score")(x)
-    return keras.Model(images, score, name=name)
+    labels, score = conditional.projection_score(
+        x, layers.Dense(1, dtype="float32", name="score"), num_classes)
+    return keras.Model([images, *labels] if labels else images, score, name=name)
