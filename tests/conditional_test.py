@@ -334,3 +334,31 @@ def test_config_refuses_what_cannot_condition(tmp_path, changes, message):
         raw[section].update(values)
     with pytest.raises(ConfigError, match=message):
         config_lib.from_dict(raw)
+
+
+# ------------------------------------------------------------- measuring
+
+def test_a_labelled_run_is_scored_on_its_own_classifier_and_tfgan_eval_asks_for_classes(
+        tmp_path):
+    """During training and from the export: Frechet distance and KID on the features of a
+    classifier of the data's own labels, fidelity, copy share and conditional accuracy."""
+    from tfgan_stable.eval_main import evaluate_export
+
+    raw = conditional_config(tmp_path, family="dcgan")
+    raw["train"].update(eval_every=4, eval_samples=60)
+    config = config_lib.from_dict(raw)
+    result = train_lib.run(config, str(tmp_path / "run"))
+    logs = result.history.history
+    for name in ("eval_frechet_local", "eval_kid_local", "eval_fidelity/precision",
+                 "eval_fidelity/coverage", "eval_copy_share", "eval_conditional/accuracy",
+                 "eval_conditional/classifier_accuracy"):
+        assert np.isfinite(logs[name][-1]), name
+    assert 0.5 < logs["eval_conditional/classifier_accuracy"][-1] <= 1.0
+    scores = evaluate_export(str(tmp_path / "run"), num_samples=60)
+    assert scores["features"] == "local_classifier"
+    metrics = scores["metrics"]
+    assert {"frechet_local", "kid_local", "fidelity/recall", "fidelity/density", "copy_share",
+            "conditional/accuracy", "conditional/accuracy_ratio",
+            "conditional/per_class_frechet"} <= set(metrics)
+    assert 0.0 <= metrics["conditional/accuracy"] <= 1.0
+    assert metrics["copy_share"] >= 0.0

@@ -62,10 +62,20 @@ def evaluation_callbacks(config, examples, tensorboard_dir):
         return []
     from tfgan_stable import metrics
 
-    real = data_lib.sample_examples(examples, config.train.eval_samples, config.train.seed)
-    suite = metrics.evaluation_suite(config.data.name, real,
-                                     names=config.train.eval_metrics or None,
-                                     seed=config.train.seed)
+    if examples.num_classes and examples.kind == "image":
+        # colour and labels: the data set's own classifier's features (metrics.labelled_suite)
+        images, labels = data_lib.labelled_arrays(examples, seed=config.train.seed)
+        suite = metrics.labelled_suite(
+            images, labels, examples.class_names,
+            metrics.labelled_classifier_name(config.data.name, config.data.resolution),
+            conditional=config.model.conditional, names=config.train.eval_metrics or None,
+            seed=config.train.seed)
+        real = images[:config.train.eval_samples]
+    else:
+        real = data_lib.sample_examples(examples, config.train.eval_samples, config.train.seed)
+        suite = metrics.evaluation_suite(config.data.name, real,
+                                         names=config.train.eval_metrics or None,
+                                         seed=config.train.seed)
     return [callbacks_lib.PeriodicEvaluation(
         suite, config.train.eval_every, num_samples=len(real),
         log_dir=os.path.join(tensorboard_dir, "eval"), seed=config.train.seed)]

@@ -24,6 +24,7 @@ from tfgan_stable.data.sources import (  # noqa: F401
     find_idx,
     gaussian_mixture,
     grid_centers,
+    labelled_arrays,
     load_examples,
     mixture_centers,
     read_idx,

@@ -808,6 +808,19 @@ def without_labels(examples):
                                class_names=())
 
 
+def labelled_arrays(examples, limit=20_000, seed=0):
+    """``(images, labels)`` of labelled examples as NumPy: all of them, or ``limit``
+    drawn at random (10,000-example shuffle buffer) from a larger source."""
+    if not examples.num_classes:
+        raise ValueError(f"labelled_arrays: {examples.name!r} is unlabelled "
+                         "(load it with labels='inferred')")
+    dataset = examples.dataset
+    if examples.num_examples is None or examples.num_examples > limit:
+        dataset = dataset.shuffle(10_000, seed=seed).take(limit)
+    images, labels = zip(*((x.numpy(), y.numpy()) for x, y in dataset.batch(1024)))
+    return np.concatenate(images), np.concatenate(labels).astype(np.int32)
+
+
 def sample_examples(examples, count, seed=0):
     """Up to ``count`` examples drawn at random (10,000-example shuffle buffer), as NumPy.
 

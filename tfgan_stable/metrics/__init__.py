@@ -39,6 +39,7 @@ from tfgan_stable.metrics.features import (  # noqa: F401
     fashion_classifier,
     inception_feature_extractor,
     labelled_classifier,
+    labelled_split,
     load_fashion_mnist_split,
     stacked_mode_count,
     train_digit_classifier,
@@ -54,9 +55,12 @@ from tfgan_stable.metrics.fidelity import (  # noqa: F401
 )
 from tfgan_stable.metrics.suites import (  # noqa: F401
     IMAGE_METRICS,
+    LABELLED_METRICS,
     STACKED_METRICS,
     VECTOR_METRICS,
     default_metric_names,
     evaluate,
     evaluation_suite,
+    labelled_classifier_name,
+    labelled_suite,
 )

@@ -244,11 +244,9 @@ def labelled_classifier(images, labels, num_classes, name, seed=0, epochs=10, he
     import json
 
     import keras
-    from sklearn.model_selection import train_test_split
 
     images, labels = _labelled_data(images, labels, num_classes, name, held_out)
-    x_train, x_test, y_train, y_test = train_test_split(
-        images, labels, test_size=held_out, random_state=seed, stratify=labels)
+    (x_train, y_train), (x_test, y_test) = labelled_split(images, labels, held_out, seed)
     digest = hashlib.sha256()
     settings = {"shape": list(images.shape), "num_classes": int(num_classes),
                 "seed": int(seed), "epochs": int(epochs), "held_out": float(held_out),
@@ -274,6 +272,16 @@ def labelled_classifier(images, labels, num_classes, name, seed=0, epochs=10, he
             model.save(tmp)
         files.write_json(stem + ".json", dict(settings, accuracy=accuracy))
     return model, accuracy, (x_test, y_test)
+
+
+def labelled_split(images, labels, held_out=0.1, seed=0):
+    """``((x_train, y_train), (x_held_out, y_held_out))``: the stratified split
+    :func:`labelled_classifier` trains and measures on (same arguments, same split)."""
+    from sklearn.model_selection import train_test_split
+
+    x_train, x_test, y_train, y_test = train_test_split(
+        images, labels, test_size=held_out, random_state=seed, stratify=labels)
+    return (x_train, y_train), (x_test, y_test)
 
 
 def classifier_features(classifier):
