@@ -15,7 +15,9 @@ alpha 1) this builds the library GAN twice, under float32 and under
   not wall time), per train step.
 
 The pixels are random values in [-1, 1] at the config's resolution (a step's
-time does not depend on them), so the script needs no data files. The CPU
+time does not depend on them), so the script needs no data files: colour for
+a ``folder:`` config (``--classes`` random labels when it is conditional,
+e.g. ``--configs sngan_emoji_64 --classes 9``). The CPU
 model and its bfloat16 instructions (AMX, AVX512-BF16) are written next to the
 numbers, since the ratio depends on them.
 
@@ -82,7 +84,7 @@ def op_category(op_type):
     return "other element-wise"
 
 
-def build(config_name, policy, batch_size):
+def build(config_name, policy, batch_size, classes=9):
     config = config_lib.load(os.path.join(REPO, "configs", f"{config_name}.yaml"),
                              [f"train.batch_size={batch_size}"])
     if config.model.family == "progan":
@@ -90,7 +92,14 @@ def build(config_name, policy, batch_size):
         config = config_lib.from_dict(config_lib.apply_overrides(
             config.to_dict(), [f"progan.batch_sizes={[batch_size] * stages}"]))
     res = config.data.resolution
-    examples = random_images((res, res, 3 if config.data.name == "stacked_digits" else 1))
+    colour = config.data.name == "stacked_digits" or config.data.name.startswith("folder:")
+    examples = random_images((res, res, 3 if colour else 1))
+    if config.model.conditional:  # random labels beside the random pixels
+        labels = np.random.default_rng(1).integers(0, classes, examples.num_examples)
+        pairs = tf.data.Dataset.zip((examples.dataset, tf.data.Dataset.from_tensor_slices(
+            labels.astype("int32"))))
+        examples = data_lib.Examples(pairs, "image", examples.shape, examples.num_examples,
+                                     "random", tuple(map(str, range(classes))))
     with distribute.mixed_precision(policy):
         keras.utils.set_random_seed(config.train.seed)
         gan = train_lib.build_gan(config, examples)
@@ -154,7 +163,8 @@ def categorise(row):
 
 def measure(config_name, args):
     keras.backend.clear_session()
-    built = {policy: build(config_name, policy, args.batch_size) for policy in POLICIES}
+    built = {policy: build(config_name, policy, args.batch_size, args.classes)
+             for policy in POLICIES}
     times = {policy: [] for policy in POLICIES}
     for policy, (_, step, batches) in built.items():
         time_loop(step, batches, 3)  # trace and warm up
@@ -217,6 +227,8 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=5, help="steps per timed block")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--profile_steps", type=int, default=3)
+    parser.add_argument("--classes", type=int, default=9,
+                        help="labels of a conditional config's random data")
     parser.add_argument("--tables_from", default="",
                         help="rewrite the tables from this step_profile.json (no timing)")
     args, out = common.parse(parser, outputs, argv)
