@@ -362,3 +362,16 @@ def test_a_labelled_run_is_scored_on_its_own_classifier_and_tfgan_eval_asks_for_
             "conditional/per_class_frechet"} <= set(metrics)
     assert 0.0 <= metrics["conditional/accuracy"] <= 1.0
     assert metrics["copy_share"] >= 0.0
+
+
+def test_tfgan_interpolate_walks_within_a_class_of_a_conditional_export(tmp_path):
+    gan = make_gan("dcgan")
+    path = gan.export(str(tmp_path / "cond" / "1"), verbose=False)
+    out = tmp_path / "walk.png"
+    done = run_python(["-m", "tfgan_stable.interpolate_main", f"--model={path}",
+                       f"--output={out}", "--rows=3", "--steps=4"])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert out.is_file()
+    bad = run_python(["-m", "tfgan_stable.interpolate_main", f"--model={path}",
+                      f"--output={tmp_path / 'bad.png'}", "--label=3"])
+    assert bad.returncode == 2 and "--label=3" in bad.stderr and "3 classes" in bad.stderr

@@ -34,14 +34,16 @@ def interpolate_latents(z_start, z_end, num_steps):
 
 
 def interpolation_grid(generate, latent_dim, rows=4, num_steps=8, seed=0,
-                       distribution="normal"):
+                       distribution="normal", row_labels=None):
     """Renders ``rows`` interpolations of ``num_steps`` images as one uint8 grid.
 
     Args:
       generate: ``z [N, latent_dim] -> images [N, H, W, C]`` in [0, 1]
-        (see :func:`generator_fn`).
+        (see :func:`generator_fn`); ``generate(z, labels)`` with ``row_labels``.
       distribution: ``"normal"`` or ``"uniform"`` (on [-1, 1]), the latent
         distribution the generator was trained with.
+      row_labels: a conditional generator's class for each row (the class
+        stays, z walks).
 
     Returns:
       ``(grid, z)``: the ``[rows*H, num_steps*W, C]`` uint8 grid and the
@@ -51,7 +53,12 @@ def interpolation_grid(generate, latent_dim, rows=4, num_steps=8, seed=0,
         raise ValueError(f"rows must be >= 1, got {rows}")
     ends = draw_latent(np.random.default_rng(seed), (2, rows, latent_dim), distribution)
     z = interpolate_latents(ends[0], ends[1], num_steps)
-    images = np.asarray(generate(z.reshape(rows * num_steps, latent_dim)), np.float32)
+    flat = z.reshape(rows * num_steps, latent_dim)
+    if row_labels is None:
+        images = generate(flat)
+    else:
+        images = generate(flat, np.repeat(np.asarray(row_labels, np.int32), num_steps))
+    images = np.asarray(images, np.float32)
     if images.ndim != 4:
         raise ValueError(f"interpolation needs an image generator, got outputs of shape "
                          f"{images.shape}")
@@ -65,14 +72,22 @@ def generator_fn(model):
     return generate
 
 
-def load_exported(source):
-    """Opens an export for interpolation: ``(generate, latent_dim, distribution, path)``.
-
-    ``source`` is what :func:`tfgan_stable.export.load_exported` accepts;
-    ``generate`` returns images in [0, 1].
-    """
+def open_export(source):
+    """The :class:`tfgan_stable.export.Exported` of an image generator at ``source``
+    (what :func:`tfgan_stable.export.load_exported` accepts); ConfigError otherwise."""
     exported = export_lib.load_exported(source)
     if exported.output != "images":
         raise ConfigError(f"{exported.path!r} is not an image generator "
                           f"(output {exported.output!r})")
+    return exported
+
+
+def load_exported(source):
+    """Opens an export for interpolation: ``(generate, latent_dim, distribution, path)``.
+
+    ``source`` is what :func:`tfgan_stable.export.load_exported` accepts;
+    ``generate`` returns images in [0, 1] (``generate(z, labels)`` for a
+    conditional export, see :func:`open_export`).
+    """
+    exported = open_export(source)
     return exported.generate, exported.latent_dim, exported.distribution, exported.path

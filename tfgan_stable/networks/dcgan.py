@@ -9,6 +9,7 @@ use batch norm (Gulrajani 2017, sec. 4); layer norm is their drop-in.
 
 import functools
 import math
+import numbers
 
 import keras
 from keras import layers
@@ -18,10 +19,13 @@ from tfgan_stable.networks import conditional
 from tfgan_stable.networks.spectral_norm import maybe_spectral_norm
 
 
-def _check_resolution(resolution):
-    if resolution < 4 or resolution & (resolution - 1):
-        raise ValueError(f"resolution must be a power of two >= 4, got {resolution}")
-    return int(math.log2(resolution)) - 2  # number of 2x resampling blocks
+def check_resolution(resolution):
+    """The number of 2x resampling blocks between 4x4 and ``resolution``; ValueError
+    unless it is an int power of two >= 4 (the DCGAN and residual builders' check)."""
+    if (isinstance(resolution, bool) or not isinstance(resolution, numbers.Integral)
+            or resolution < 4 or resolution & (resolution - 1)):
+        raise ValueError(f"resolution must be a power of two >= 4, got {resolution!r}")
+    return int(math.log2(resolution)) - 2
 
 
 def normalization_layer(kind, name, fast_layers=False):
@@ -58,7 +62,7 @@ def build_dcgan_generator(
     ``num_classes`` > 0: a conditional generator ``[z, label] -> image``
     (:func:`tfgan_stable.networks.conditional.generator_inputs`).
     """
-    blocks = _check_resolution(resolution)
+    blocks = check_resolution(resolution)
     use_fast = fast.resolve(fast_layers)
     inputs, z = conditional.generator_inputs(latent_dim, num_classes)
     width = min(filters * 2**blocks, max_filters)
@@ -105,7 +109,7 @@ def build_dcgan_discriminator(
     discriminator ``[images, label] -> score`` (Miyato & Koyama 2018,
     :func:`tfgan_stable.networks.conditional.projection_score`).
     """
-    blocks = _check_resolution(resolution)
+    blocks = check_resolution(resolution)
     use_fast = fast.resolve(fast_layers)
     sn = functools.partial(maybe_spectral_norm, enabled=spectral_norm)
     images = keras.Input((resolution, resolution, channels), name="images")

@@ -21,7 +21,6 @@ ends on a linear 1x1 convolution). G's 1x1 width change runs before the
 bilinear up-sampling, which it commutes with, at a quarter of the cost.
 """
 
-import math
 import numbers
 
 import keras
@@ -29,15 +28,9 @@ from keras import layers
 
 from tfgan_stable import fast
 from tfgan_stable.networks import conditional
+from tfgan_stable.networks.dcgan import check_resolution
 
 SLOPE = 0.2  # leaky ReLU
-
-
-def _check_resolution(resolution):
-    if (not isinstance(resolution, numbers.Integral) or resolution < 4
-            or resolution & (resolution - 1)):
-        raise ValueError(f"resolution must be a power of two >= 4, got {resolution!r}")
-    return int(math.log2(resolution)) - 2  # number of 2x resampling stages
 
 
 def _check_arguments(channels, filters, max_filters, blocks_per_stage):
@@ -93,7 +86,7 @@ def build_resnet_generator(
         non-positive ``latent_dim``, ``channels``, ``filters``, ``max_filters``
         or ``blocks_per_stage``.
     """
-    stages = _check_resolution(resolution)
+    stages = check_resolution(resolution)
     _check_arguments(channels, filters, max_filters, blocks_per_stage)
     if not isinstance(latent_dim, numbers.Integral) or latent_dim < 1:
         raise ValueError(f"latent_dim must be an int >= 1, got {latent_dim!r}")
@@ -140,7 +133,7 @@ def build_resnet_discriminator(
       ValueError: a resolution that is not a power of two >= 4, or a
         non-positive ``channels``, ``filters``, ``max_filters`` or ``blocks_per_stage``.
     """
-    stages = _check_resolution(resolution)
+    stages = check_resolution(resolution)
     _check_arguments(channels, filters, max_filters, blocks_per_stage)
     use_fast = fast.resolve(fast_layers)
     images = keras.Input((resolution, resolution, channels), name="images")
