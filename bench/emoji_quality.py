@@ -53,7 +53,8 @@ row per class, named) into ``<out>/emoji_quality/``.
 ``--speed`` measures instead, in this one process: training images/s (real images read
 per second of wall time) of each of ``--speed_runs`` in float32 and in mixed_bfloat16,
 side by side, and the input pipeline's images/s alone (``make_dataset`` iterated without
-training); it writes ``<name>_speed.json`` and ``<name>_speed.md``.
+training); it writes ``<name>.json`` and ``<name>.md`` (give it a ``--name`` of its own,
+e.g. ``emoji_quality_speed_64``).
 
 ``--tiny`` (tests): the resolution-32 configs with 4-filter networks, latent 8, batch 8,
 at any ``--resolution``; the peers at batch 8.
@@ -479,7 +480,7 @@ def speed(args, out):
 
     cpu = cpu_words()
     out.precision = "float32 and mixed_bfloat16, each row's"
-    out.write_json(f"{args.name}_speed.json", {
+    out.write_json(f"{args.name}.json", {
         "args": common.arguments(args, leave_out=("one", "seed", "record")), "cpu": cpu,
         "train_images": len(data.train_index), "rows": rows}, indent=1)
     lines = [
@@ -504,7 +505,7 @@ def speed(args, out):
             f"{row['pipeline_images_per_second']:.0f} | "
             f"{row['pipeline_images_per_second'] / row['training_images_per_second']:.0f}x |")
     text = "\n".join(lines) + "\n"
-    out.write_markdown(f"{args.name}_speed.md", text)
+    out.write_markdown(f"{args.name}.md", text)
     print(text)
 
 
@@ -730,7 +731,7 @@ def outputs(args):
     if args.one:  # a child writes its record only
         return []
     if args.speed:
-        return [f"{args.name}_speed.json", f"{args.name}_speed.md"]
+        return [f"{args.name}.json", f"{args.name}.md"]
     return [f"{args.name}.json", f"{args.name}.md", f"{args.name}_samples.png",
             f"{args.name}.png"]
 

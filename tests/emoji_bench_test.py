@@ -96,9 +96,10 @@ def test_tiny_emoji_speed_measures_both_precisions_and_the_pipeline(tmp_path, mo
     result = run_python([
         "-m", "bench.emoji_quality", "--data", str(data), "--tiny", "--resolution", "16",
         "--speed", "--speed_runs", "sngan", "--speed_seconds", "0.5",
-        "--warm_seconds", "0.5", "--held_out", "0.25", "--out", str(out)])
+        "--warm_seconds", "0.5", "--held_out", "0.25", "--name", "emoji_speed",
+        "--out", str(out)])
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    with open(out / "emoji_quality" / "emoji_quality_speed.json") as f:
+    with open(out / "emoji_quality" / "emoji_speed.json") as f:
         rows = json.load(f)["rows"]
     assert [(r["run"], r["precision"]) for r in rows] == [
         ("sngan", "float32"), ("sngan", "mixed_bfloat16")]
