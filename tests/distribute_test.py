@@ -17,6 +17,8 @@ from tfgan_stable import families as family_lib
 pytestmark = [pytest.mark.slow, pytest.mark.heavy]  # long runs: make test-heavy
 
 FAMILIES = family_lib.names()
+# class-conditional GANs (tests/conditional_test.py): labels split over the replicas too
+CONDITIONAL = ("conditional_wgan_gp", "conditional_r3gan")
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +29,7 @@ def replica_runs():
     processes = {family: subprocess.Popen([sys.executable, script, family], cwd=REPO, env=env,
                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                           text=True)
-                 for family in FAMILIES}
+                 for family in FAMILIES + CONDITIONAL}
     results = {}
     for family, process in processes.items():
         out, err = process.communicate(timeout=600)
@@ -35,7 +37,7 @@ def replica_runs():
     return results
 
 
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", FAMILIES + CONDITIONAL)
 def test_two_replicas_give_the_losses_and_weights_of_one_device(replica_runs, family):
     returncode, out, err = replica_runs[family]
     assert returncode == 0, err[-3000:]

@@ -36,12 +36,28 @@ def train(family, strategy, images, steps):
     return history.history, state, [v.path for v in gan.weights]
 
 
+def train_conditional(family, strategy, images, steps):
+    """A class-conditional GAN of ``family`` (tests/conditional_test.py's), on its labelled
+    colour images; ``images`` is unused."""
+    import conditional_test
+
+    keras.utils.set_random_seed(0)
+    with strategy.scope():
+        gan = conditional_test.make_gan(family, seed=0)
+    history = gan.fit(conditional_test.dataset(gan), steps_per_epoch=1, epochs=steps,
+                      verbose=0, shuffle=False)
+    return history.history, [np.asarray(v) for v in gan.weights], [v.path for v in gan.weights]
+
+
 def main(family, steps=3):
     images = np.random.default_rng(1).uniform(-1, 1, (64, 8, 8, 1)).astype("float32")
-    one, one_state, paths = train(family, tf.distribute.OneDeviceStrategy("/cpu:0"),
-                                  images, steps)
-    two, two_state, _ = train(family, tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]),
-                              images, steps)
+    run = train
+    if family.startswith("conditional_"):  # conditional_<family>: labels, projection critic
+        family, run = family[len("conditional_"):], train_conditional
+    one, one_state, paths = run(family, tf.distribute.OneDeviceStrategy("/cpu:0"),
+                                images, steps)
+    two, two_state, _ = run(family, tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]),
+                            images, steps)
     loss_gap = {name: float(np.max(np.abs(np.subtract(one[name], two[name]))))
                 for name in one}
     weight_gap = {path: float(np.max(np.abs(a.astype("float64") - b)))
