@@ -43,6 +43,7 @@ test-fast: $(STAMP)
 # commit and precision), then bench.index rewrites bench/results/INDEX.md.
 # python -m bench.<script> --help says what each takes; --print-output-paths what it writes.
 FASHION_MNIST ?= ../shared/data/fashion-mnist
+EMOJI_NOTO ?= ../shared/data/emoji-noto
 BENCH := $(BIN)/python -m bench
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[test,bench]'
@@ -102,6 +103,12 @@ bench: $(STAMP)
 	$(BENCH).wasserstein_estimate --out bench/results
 	$(BENCH).train_step_speed --out bench/results
 	$(BENCH).lazy_penalty --out bench/results
+	$(BENCH).emoji_quality --data $(EMOJI_NOTO) --resolution 64 --speed \
+		--speed_runs sngan,dcgan,r3gan,peer,peer_cgan --speed_seconds 20 --warm_seconds 15 \
+		--name emoji_quality_speed_64 --out bench/results
+	$(BENCH).step_profile --configs sngan_emoji_64,dcgan_emoji_64 --name step_profile_emoji_64 \
+		--out bench/results
+	$(BENCH).step_memory --out bench/results
 	$(BIN)/python -m bench.index
 
 clean:
