@@ -313,3 +313,71 @@ class Results:
         with open(path, "wb") as f:
             f.write(png_with_stamp(data, self.stamp()))
         return path
+
+
+# ------------------------------------------------ runs in child processes
+
+def record_path(folder, spec, seed):
+    """Where the child process of run ``spec`` (``base:key=value``) at ``seed`` writes its
+    JSON record (its log beside it, ``.log``)."""
+    return os.path.join(folder, f"{spec.replace(':', '+').replace('=', '-')}_s{seed}.json")
+
+
+def run_records(args, folder, launch, before_first=None, poll_seconds=5.0):
+    """Runs every ``(spec, seed)`` of ``args.runs`` x ``args.seeds``, ``args.jobs`` at a
+    time, each in a child process, and returns their records.
+
+    ``launch(spec, seed, record_path) -> subprocess.Popen`` starts one child,
+    which writes its record to the path. A record already in ``folder`` (an
+    earlier, interrupted call) is kept and not run again; ``before_first()``
+    runs once before the first child starts (e.g. training a shared
+    classifier once); with ``args.report_only`` nothing runs and the records
+    found are returned (SystemExit if there are none). Records come back in
+    the order of ``args.runs``, then seed.
+    """
+    import json
+    import time
+
+    queue = [(spec, int(seed)) for spec in args.runs.split(",") for seed in args.seeds]
+    records, running = [], []
+    for spec, seed in list(queue):  # a record from an earlier call: kept (resume)
+        path = record_path(folder, spec, seed)
+        if os.path.isfile(path):
+            with open(path) as f:
+                records.append(json.load(f))
+            queue.remove((spec, seed))
+            if not getattr(args, "report_only", False):
+                print(f"kept the record of {spec} seed {seed}", flush=True)
+    if getattr(args, "report_only", False):
+        if not records:
+            raise SystemExit(f"--report_only: no records of --runs in {folder}")
+        queue = []
+    if queue and before_first is not None:
+        before_first()
+    while queue or running:
+        while queue and len(running) < args.jobs:
+            spec, seed = queue.pop(0)
+            path = record_path(folder, spec, seed)
+            running.append((spec, seed, launch(spec, seed, path), path))
+            print(f"started {spec} seed {seed}", flush=True)
+        time.sleep(poll_seconds)
+        for item in list(running):
+            spec, seed, process, path = item
+            if process.poll() is None:
+                continue
+            running.remove(item)
+            if process.returncode:
+                raise SystemExit(f"{spec} seed {seed} failed; see {path[:-5]}.log")
+            with open(path) as f:
+                records.append(json.load(f))
+            print(f"finished {spec} seed {seed}: {records[-1]['curve'][-1]}", flush=True)
+    order = args.runs.split(",")
+    return sorted(records, key=lambda r: (order.index(r["run"]), r["seed"]))
+
+
+def start_child(command, path):
+    """``subprocess.Popen(command)`` with its output in ``<path without .json>.log``."""
+    import subprocess
+
+    log = open(path[:-5] + ".log", "w")
+    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)

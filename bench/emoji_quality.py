@@ -69,7 +69,6 @@ import json
 import math
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -512,55 +511,29 @@ def speed(args, out):
 # ----------------------------------------------------------------------------- the parent
 
 
-def record_path(folder, spec, seed):
-    return os.path.join(folder, f"{spec.replace(':', '+').replace('=', '-')}_s{seed}.json")
-
-
 CHILD_ARGS = ("data", "resolution", "threads", "budget_minutes", "eval_every_minutes",
               "eval_samples", "per_class_samples", "per_class_min_count", "held_out",
               "classifier_epochs")
 
 
-def launch(args, spec, seed, folder):
-    record = record_path(folder, spec, seed)
+def launch(args, spec, seed, record):
     command = [sys.executable, "-m", "bench.emoji_quality", "--one", spec, "--seed", str(seed),
                "--record", record]
     for key in CHILD_ARGS:
         command += [f"--{key}", str(getattr(args, key))]
     if args.tiny:
         command.append("--tiny")
-    log = open(record[:-5] + ".log", "w")
-    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT), record
+    return common.start_child(command, record)
 
 
 def run_all(args, folder):
-    queue = [(spec, int(seed)) for spec in args.runs.split(",") for seed in args.seeds]
-    running, records = [], []
-    for spec, seed in list(queue):  # a record from an earlier call: kept (resume)
-        if os.path.isfile(record_path(folder, spec, seed)):
-            with open(record_path(folder, spec, seed)) as f:
-                records.append(json.load(f))
-            queue.remove((spec, seed))
-            print(f"kept the record of {spec} seed {seed}", flush=True)
-    if queue:  # the classifier, once, before the children load it from the cache
-        EmojiData(args.data, args.resolution, args.held_out).classifier(args.classifier_epochs)
-    while queue or running:
-        while queue and len(running) < args.jobs:
-            spec, seed = queue.pop(0)
-            running.append((spec, seed, *launch(args, spec, seed, folder)))
-            print(f"started {spec} seed {seed}", flush=True)
-        time.sleep(0.5 if args.tiny else 5)
-        for item in list(running):
-            spec, seed, process, record = item
-            if process.poll() is None:
-                continue
-            running.remove(item)
-            if process.returncode:
-                raise SystemExit(f"{spec} seed {seed} failed; see {record[:-5]}.log")
-            with open(record) as f:
-                records.append(json.load(f))
-            print(f"finished {spec} seed {seed}: {records[-1]['curve'][-1]}", flush=True)
-    return records
+    """Every run's record (:func:`bench.common.run_records`); the classifier trained once
+    first, so that the children load it from the cache."""
+    return common.run_records(
+        args, folder, lambda spec, seed, record: launch(args, spec, seed, record),
+        before_first=lambda: EmojiData(args.data, args.resolution, args.held_out).classifier(
+            args.classifier_epochs),
+        poll_seconds=0.5 if args.tiny else 5.0)
 
 
 FINAL_KEYS = ("frechet", "kid", "precision", "recall", "density", "coverage", "copy_share",
@@ -796,19 +769,7 @@ def main(argv=None):
     folder = args.records or tempfile.mkdtemp(prefix="emoji_quality_")
     os.makedirs(folder, exist_ok=True)
     print(f"per-run records and logs in {folder}", flush=True)
-    if args.report_only:
-        records = []
-        for spec in args.runs.split(","):
-            for seed in args.seeds:
-                path = record_path(folder, spec, int(seed))
-                if os.path.isfile(path):
-                    with open(path) as f:
-                        records.append(json.load(f))
-        if not records:
-            raise SystemExit(f"--report_only: no records of --runs in {folder}")
-    else:
-        records = run_all(args, folder)
-    records.sort(key=lambda r: (args.runs.split(",").index(r["run"]), r["seed"]))
+    records = run_all(args, folder)
     from bench.train_step_speed import cpu_words
 
     cpu = cpu_words()

@@ -47,7 +47,6 @@ import json
 import math
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -333,49 +332,14 @@ def one_run(args):
 # ----------------------------------------------------------------------------- the parent
 
 
-def record_path(folder, spec, seed):
-    return os.path.join(folder, f"{spec.replace(':', '+').replace('=', '-')}_s{seed}.json")
-
-
-def launch(args, spec, seed, folder):
-    record = record_path(folder, spec, seed)
-    command = [sys.executable, "-m", "bench.fashion_quality", "--one", spec, "--seed", str(seed),
-               "--record", record, "--data", args.data, "--threads", str(args.threads),
-               "--budget_minutes", str(args.budget_minutes), "--eval_every_minutes",
-               str(args.eval_every_minutes), "--eval_samples", str(args.eval_samples),
-               "--peer_batch", str(args.peer_batch), "--progan", args.progan,
-               "--train_images", str(args.train_images)]
-    log = open(record[:-5] + ".log", "w")
-    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT), record
-
-
-def run_all(args, folder):
-    queue = [(spec, int(seed)) for spec in args.runs.split(",")
-             for seed in args.seeds]
-    running, records = [], []
-    for spec, seed in list(queue):  # a record from an earlier call: kept (resume)
-        if os.path.isfile(record_path(folder, spec, seed)):
-            with open(record_path(folder, spec, seed)) as f:
-                records.append(json.load(f))
-            queue.remove((spec, seed))
-            print(f"kept the record of {spec} seed {seed}", flush=True)
-    while queue or running:
-        while queue and len(running) < args.jobs:
-            spec, seed = queue.pop(0)
-            running.append((spec, seed, *launch(args, spec, seed, folder)))
-            print(f"started {spec} seed {seed}", flush=True)
-        time.sleep(5)
-        for item in list(running):
-            spec, seed, process, record = item
-            if process.poll() is None:
-                continue
-            running.remove(item)
-            if process.returncode:
-                raise SystemExit(f"{spec} seed {seed} failed; see {record[:-5]}.log")
-            with open(record) as f:
-                records.append(json.load(f))
-            print(f"finished {spec} seed {seed}: {records[-1]['curve'][-1]}", flush=True)
-    return records
+def launch(args, spec, seed, record):
+    return common.start_child(
+        [sys.executable, "-m", "bench.fashion_quality", "--one", spec, "--seed", str(seed),
+         "--record", record, "--data", args.data, "--threads", str(args.threads),
+         "--budget_minutes", str(args.budget_minutes), "--eval_every_minutes",
+         str(args.eval_every_minutes), "--eval_samples", str(args.eval_samples),
+         "--peer_batch", str(args.peer_batch), "--progan", args.progan,
+         "--train_images", str(args.train_images)], record)
 
 
 def at_minutes(curve, minutes):
@@ -557,19 +521,8 @@ def main(argv=None):
     folder = args.records or tempfile.mkdtemp(prefix="fashion_quality_")
     os.makedirs(folder, exist_ok=True)
     print(f"per-run records and logs in {folder}", flush=True)
-    if args.report_only:
-        records = []
-        for spec in args.runs.split(","):
-            for seed in args.seeds:
-                path = record_path(folder, spec, int(seed))
-                if os.path.isfile(path):
-                    with open(path) as f:
-                        records.append(json.load(f))
-        if not records:
-            raise SystemExit(f"--report_only: no records of --runs in {folder}")
-    else:
-        records = run_all(args, folder)
-    records.sort(key=lambda r: (args.runs.split(",").index(r["run"]), r["seed"]))
+    records = common.run_records(
+        args, folder, lambda spec, seed, record: launch(args, spec, seed, record))
     from bench.train_step_speed import cpu_words
 
     cpu = cpu_words()

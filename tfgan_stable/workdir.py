@@ -109,8 +109,6 @@ def write_classes(workdir, class_names, class_counts):
 
 def read_classes(workdir):
     """``classes.json`` of a run (``{}`` if it has none)."""
-    import json
-
     path = os.path.join(workdir, CLASSES_FILE)
     if not os.path.isfile(path):
         return {}
