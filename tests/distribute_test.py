@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.heavy]  # long runs: make test-heavy
 
 FAMILIES = family_lib.names()
 # class-conditional GANs (tests/conditional_test.py): labels split over the replicas too
-CONDITIONAL = ("conditional_wgan_gp", "conditional_r3gan")
+CONDITIONAL = ["conditional_wgan_gp", "conditional_r3gan"]
 
 
 @pytest.fixture(scope="module")
