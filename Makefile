@@ -103,6 +103,9 @@ bench: $(STAMP)
 	$(BENCH).wasserstein_estimate --out bench/results
 	$(BENCH).train_step_speed --out bench/results
 	$(BENCH).lazy_penalty --out bench/results
+	$(BENCH).emoji_quality --data $(EMOJI_NOTO) --resolution 32 --budget_minutes 30 \
+		--eval_every_minutes 5 --seeds 0 --runs sngan,peer_cgan --jobs 2 --threads 1 \
+		--name emoji_quality_32 --out bench/results
 	$(BENCH).emoji_quality --data $(EMOJI_NOTO) --resolution 64 --speed \
 		--speed_runs sngan,dcgan,r3gan,peer,peer_cgan --speed_seconds 20 --warm_seconds 15 \
 		--name emoji_quality_speed_64 --out bench/results
