@@ -18,7 +18,7 @@ from tfgan_stable import penalties, train_lib
 from tfgan_stable.errors import ConfigError
 from tfgan_stable.networks import conditional
 
-from helpers import run_python, run_train
+from helpers import run_python, run_train, state
 
 CLASSES = ("cat", "dog", "émoji")  # a non-ASCII name travels through configs and exports
 CONDITIONAL_FAMILIES = ("dcgan", "wgan_gp", "sngan", "r3gan")
@@ -58,14 +58,6 @@ def dataset(gan, start=0, seed=0):
     images, labels = labelled_data()
     return tg.make_dataset(tf.data.Dataset.from_tensor_slices((images, labels)), 8,
                            n_critic=gan.n_critic, seed=seed, start=start)
-
-
-def state(gan):
-    values = [np.asarray(w) for w in gan.get_weights()]
-    for optimizer in (gan.d_optimizer, gan.g_optimizer):
-        values += [np.asarray(v) for v in optimizer.variables]
-    values.append(np.asarray(gan.seed_generator.state))
-    return values
 
 
 # ------------------------------------------------------------------ networks

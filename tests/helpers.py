@@ -64,3 +64,14 @@ def tiny_gan(family, optimistic=False, seed=1):
     if family == "progan":
         gan.start_stage(1)
     return gan
+
+
+def state(gan):
+    """Every number a resumed run depends on: weights, optimizers, noise seed."""
+    import numpy as np
+
+    values = [np.asarray(w) for w in gan.get_weights()]
+    for optimizer in (gan.d_optimizer, gan.g_optimizer):
+        values += [np.asarray(v) for v in optimizer.variables]
+    values.append(np.asarray(gan.seed_generator.state))
+    return values

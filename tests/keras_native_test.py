@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 import tfgan_stable as tg
-from helpers import run_python, tiny_gan
+from helpers import run_python, state, tiny_gan
 
 pytestmark = pytest.mark.slow  # trains, or runs the binaries
 
@@ -27,15 +27,6 @@ def digits():
 
 def data(gan, examples, start=0):
     return tg.make_dataset(examples, 8, n_critic=gan.n_critic, start=start)
-
-
-def state(gan):
-    """Every number a resumed run depends on: weights, optimizers, noise seed."""
-    values = [np.asarray(w) for w in gan.get_weights()]
-    for optimizer in (gan.d_optimizer, gan.g_optimizer):
-        values += [np.asarray(v) for v in optimizer.variables]
-    values.append(np.asarray(gan.seed_generator.state))
-    return values
 
 
 @pytest.mark.parametrize("family", FAMILIES)

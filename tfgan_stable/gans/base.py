@@ -517,10 +517,7 @@ class GAN(keras.Model):
         if labels is None:
             return (np.arange(count) % self.num_classes).astype("int32")
         labels = np.broadcast_to(np.asarray(labels), (count,))
-        if not np.issubdtype(labels.dtype, np.integer) or labels.min(initial=0) < 0 \
-                or labels.max(initial=0) >= self.num_classes:
-            raise ValueError(f"labels must be class indices in [0, {self.num_classes}). "
-                             f"Received: labels={labels!r}")
+        _check_label_array(self, labels, "labels")
         return labels.astype("int32")
 
     @property
@@ -619,10 +616,9 @@ class GAN(keras.Model):
         """A conditional GAN's first training element: ``(samples, labels)``, labels
         checked; returns the samples. ValueError saying what to pass otherwise."""
         name = type(self).__name__
-        parts = [part for part in element if part is not None] \
-            if isinstance(element, (tuple, list)) else [element]
         if element is None:
             return None
+        parts = _given_parts(element)
         if len(parts) != 2:
             raise ValueError(
                 f"{name} is conditional on {self.num_classes} classes: its training data "
@@ -668,8 +664,7 @@ class GAN(keras.Model):
         """One real batch from an element of ``evaluate``'s data (grouped or not);
         ``(samples, labels)`` for a conditional GAN."""
         if self.num_classes:
-            parts = [part for part in data if part is not None] \
-                if isinstance(data, (tuple, list)) else [data]
+            parts = _given_parts(data)
             if len(parts) != 2:
                 raise ValueError(f"{type(self).__name__}.evaluate: a conditional GAN's "
                                  "data holds (samples, labels) pairs")
@@ -816,8 +811,7 @@ class GAN(keras.Model):
             real_batches = self.critic_real_batches(data)
             return real_batches, [None] * len(real_batches)
         name = type(self).__name__
-        parts = [part for part in data if part is not None] \
-            if isinstance(data, (tuple, list)) else [data]
+        parts = _given_parts(data)
         if len(parts) != 2:
             raise ValueError(
                 f"{name} is conditional on {self.num_classes} classes: each training "
@@ -1242,6 +1236,14 @@ def _check_conditioning(gan, generator, discriminator, class_names):
         raise ValueError(f"{name}.class_names must be {num_classes} distinct non-empty "
                          f"strings, one per class. Received: class_names={class_names!r}")
     return num_classes, tuple(class_names)
+
+
+def _given_parts(element):
+    """The parts of a data element that are there: ``(x, None, None)`` (Keras'
+    ``train_on_batch(x)``) is ``[x]``; a lone tensor is ``[tensor]``."""
+    if isinstance(element, (tuple, list)):
+        return [part for part in element if part is not None]
+    return [element]
 
 
 def _check_label_array(gan, labels, what):
