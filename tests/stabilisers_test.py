@@ -20,8 +20,10 @@ def real_batch(count=8, seed=0):
 
 
 def dcgan(**kwargs):
+    critic_channels = kwargs.get("pack", 1)  # PacGAN joins a pack along the channels
     gan = tg.DCGAN(tg.build_dcgan_generator(8, 8, 1, filters=4),
-                   tg.build_dcgan_discriminator(8, 1, filters=4, normalization="none"),
+                   tg.build_dcgan_discriminator(8, critic_channels, filters=4,
+                                                normalization="none"),
                    seed=3, **kwargs)
     gan.compile()
     return gan
@@ -65,6 +67,34 @@ def test_lazy_penalty_is_every_times_the_eager_one_on_the_steps_it_runs(every):
         else:  # skipped: nothing added, the last values logged
             assert float(got) == 0.0
         assert float(logs["r1"]) > 0
+
+
+@pytest.mark.parametrize("options", [{}, {"augment": POLICY}, {"pack": 2}, {"r2_gamma": 0.0}])
+def test_penalties_taken_on_the_losss_critic_pass_equal_a_second_pass(options):
+    """R1/R2 differentiate the loss's own critic pass (no second pass; R3GAN's code
+    does the same): the logs and the updated weights match a step that runs it again."""
+    options = {"r1_gamma": 1.0, "r2_gamma": 0.5, **options}
+    reused, separate = dcgan(**options), dcgan(**options)
+    separate._penalised_samples = lambda real, fake: None  # the penalty's own pass
+    for gan in (reused, separate):
+        gan.discriminator.set_weights(reused.discriminator.get_weights())
+        gan.generator.set_weights(reused.generator.get_weights())
+    calls = {id(reused): 0, id(separate): 0}
+    for gan in (reused, separate):
+        def counted(*args, gan=gan, discriminate=gan.discriminate, **kwargs):
+            calls[id(gan)] += 1  # counted while the step is traced
+            return discriminate(*args, **kwargs)
+        gan.discriminate = counted
+    got = reused.train_on_batch(real_batch(), return_dict=True)
+    expected = separate.train_on_batch(real_batch(), return_dict=True)
+    for name in ("r1", "r2", "d_loss", "g_loss"):
+        if name in expected:
+            assert got[name] == pytest.approx(expected[name], rel=1e-5, abs=1e-7), name
+    for mine, theirs in zip(reused.discriminator.get_weights(),
+                            separate.discriminator.get_weights()):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
+    penalised = 1 + bool(options["r2_gamma"])
+    assert calls[id(separate)] - calls[id(reused)] == penalised  # the passes saved
 
 
 def test_r1_is_refused_where_the_critic_does_not_score():
@@ -159,8 +189,9 @@ def test_every_critic_input_is_augmented_in_both_updates_and_in_the_penalties():
     ones = np.ones((4, 8, 8, 1), "float32")
     critic.seen.clear()
     gan.train_on_batch(ones)
-    # reals, fakes, R1, R2 and the generator's update: five calls, every one cut out
-    assert len(critic.seen) == 5
+    # reals and fakes (whose scores R1 and R2 differentiate) and the generator's
+    # update: three calls, every one cut out
+    assert len(critic.seen) == 3
     for batch in critic.seen:
         for sample in batch:
             # a 4x4 square, partly outside the image at worst (DiffAugment centres it anywhere)

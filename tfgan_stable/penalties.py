@@ -85,6 +85,21 @@ def zero_centered_penalty(critic, samples, training=True, samples_per_input=1):
         scores = (critic(samples, training=training) if isinstance(critic, keras.Model)
                   else critic(samples))
         total = ops.sum(ops.cast(scores, "float32"))
-    grads = ops.cast(tape.gradient(total, samples), "float32")
-    axes = list(range(1, len(grads.shape)))
-    return ops.mean(ops.sum(ops.square(grads), axis=axes)) * samples_per_input
+    return mean_squared_gradient_norm(tape.gradient(total, samples), samples_per_input)
+
+
+def mean_squared_gradient_norm(gradients, samples_per_input=1):
+    """``E[||g||_2^2]`` over a batch of per-sample gradients ``g`` of the critic's
+    scores: the zero-centred penalty once the gradient is taken (a caller that has
+    recorded the critic's pass on its own tape takes it there, at no second pass).
+
+    Args:
+      gradients: ``[batch, ...]``, the gradient of the summed scores at the samples.
+      samples_per_input: as in :func:`zero_centered_penalty`.
+
+    Returns:
+      A float32 scalar.
+    """
+    gradients = ops.cast(gradients, "float32")
+    axes = list(range(1, len(gradients.shape)))
+    return ops.mean(ops.sum(ops.square(gradients), axis=axes)) * samples_per_input

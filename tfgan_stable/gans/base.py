@@ -877,11 +877,18 @@ class GAN(keras.Model):
         fake = float32(self.generate(self.sample_latent(batch_size), labels, training=True))
         real_uniforms = self.augment_uniforms(batch_size)
         fake_uniforms = self.augment_uniforms(batch_size)
-        real_view = self.critic_view(real, real_uniforms)
-        fake_view = self.critic_view(fake, fake_uniforms)
+        at_samples = self._penalised_samples(real, fake)
+        if at_samples is not None:  # the penalties' gradients come from the loss's pass
+            real, fake = at_samples
         with tf.GradientTape() as tape:
-            real_output = float32(self.discriminate(real_view, labels))
-            fake_output = float32(self.discriminate(fake_view, labels))
+            with tf.GradientTape(watch_accessed_variables=False) as sample_tape:
+                if at_samples is not None:
+                    sample_tape.watch([x for x, gamma in zip(at_samples, (self.r1_gamma,
+                                                                          self.r2_gamma)) if gamma])
+                real_view = self.critic_view(real, real_uniforms)
+                fake_view = self.critic_view(fake, fake_uniforms)
+                real_output = float32(self.discriminate(real_view, labels))
+                fake_output = float32(self.discriminate(fake_view, labels))
             self._check_critic_output(real_output.shape)
             self.step_labels = labels  # for family hooks that call the critic themselves
             try:
@@ -889,8 +896,12 @@ class GAN(keras.Model):
                                                        fake_output)
             finally:
                 self.step_labels = None
-            penalty, penalty_logs = self.zero_centered_penalties(real, fake, real_uniforms,
-                                                                 fake_uniforms, labels)
+            gradients = None
+            if at_samples is not None:
+                gradients = self._score_gradients(sample_tape, (real_output, fake_output),
+                                                  at_samples)
+            penalty, penalty_logs = self.zero_centered_penalties(
+                real, fake, real_uniforms, fake_uniforms, labels, gradients)
             if penalty is not None:
                 loss = loss + penalty
             scaled = distribute.scale_loss(loss, self.d_optimizer)
@@ -954,8 +965,28 @@ class GAN(keras.Model):
         """What the discriminator takes in training: augmented, then packed (PacGAN)."""
         return self.pack_batch(self.augment_samples(samples, uniforms))
 
+    def _penalised_samples(self, real, fake):
+        """``(real, fake)`` as float32 tensors a tape can watch when this critic update
+        takes R1/R2 from its loss's own critic pass (R3GAN's code does: no second
+        pass); None when it does not: no penalty, or a lazy one (``r_every`` > 1),
+        which runs its own pass on the updates it is due."""
+        if not (self.r1_gamma or self.r2_gamma) or self.r_every > 1:
+            return None
+        return tf.identity(float32(real)), tf.identity(float32(fake))
+
+    def _score_gradients(self, tape, outputs, samples):
+        """``[d/d real, d/d fake]`` of the summed ``(real, fake)`` scores on ``tape``, for
+        the side whose penalty weight is set (None for the other). One backward pass:
+        a score depends on its own sample only."""
+        sides = [i for i, gamma in enumerate((self.r1_gamma, self.r2_gamma)) if gamma]
+        taken = tape.gradient([outputs[i] for i in sides], [samples[i] for i in sides])
+        gradients = [None, None]
+        for side, gradient in zip(sides, taken):
+            gradients[side] = gradient
+        return gradients
+
     def zero_centered_penalties(self, real, fake, real_uniforms=None, fake_uniforms=None,
-                                labels=None):
+                                labels=None, gradients=None):
         """``(gamma_1 / 2 R1 + gamma_2 / 2 R2, logs)``, lazily every ``r_every`` updates.
 
         ``(None, {})`` when both gammas are 0. ``real`` and ``fake`` are the
@@ -964,6 +995,9 @@ class GAN(keras.Model):
         gradient is taken through both, at the samples themselves (as ADA's and
         R3GAN's code take R1). One penalty per critic input (per pack); a
         conditional critic is differentiated at the samples for their ``labels``.
+        ``gradients``: ``[d/d real, d/d fake]`` of the loss pass's summed scores,
+        taken on the caller's tape (see :meth:`_penalised_samples`); None: the
+        critic is run again here.
         """
         if not (self.r1_gamma or self.r2_gamma):
             return None, {}
@@ -977,9 +1011,14 @@ class GAN(keras.Model):
             return penalties.zero_centered_penalty(critic, batch, samples_per_input=self.pack)
 
         def both():
-            values = [penalty(batch, uniforms) if gamma else ops.zeros((), "float32")
-                      for batch, uniforms, gamma in ((real, real_uniforms, self.r1_gamma),
-                                                      (fake, fake_uniforms, self.r2_gamma))]
+            if gradients is not None:
+                values = [penalties.mean_squared_gradient_norm(g, self.pack) if gamma
+                          else ops.zeros((), "float32")
+                          for g, gamma in zip(gradients, (self.r1_gamma, self.r2_gamma))]
+            else:
+                values = [penalty(batch, uniforms) if gamma else ops.zeros((), "float32")
+                          for batch, uniforms, gamma in ((real, real_uniforms, self.r1_gamma),
+                                                          (fake, fake_uniforms, self.r2_gamma))]
             weighted = 0.5 * (self.r1_gamma * values[0] + self.r2_gamma * values[1])
             scale = self.penalty_weight_scale()
             return (weighted if scale is None else scale * weighted), ops.stack(values)
