@@ -298,6 +298,7 @@ import sys, numpy as np, keras
 import tfgan_stable  # registers the classes
 gan = keras.models.load_model(sys.argv[1])
 print("S", list(np.asarray(gan.augment_signal)))  # not in the config: from the weights
+print("C", gan.get_config()["augment_probability"])  # the starting value; p is a weight
 print("P", float(gan.augment_p), gan.loss_name, type(gan).__name__,
       [float(np.abs(np.asarray(layer.u)).sum()) for layer in gan.spectral_norms])
 """
@@ -326,6 +327,7 @@ def test_p_and_u_survive_a_keras_file_in_a_fresh_process(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     signal = [x for x in result.stdout.splitlines() if x.startswith("S ")][-1]
     assert eval(signal[2:]) == [1.0, 1.0]
+    assert "C None" in result.stdout.splitlines()  # p is stored once: in the weights
     line = [x for x in result.stdout.splitlines() if x.startswith("P ")][-1]
     words = line.split(" ", 4)
     assert float(words[1]) == pytest.approx(p) and words[2] == "hinge" and words[3] == "SNGAN"

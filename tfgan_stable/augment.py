@@ -233,7 +233,7 @@ def adaptive_probability(p, signal, target, images, speed_images):
     return ops.clip(p + step, 0.0, 1.0)
 
 
-def check_settings(policy, probability, target, speed_images, interval):
+def check_settings(policy, probability, target, speed_images, interval, names=None):
     """Refuses bad augmentation settings, naming the argument.
 
     Args:
@@ -242,18 +242,29 @@ def check_settings(policy, probability, target, speed_images, interval):
       target: ``None`` (fixed probability) or ADA's signal target in [0, 1].
       speed_images: images for an adaptive p to go from 0 to 1, >= 1.
       interval: steps between adaptive updates, an int >= 1.
+      names: how the messages spell each argument (a dict from these
+        arguments' names, e.g. to config keys); default: as above.
 
     Raises:
       ValueError: for the first bad setting.
     """
-    parse_policy(policy)
-    if not _number(probability) or not 0.0 <= probability <= 1.0:
-        raise ValueError(f"probability must be a number in [0, 1]. "
-                         f"Received: probability={probability!r}")
-    if target is not None and (not _number(target) or not 0.0 <= target <= 1.0):
-        raise ValueError(f"target must be None or a number in [0, 1]. Received: target={target!r}")
-    if not _number(speed_images) or not speed_images >= 1:
-        raise ValueError(f"speed_images must be a number >= 1. "
-                         f"Received: speed_images={speed_images!r}")
-    if not isinstance(interval, numbers.Integral) or isinstance(interval, bool) or interval < 1:
-        raise ValueError(f"interval must be an int >= 1. Received: interval={interval!r}")
+    names = names or {}
+    name = lambda argument: names.get(argument, argument)  # noqa: E731
+    try:
+        parse_policy(policy)
+    except ValueError as error:
+        raise ValueError(f"{name('policy')}: {error}") from None
+    checks = (
+        ("probability", probability, _number(probability) and 0.0 <= probability <= 1.0,
+         "a number in [0, 1]"),
+        ("target", target, target is None or (_number(target) and 0.0 <= target <= 1.0),
+         "None or a number in [0, 1]"),
+        ("speed_images", speed_images, _number(speed_images) and speed_images >= 1,
+         "a number >= 1"),
+        ("interval", interval, isinstance(interval, numbers.Integral)
+         and not isinstance(interval, bool) and interval >= 1, "an int >= 1"),
+    )
+    for argument, value, good, expected in checks:
+        if not good:
+            raise ValueError(f"{name(argument)} must be {expected}. "
+                             f"Received: {name(argument)}={value!r}")

@@ -388,8 +388,6 @@ class Config:
 
     def _check_stabilisers(self):
         """Spectral norm, R1/R2 and augmentation: values, and what they can apply to."""
-        from tfgan_stable import augment
-
         model, gan_class = self.model, self.family.gan_class
         if model.d_spectral_norm not in (None, True, False):
             raise ConfigError(f"model.d_spectral_norm must be true, false or null, "
@@ -399,33 +397,24 @@ class Config:
             raise ConfigError(f"model.d_spectral_norm: the library's {arch!r} critic has no "
                               f"spectral norm option (dcgan and mlp have); got "
                               f"model.architecture={model.architecture!r}")
-        for field in ("r1_gamma", "r2_gamma"):
-            value = getattr(model, field)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ConfigError(f"model.{field} must be a number >= 0, got {value!r}")
-            if value and not gan_class.critic_scores:
-                raise ConfigError(f"model.{field}: R1/R2 penalise a critic that scores "
-                                  f"samples; model.family={model.family!r} has none")
-        if isinstance(model.r_every, bool) or not isinstance(model.r_every, int) \
-                or model.r_every < 1:
-            raise ConfigError(f"model.r_every must be an int >= 1, got {model.r_every!r}")
         if not 0.0 <= self.optimizer.decay_floor < 1.0:
             raise ConfigError(f"optimizer.decay_floor must be in [0, 1), "
                               f"got {self.optimizer.decay_floor!r}")
         aug = self.augment
-        try:
-            augment.check_settings(aug.policy, 1.0 if aug.probability is None
-                                   else aug.probability, aug.target, aug.speed_images,
-                                   aug.interval)
+        try:  # the constructor's own check, in the config's words
+            gan_class.check_stabilisers(
+                names={"r1_gamma": "model.r1_gamma", "r2_gamma": "model.r2_gamma",
+                       "r_every": "model.r_every", "augment": "augment.policy",
+                       "augment_probability": "augment.probability",
+                       "augment_target": "augment.target",
+                       "augment_speed_images": "augment.speed_images",
+                       "augment_interval": "augment.interval"},
+                r1_gamma=model.r1_gamma, r2_gamma=model.r2_gamma, r_every=model.r_every,
+                augment=aug.policy, augment_probability=aug.probability,
+                augment_target=aug.target, augment_speed_images=aug.speed_images,
+                augment_interval=aug.interval)
         except ValueError as error:
-            raise ConfigError(f"augment: {error}") from None
-        if aug.target is not None and not aug.policy:
-            raise ConfigError("augment.target adapts the probability of an augmentation, "
-                              "but augment.policy names none")
-        if aug.target is not None and not gan_class.critic_scores:
-            raise ConfigError(f"augment.target: the adaptive probability follows the sign "
-                              f"of a critic's scores; model.family={model.family!r} has "
-                              "none (set augment.probability instead)")
+            raise ConfigError(str(error)) from None
 
     def _check_pack(self):
         """``model.pack``: an int >= 1, a family whose critic packs, batches that split."""

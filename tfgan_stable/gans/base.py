@@ -180,20 +180,67 @@ class GAN(keras.Model):
         self.loss_trackers = [keras.metrics.Mean(name=name) for name in names]
         self.built = True
 
-    def _init_penalties(self, r1_gamma, r2_gamma, r_every):
-        name = type(self).__name__
-        gammas = {"r1_gamma": self.default_r1_gamma if r1_gamma is None else r1_gamma,
-                  "r2_gamma": self.default_r2_gamma if r2_gamma is None else r2_gamma}
-        for key, value in gammas.items():
+    @classmethod
+    def check_stabilisers(cls, names=None, **settings):
+        """Refuses bad R1/R2 and augmentation settings for this family: the constructor's
+        arguments ``r1_gamma``, ``r2_gamma``, ``r_every``, ``augment``,
+        ``augment_probability``, ``augment_target``, ``augment_speed_images`` and
+        ``augment_interval`` (one left out is not checked). The constructor and the
+        config's check (which spells them as config keys) both call it.
+
+        Args:
+          names: how the messages spell each argument (a dict from the argument
+            names); default ``<Class>.<argument>``.
+          **settings: the values.
+
+        Raises:
+          ValueError: for the first bad setting, naming it.
+        """
+        names = {key: f"{cls.__name__}.{key}" for key in settings} | (names or {})
+        for key in ("r1_gamma", "r2_gamma"):
+            if key not in settings:
+                continue
+            value = settings[key]
+            if value is None:
+                value = getattr(cls, f"default_{key}")
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-                raise ValueError(f"{name}.{key} must be a number >= 0. Received: "
-                                 f"{key}={value!r}")
-            if value and not self.critic_scores:
-                raise ValueError(f"{name}.{key}: R1/R2 penalise a critic that scores "
-                                 f"samples; {name}'s does not. Received: {key}={value!r}")
+                raise ValueError(f"{names[key]} must be a number >= 0. "
+                                 f"Received: {names[key]}={value!r}")
+            if value and not cls.critic_scores:
+                raise ValueError(f"{names[key]}: R1/R2 penalise a critic that scores "
+                                 f"samples; {cls.__name__}'s does not. "
+                                 f"Received: {names[key]}={value!r}")
+        r_every = settings.get("r_every", 1)
         if isinstance(r_every, bool) or not isinstance(r_every, (int, np.integer)) or r_every < 1:
-            raise ValueError(f"{name}.r_every must be an int >= 1. Received: r_every={r_every!r}")
-        self.r1_gamma, self.r2_gamma = float(gammas["r1_gamma"]), float(gammas["r2_gamma"])
+            raise ValueError(f"{names['r_every']} must be an int >= 1. "
+                             f"Received: {names['r_every']}={r_every!r}")
+        if "augment" not in settings:
+            return
+        policy, target = settings["augment"], settings.get("augment_target")
+        probability = settings.get("augment_probability")
+        if probability is None:
+            probability = 0.0 if target is not None else 1.0
+        augment.check_settings(
+            policy, probability, target, settings.get("augment_speed_images", 1),
+            settings.get("augment_interval", 1),
+            names={"policy": names["augment"],
+                   **{key: names.get(f"augment_{key}", f"{cls.__name__}.augment_{key}")
+                      for key in ("probability", "target", "speed_images", "interval")}})
+        if target is not None and not augment.parse_policy(policy):
+            raise ValueError(f"{names['augment_target']} adapts the probability of an "
+                             f"augmentation, but {names['augment']} names none. Received: "
+                             f"{names['augment']}={policy!r}, "
+                             f"{names['augment_target']}={target!r}")
+        if target is not None and not cls.critic_scores:
+            raise ValueError(f"{names['augment_target']}: the adaptive probability follows "
+                             f"the sign of a critic's scores; {cls.__name__}'s discriminator "
+                             f"does not score samples (use a fixed probability). Received: "
+                             f"{names['augment_target']}={target!r}")
+
+    def _init_penalties(self, r1_gamma, r2_gamma, r_every):
+        self.check_stabilisers(r1_gamma=r1_gamma, r2_gamma=r2_gamma, r_every=r_every)
+        self.r1_gamma = float(self.default_r1_gamma if r1_gamma is None else r1_gamma)
+        self.r2_gamma = float(self.default_r2_gamma if r2_gamma is None else r2_gamma)
         self.r_every = int(r_every)
         if self.r_every > 1:  # the last computed values, logged on lazy steps
             self.last_r = keras.Variable([0.0, 0.0], trainable=False, name="last_r",
@@ -201,27 +248,17 @@ class GAN(keras.Model):
 
     def _init_augmentation(self, policy, probability, target, speed_images, interval):
         name = type(self).__name__
-        try:
-            self.augment_policy = augment.parse_policy(policy)
-            if probability is None:
-                probability = 0.0 if target is not None else 1.0
-            augment.check_settings(self.augment_policy, probability, target, speed_images,
-                                   interval)
-        except ValueError as error:
-            raise ValueError(f"{name}: {error}") from None
+        self.check_stabilisers(augment=policy, augment_probability=probability,
+                               augment_target=target, augment_speed_images=speed_images,
+                               augment_interval=interval)
+        self.augment_policy = augment.parse_policy(policy)
+        self.augment_probability = probability  # as given: the config's (p is a weight)
+        if probability is None:
+            probability = 0.0 if target is not None else 1.0
         if self.augment_policy and len(self.sample_shape) != 3:
             raise ValueError(f"{name}.augment: differentiable augmentation is for images "
                              f"[height, width, channels]; the samples have shape "
                              f"{list(self.sample_shape)}. Received: augment={policy!r}")
-        if target is not None and not self.augment_policy:
-            raise ValueError(f"{name}.augment_target adapts the probability of an "
-                             f"augmentation, but augment names none. Received: "
-                             f"augment={policy!r}, augment_target={target!r}")
-        if target is not None and not self.critic_scores:
-            raise ValueError(f"{name}.augment_target: the adaptive probability follows the "
-                             f"sign of a critic's scores; {name}'s discriminator does not "
-                             f"score samples (use a fixed augment_probability). Received: "
-                             f"augment_target={target!r}")
         self.augment_target = None if target is None else float(target)
         self.augment_speed_images = int(speed_images)
         self.augment_interval = int(interval)
@@ -1139,8 +1176,7 @@ class GAN(keras.Model):
             "r2_gamma": self.r2_gamma,
             "r_every": self.r_every,
             "augment": ",".join(self.augment_policy),
-            "augment_probability": (None if self.augment_p is None
-                                    else float(ops.convert_to_numpy(self.augment_p))),
+            "augment_probability": self.augment_probability,
             "augment_target": self.augment_target,
             "augment_speed_images": self.augment_speed_images,
             "augment_interval": self.augment_interval,
