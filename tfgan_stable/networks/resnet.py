@@ -33,12 +33,19 @@ from tfgan_stable.networks.dcgan import check_resolution
 SLOPE = 0.2  # leaky ReLU
 
 
-def _check_arguments(channels, filters, max_filters, blocks_per_stage):
-    for argument, value in (("channels", channels), ("filters", filters),
-                            ("max_filters", max_filters),
-                            ("blocks_per_stage", blocks_per_stage)):
+def _checked(resolution, fast_layers, **sizes):
+    """Both builders' argument check: ``(stages, use_fast)`` for a power-of-two
+    ``resolution`` and ``sizes`` (channels, filters, ...) that are ints >= 1."""
+    stages = check_resolution(resolution)
+    for argument, value in sizes.items():
         if not isinstance(value, numbers.Integral) or value < 1:
             raise ValueError(f"{argument} must be an int >= 1, got {value!r}")
+    return stages, fast.resolve(fast_layers)
+
+
+def _width(filters, doublings, max_filters):
+    """A stage's width: ``filters`` doubled ``doublings`` times, at most ``max_filters``."""
+    return min(filters * 2**doublings, max_filters)
 
 
 def residual_block(x, width, prefix, use_fast):
@@ -86,19 +93,17 @@ def build_resnet_generator(
         non-positive ``latent_dim``, ``channels``, ``filters``, ``max_filters``
         or ``blocks_per_stage``.
     """
-    stages = check_resolution(resolution)
-    _check_arguments(channels, filters, max_filters, blocks_per_stage)
-    if not isinstance(latent_dim, numbers.Integral) or latent_dim < 1:
-        raise ValueError(f"latent_dim must be an int >= 1, got {latent_dim!r}")
-    use_fast = fast.resolve(fast_layers)
+    stages, use_fast = _checked(resolution, fast_layers, latent_dim=latent_dim,
+                                channels=channels, filters=filters, max_filters=max_filters,
+                                blocks_per_stage=blocks_per_stage)
     inputs, z = conditional.generator_inputs(latent_dim, num_classes)
-    width = min(filters * 2**stages, max_filters)
+    width = _width(filters, stages, max_filters)
     x = layers.Dense(4 * 4 * width, name="project")(z)
     x = layers.Reshape((4, 4, width), name="basis")(x)
     x = _stage(x, width, "s4", blocks_per_stage, use_fast)
     for i in range(1, stages + 1):
         size = 4 * 2**i
-        new_width = min(filters * 2 ** (stages - i), max_filters)
+        new_width = _width(filters, stages - i, max_filters)
         if new_width != width:
             x = fast.conv2d(use_fast, new_width, 1, name=f"s{size}_width")(x)
             width = new_width
@@ -133,17 +138,16 @@ def build_resnet_discriminator(
       ValueError: a resolution that is not a power of two >= 4, or a
         non-positive ``channels``, ``filters``, ``max_filters`` or ``blocks_per_stage``.
     """
-    stages = check_resolution(resolution)
-    _check_arguments(channels, filters, max_filters, blocks_per_stage)
-    use_fast = fast.resolve(fast_layers)
+    stages, use_fast = _checked(resolution, fast_layers, channels=channels, filters=filters,
+                                max_filters=max_filters, blocks_per_stage=blocks_per_stage)
     images = keras.Input((resolution, resolution, channels), name="images")
-    width = min(filters, max_filters)
+    width = _width(filters, 0, max_filters)
     x = fast.conv2d(use_fast, width, 1, name="from_image")(images)
     for i in range(stages):
         size = resolution // 2**i
         x = _stage(x, width, f"s{size}", blocks_per_stage, use_fast)
         x = layers.AveragePooling2D(2, name=f"s{size}_down")(x)
-        new_width = min(filters * 2 ** (i + 1), max_filters)
+        new_width = _width(filters, i + 1, max_filters)
         if new_width != width:
             x = fast.conv2d(use_fast, new_width, 1, name=f"s{size // 2}_width")(x)
             width = new_width
