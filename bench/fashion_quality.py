@@ -194,6 +194,8 @@ def library_run(base, options, args, scorer):
         point = {"generator_steps": steps}
         if base == "progan":
             point["stage"] = model.stage
+        if getattr(model, "augment_p", None) is not None:  # ADA's p, where it adapts
+            point["augment_p"] = round(float(keras.ops.convert_to_numpy(model.augment_p)), 4)
         return point
 
     callback = budget_callback(args, budget, score, curve, progress)
