@@ -136,6 +136,19 @@ def cpu_model(cpuinfo="/proc/cpuinfo"):
     return "unknown"
 
 
+def machines(records, current):
+    """Where the runs of ``records`` ran, for a report's header: ``current`` (this
+    machine's words) when every record says so or says nothing, else which seeds ran
+    on which CPU (a CPU budget buys different step counts on different CPUs)."""
+    by_cpu = {}
+    for record in records:
+        by_cpu.setdefault(record.get("cpu", current), set()).add(record["seed"])
+    if len(by_cpu) <= 1:
+        return next(iter(by_cpu), current)
+    return "runs on more than one machine: " + "; ".join(
+        f"seed {', '.join(map(str, sorted(seeds)))} on {cpu}" for cpu, seeds in by_cpu.items())
+
+
 def git_commit(repo=REPO):
     """``(commit, dirty)`` of the working tree (``("unknown", None)`` outside git)."""
     try:

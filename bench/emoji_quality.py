@@ -403,6 +403,7 @@ def one_run(args):
     record = {"run": args.one, "seed": args.seed, "threads": args.threads,
               "budget_minutes": args.budget_minutes, "resolution": args.resolution,
               "wall_seconds": round(time.perf_counter() - started, 1), **scorer.info(),
+              "cpu": _cpu_words(),
               "curve": curve, **info}
     with open(args.record, "w") as f:
         json.dump(record, f, indent=1)
@@ -558,6 +559,11 @@ def _fmt(values, digits=2):
     return ", ".join(f"{v:.{digits}f}" for v in values) if values else "–"
 
 
+def _cpu_words():
+    from bench.train_step_speed import cpu_words
+    return cpu_words()
+
+
 def markdown(rows, records, args, cpu):
     first = records[0]
     minutes = args.budget_minutes
@@ -570,7 +576,7 @@ def markdown(rows, records, args, cpu):
         f"held-out images, {args.held_out:.0%} of each class held out) at "
         f"{args.resolution}x{args.resolution}, {minutes:g} CPU-minutes of training per run "
         f"(process CPU time, {args.threads} thread(s) each, scoring excluded), seeds "
-        f"{','.join(map(str, args.seeds))}; {cpu}.",
+        f"{','.join(map(str, args.seeds))}; {common.machines(records, cpu)}.",
         "",
         f"{MEASURE}: the Frechet distance between the 64-D features of a classifier trained "
         f"on the training split (held-out accuracy {first['classifier_accuracy']:.3f}, "

@@ -325,10 +325,15 @@ def one_run(args):
     record = {"run": args.one, "seed": args.seed, "threads": args.threads,
               "budget_minutes": args.budget_minutes, "wall_seconds":
               round(time.perf_counter() - started, 1), "classifier_accuracy": scorer.accuracy,
-              "curve": curve, **info}
+              "cpu": _cpu_words(), "curve": curve, **info}
     with open(args.record, "w") as f:
         json.dump(record, f, indent=1)
     images_lib.save_png(images_lib.image_grid(grid, 8), args.record[:-5] + ".png")
+
+
+def _cpu_words():
+    from bench.train_step_speed import cpu_words
+    return cpu_words()
 
 
 # ----------------------------------------------------------------------------- the parent
@@ -382,7 +387,7 @@ def markdown(rows, records, args, cpu):
     lines = [
         f"Fashion-MNIST 32x32, {minutes:g} CPU-minutes of training per run (process CPU time, "
         f"{args.threads} thread(s) each, scoring excluded), "
-        f"seeds {','.join(map(str, args.seeds))}; {cpu}. "
+        f"seeds {','.join(map(str, args.seeds))}; {common.machines(records, cpu)}. "
         f"Scores of {args.eval_samples} samples against {args.eval_samples} held-out test "
         f"images: Frechet distance and KID on the 64-D features of a Fashion-MNIST "
         f"classifier ({records[0]['classifier_accuracy']:.3f} test accuracy), SWD x 1e3, and "
