@@ -470,15 +470,23 @@ def plot(records, path):
 
 
 def sample_sheet(records, folder, path):
-    """One row per run: its seed-0 grid (from the child's PNG), labelled."""
+    """One row per run: the grid of its first seed whose child PNG is in ``folder``
+    (a record kept from another folder may come without one), labelled."""
     from PIL import Image, ImageDraw
 
-    grids = []
-    for record in records:
-        if record["seed"] != records[0]["seed"]:
-            continue
+    grids, shown = [], set()
+    for record in sorted(records, key=lambda r: r["seed"]):
         name = f"{record['run'].replace(':', '+').replace('=', '-')}_s{record['seed']}.png"
-        grids.append((record["run"], Image.open(os.path.join(folder, name)).convert("L")))
+        if record["run"] in shown or not os.path.isfile(os.path.join(folder, name)):
+            continue
+        shown.add(record["run"])
+        grids.append((f"{record['run']} (seed {record['seed']})",
+                      Image.open(os.path.join(folder, name)).convert("L")))
+    if not grids:
+        print(f"no sample grids in {folder}: {path} not written", flush=True)
+        return
+    order = [record["run"] for record in records]
+    grids.sort(key=lambda item: order.index(item[0].rsplit(" (seed", 1)[0]))
     width = max(g.width for _, g in grids)
     sheet = Image.new("L", (width * len(grids), grids[0][1].height + 20), 255)
     draw = ImageDraw.Draw(sheet)
