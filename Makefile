@@ -64,8 +64,8 @@ bench: $(STAMP)
 		--variants "as shipped=" "without latent recovery=began.latent_recovery=0"
 	$(BENCH).fashion_quality --data $(FASHION_MNIST) --out bench/results
 	$(BENCH).fashion_quality --data $(FASHION_MNIST) --out bench/results --train_images 6000 \
-		--runs sngan,sngan:augment.policy=color+translation+cutout,r3gan,r3gan:augment.policy=color+translation+cutout,wgan_gp,wgan_gp:augment.policy=color+translation+cutout \
-		--seeds 0 --name fashion_quality_limited
+		--runs sngan,sngan:augment.policy=color+translation+cutout,sngan:augment.policy=color+translation+cutout:augment.target=0.6,wgan_gp,wgan_gp:augment.policy=color+translation+cutout,r3gan,r3gan:augment.policy=color+translation+cutout \
+		--seeds 0 1 --name fashion_quality_limited
 	$(BENCH).fashion_quality --data $(FASHION_MNIST) --out bench/results --runs sngan \
 		--name fashion_quality_new
 	$(BENCH).progan_speed --data $(FASHION_MNIST) --out bench/results
@@ -112,6 +112,7 @@ bench: $(STAMP)
 	$(BENCH).step_profile --configs sngan_emoji_64,dcgan_emoji_64 --name step_profile_emoji_64 \
 		--out bench/results
 	$(BENCH).step_memory --out bench/results
+	$(BENCH).penalty_pass --out bench/results
 	$(BIN)/python -m bench.index
 
 clean:
