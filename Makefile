@@ -48,6 +48,8 @@ BENCH := $(BIN)/python -m bench
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[test,bench]'
 	$(BENCH).toy_mixtures --out bench/results
+	$(BENCH).toy_mixtures --families sngan r3gan --steps 3000 --seeds 0 1 2 \
+		--name toy_mixtures_new --out bench/results
 	$(BENCH).toy_mixtures --families wgan_gp --datasets ring12 ring5 grid16 grid36 \
 		--name toy_variants --out bench/results
 	$(BENCH).toy_mixtures --families wgan_gp --datasets ring8 \
@@ -76,6 +78,8 @@ bench: $(STAMP)
 	$(BENCH).progan_speed --data $(FASHION_MNIST) --learning_rate 1e-3 --seed 1 \
 		--name progan_speed_seed1_constant_lr --out bench/results
 	$(BENCH).stacked_digits --digits_configs --out bench/results
+	$(BENCH).stacked_digits --digits_configs --families sngan r3gan --seeds 0 1 \
+		--name stacked_digits_new --out bench/results
 	$(BENCH).stacked_digits --digits_configs --families wgan_gp --seeds 0 1 2 3 4 \
 		--name stacked_adam --out bench/results
 	$(BENCH).stacked_digits --digits_configs --families wgan_gp --seeds 0 1 2 3 4 \
