@@ -147,7 +147,10 @@ def _checked_latent(z, latent_dim, max_batch):
             ["serving_default input z must hold finite numbers; NaN or inf values found:",
              tf.reduce_sum(tf.cast(tf.logical_not(finite), tf.int64))])
     with tf.control_dependencies([check_finite]):
-        return tf.reshape(z, [-1, latent_dim])
+        # rows read at run time: a reshape to a shape grappler cannot answer stays
+        # in the graph, so the network's first op waits for the checks above
+        rows = tf.size(z) // latent_dim
+        return tf.reshape(z, tf.stack([rows, latent_dim]))
 
 
 def _checked_labels(labels, z, num_classes):
