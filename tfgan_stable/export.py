@@ -111,8 +111,9 @@ def serving_outputs(generator, z, labels=None):
     return {"samples": samples}
 
 
-def _checked_latent(z, latent_dim, max_batch):
-    """``z`` after in-graph checks of its shape, batch size and values (served models too).
+def _latent_checks(z, latent_dim, max_batch):
+    """In-graph checks of a served ``z``'s shape, batch size and values: ``(ok, last)``,
+    a boolean that is true when ``z`` may enter the network, and the last check op.
 
     The signature declares ``z`` as ``[None, latent_dim]``, but a server (TF
     Serving) passes on whatever a request holds without comparing it with the
@@ -122,11 +123,15 @@ def _checked_latent(z, latent_dim, max_batch):
     So the checks read only what is unknown until a request comes: the
     element count ``tf.size(z)`` and the batch ``tf.shape(z)[0]`` (declared
     None). ``z`` must hold exactly batch x latent_dim numbers, all finite, in
-    at most ``max_batch`` rows. (Its rank is static, so no check of it
-    survives folding: a fed tensor of another rank whose numbers make whole
-    rows, such as ``[batch, latent_dim, 1]``, is read as ``[batch,
-    latent_dim]`` where the final reshape stays, or meets TensorFlow's own
-    shape errors in the network where it was folded away.)
+    at most ``max_batch`` rows. Each check waits for the one before, so the
+    first that fails names the problem. Nothing orders them before the
+    network, though: grappler may drop a reshape it deems redundant, and with
+    it the control edges through it (a rank-1 ``z`` then reached the first
+    MatMul before its check, now and then). So :func:`_serve` runs the network
+    only where ``ok`` holds. (Rank is static, so no check of it survives
+    folding: a fed tensor of another rank whose numbers make whole rows, such
+    as ``[batch, latent_dim, 1]``, is read as ``[batch, latent_dim]`` or meets
+    TensorFlow's own shape errors in the network.)
     """
     shape = tf.shape(z)
     batch = tf.concat([shape, [1]], 0)[0]  # rank-safe: a scalar z has no shape[0]
@@ -136,43 +141,46 @@ def _checked_latent(z, latent_dim, max_batch):
         count_ok, [f"serving_default input z must be float32 [batch, {latent_dim}]; got shape",
                    shape])
     with tf.control_dependencies([check_shape]):
+        batch_ok = batch <= max_batch
         check_batch = tf.debugging.Assert(
-            batch <= max_batch, [_batch_message("serving_default batch", max_batch), shape])
+            batch_ok, [_batch_message("serving_default batch", max_batch), shape])
     with tf.control_dependencies([check_batch]):
         # over a rank-1 view: a reduction over "all axes" takes its axes from the
         # declared rank, which a fed tensor need not have
         finite = tf.math.is_finite(tf.reshape(z, [-1]))
+        finite_ok = tf.reduce_all(finite)
         check_finite = tf.debugging.Assert(
-            tf.reduce_all(finite),
+            finite_ok,
             ["serving_default input z must hold finite numbers; NaN or inf values found:",
              tf.reduce_sum(tf.cast(tf.logical_not(finite), tf.int64))])
-    with tf.control_dependencies([check_finite]):
-        # rows read at run time: a reshape to a shape grappler cannot answer stays
-        # in the graph, so the network's first op waits for the checks above
-        rows = tf.size(z) // latent_dim
-        return tf.reshape(z, tf.stack([rows, latent_dim]))
+    return tf.logical_and(count_ok, tf.logical_and(batch_ok, finite_ok)), check_finite
 
 
-def _checked_labels(labels, z, num_classes):
-    """A conditional request's ``labels`` after in-graph checks: one per row of ``z``,
-    each in [0, num_classes) (read at run time, as :func:`_checked_latent` explains)."""
+def _label_checks(labels, z, latent_dim, num_classes, after):
+    """A conditional request's ``labels`` (flattened) and a boolean that is true when
+    they pass the in-graph checks: one label per row of ``z``, each in [0,
+    num_classes). The checks run after the op ``after`` (z's last check), so a
+    bad ``z`` is named first."""
     labels = tf.reshape(labels, [-1])
-    count_ok = tf.equal(tf.size(labels), tf.shape(z)[0])
-    check_count = tf.debugging.Assert(
-        count_ok, ["serving_default input label must hold one class index per row of z; "
-                   "got labels and rows", tf.size(labels), tf.shape(z)[0]])
+    rows = tf.size(z) // latent_dim
+    with tf.control_dependencies([after]):
+        count_ok = tf.equal(tf.size(labels), rows)
+        check_count = tf.debugging.Assert(
+            count_ok, ["serving_default input label must hold one class index per row of z; "
+                       "got labels and rows", tf.size(labels), rows])
     with tf.control_dependencies([check_count]):
-        return _checked_class(labels, num_classes, "serving_default input label")
+        range_ok = _class_checks(labels, num_classes, "serving_default input label")
+    return labels, tf.logical_and(count_ok, range_ok)
 
 
-def _checked_class(labels, num_classes, what):
-    """``labels`` after an in-graph check that each lies in [0, num_classes)."""
+def _class_checks(labels, num_classes, what):
+    """An in-graph check that each of ``labels`` lies in [0, num_classes); returns
+    whether they do (the network runs only then: see :func:`_serve`)."""
     in_range = tf.logical_and(tf.reduce_all(labels >= 0),
                               tf.reduce_all(labels < num_classes))
-    check = tf.debugging.Assert(in_range, [
-        f"{what} must be a class index in [0, {num_classes}); got", labels])
-    with tf.control_dependencies([check]):
-        return tf.identity(labels)
+    tf.debugging.Assert(in_range, [f"{what} must be a class index in [0, {num_classes}); got",
+                                   labels])
+    return in_range
 
 
 def _batch_message(what, max_batch):
@@ -194,20 +202,29 @@ def stateless_latent(seed, num, latent_dim, distribution="normal", max_batch=Non
     return tf.random.stateless_normal(shape, seeds)
 
 
-def _serve(generator, z, labels=None):
-    """:func:`serving_outputs`, with an empty batch answered without running the network.
+def _serve(generator, z, labels=None, ok=True):
+    """:func:`serving_outputs` for a request whose checks passed (``ok``), else nothing.
 
-    Some CPU kernels return the wrong channel count for a batch of 0, so an
-    empty request gets an empty output of the generator's own shape.
+    The network runs inside a ``tf.cond`` on ``ok`` and a non-empty batch: a
+    request that fails a check gets that check's message, never a kernel's
+    error from the bad tensor reaching the network first, and an empty
+    request gets an empty output of the generator's own shape (some CPU
+    kernels return the wrong channel count for a batch of 0). ``z`` enters
+    the network as ``[rows, latent_dim]``.
     """
     sample_shape = list(generator.output_shape[1:])
+    latent_dim = latent_size(generator)
+    rows = tf.size(z) // latent_dim
+
+    def network():
+        return serving_outputs(generator, tf.reshape(z, tf.stack([rows, latent_dim])),
+                               labels)[key]
 
     def empty():
         return tf.zeros([0, *sample_shape], tf.float32)
 
     key = "images" if _output_kind(generator) == "images" else "samples"
-    out = tf.cond(tf.shape(z)[0] > 0, lambda: serving_outputs(generator, z, labels)[key],
-                  empty)
+    out = tf.cond(tf.logical_and(ok, rows > 0), network, empty)
     return {key: tf.ensure_shape(out, [None, *sample_shape])}
 
 
@@ -542,29 +559,30 @@ def _write_saved_model(generator, path, name, metadata, verify, latent_distribut
     archive = keras.export.ExportArchive()
     archive.track(network)
     # z declared, so that clients can discover the latent width; the checks in
-    # _checked_latent still run, as they read only run-time values.
+    # _latent_checks still run, as they read only run-time values.
     z_spec = tf.TensorSpec([None, latent_dim], tf.float32, name="z")
     seed_specs = [tf.TensorSpec([], tf.int64, name="seed"),
                   tf.TensorSpec([], tf.int32, name="num")]
     if num_classes:
         def serve(z, label):
-            z = _checked_latent(z, latent_dim, max_batch)
-            return _serve(network, z, _checked_labels(label, z, num_classes))
+            z_ok, z_checked = _latent_checks(z, latent_dim, max_batch)
+            label, label_ok = _label_checks(label, z, latent_dim, num_classes, z_checked)
+            return _serve(network, z, label, tf.logical_and(z_ok, label_ok))
 
         def generate(seed, num, label):
             z = stateless_latent(seed, num, latent_dim, latent_distribution, max_batch)
-            label = _checked_class(label, num_classes, "generate input label")
-            return _serve(network, z, tf.fill(tf.shape(z)[:1], label))
+            label_ok = _class_checks(label, num_classes, "generate input label")
+            return _serve(network, z, tf.fill(tf.shape(z)[:1], label), label_ok)
 
         archive.add_endpoint(name=SERVING_SIGNATURE, fn=serve, input_signature=[
             z_spec, tf.TensorSpec([None], tf.int32, name="label")])
         archive.add_endpoint(name=GENERATE_SIGNATURE, fn=generate, input_signature=[
             *seed_specs, tf.TensorSpec([], tf.int32, name="label")])
     else:
-        archive.add_endpoint(
-            name=SERVING_SIGNATURE,
-            fn=lambda z: _serve(network, _checked_latent(z, latent_dim, max_batch)),
-            input_signature=[z_spec])
+        def serve(z):
+            return _serve(network, z, ok=_latent_checks(z, latent_dim, max_batch)[0])
+
+        archive.add_endpoint(name=SERVING_SIGNATURE, fn=serve, input_signature=[z_spec])
         archive.add_endpoint(
             name=GENERATE_SIGNATURE,
             fn=lambda seed, num: _serve(network, stateless_latent(
