@@ -66,7 +66,7 @@ bench: $(STAMP)
 		--variants "as shipped=" "without latent recovery=began.latent_recovery=0"
 	$(BENCH).fashion_quality --data $(FASHION_MNIST) --out bench/results
 	$(BENCH).fashion_quality --data $(FASHION_MNIST) --out bench/results --train_images 6000 \
-		--runs sngan,sngan:augment.policy=color+translation+cutout,sngan:augment.policy=color+translation+cutout:augment.target=0.6,wgan_gp,wgan_gp:augment.policy=color+translation+cutout,r3gan,r3gan:augment.policy=color+translation+cutout \
+		--runs sngan,sngan:augment.policy=color+translation+cutout,sngan:augment.policy=color+translation+cutout:augment.target=0.6,sngan:augment.policy=translation+cutout,wgan_gp,wgan_gp:augment.policy=color+translation+cutout,r3gan,r3gan:augment.policy=color+translation+cutout \
 		--seeds 0 1 --name fashion_quality_limited
 	$(BENCH).fashion_quality --data $(FASHION_MNIST) --out bench/results --runs sngan \
 		--name fashion_quality_new
