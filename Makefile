@@ -68,7 +68,8 @@ bench: $(STAMP)
 	$(BENCH).fashion_quality --data $(FASHION_MNIST) --out bench/results --train_images 6000 \
 		--runs sngan,sngan:augment.policy=color+translation+cutout,sngan:augment.policy=color+translation+cutout:augment.target=0.6,sngan:augment.policy=translation+cutout,wgan_gp,wgan_gp:augment.policy=color+translation+cutout,r3gan,r3gan:augment.policy=color+translation+cutout \
 		--seeds 0 1 --name fashion_quality_limited
-	$(BENCH).fashion_quality --data $(FASHION_MNIST) --out bench/results --runs sngan \
+	$(BENCH).fashion_quality --data $(FASHION_MNIST) --out bench/results \
+		--runs sngan,sngan:augment.policy=color+translation+cutout,r3gan,r3gan:augment.policy=color+translation+cutout,wgan_gp,wgan_gp:augment.policy=color+translation+cutout \
 		--name fashion_quality_new
 	$(BENCH).progan_speed --data $(FASHION_MNIST) --out bench/results
 	$(BENCH).progan_speed --data $(FASHION_MNIST) --seed 1 --name progan_speed_seed1 \

@@ -138,15 +138,30 @@ def cpu_model(cpuinfo="/proc/cpuinfo"):
 
 def machines(records, current):
     """Where the runs of ``records`` ran, for a report's header: ``current`` (this
-    machine's words) when every record says so or says nothing, else which seeds ran
-    on which CPU (a CPU budget buys different step counts on different CPUs)."""
-    by_cpu = {}
+    machine's words) when every record says so or says nothing; else which seeds ran
+    on which CPU where that holds for every run, or else which runs and seeds did (a
+    CPU budget buys different step counts on different CPUs)."""
+    by_cpu, by_seed = {}, {}
     for record in records:
-        by_cpu.setdefault(record.get("cpu", current), set()).add(record["seed"])
+        cpu = record.get("cpu", current)
+        by_cpu.setdefault(cpu, []).append(record)
+        by_seed.setdefault(record["seed"], set()).add(cpu)
     if len(by_cpu) <= 1:
         return next(iter(by_cpu), current)
-    return "runs on more than one machine: " + "; ".join(
-        f"seed {', '.join(map(str, sorted(seeds)))} on {cpu}" for cpu, seeds in by_cpu.items())
+
+    def seeds(group):
+        return ", ".join(map(str, sorted({r["seed"] for r in group})))
+
+    if all(len(cpus) == 1 for cpus in by_seed.values()):  # a seed's runs share a CPU
+        parts = [f"seed {seeds(group)} on {cpu}" for cpu, group in by_cpu.items()]
+    else:
+        parts = []
+        for cpu, group in by_cpu.items():
+            runs = dict.fromkeys(r["run"] for r in group)
+            parts.append(", ".join(
+                f"{run} (seed {seeds([r for r in group if r['run'] == run])})"
+                for run in runs) + f" on {cpu}")
+    return "runs on more than one machine: " + "; ".join(parts)
 
 
 def git_commit(repo=REPO):

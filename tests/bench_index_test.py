@@ -131,3 +131,16 @@ def test_each_scripts_own_output_paths_for_the_makefile_lines_are_committed():
         assert paths, script
         missing = [p for p in paths if not os.path.isfile(os.path.join(REPO, p))]
         assert not missing, f"{script} {' '.join(argv)} would write {missing}: not committed"
+
+
+def test_a_report_says_which_runs_ran_on_which_cpu():
+    same = [{"run": "a", "seed": 0, "cpu": "X"}, {"run": "a", "seed": 1}]
+    assert common.machines(same, "X") == "X"
+    by_seed = [{"run": run, "seed": seed, "cpu": "XY"[seed]} for run in "ab" for seed in (0, 1)]
+    assert common.machines(by_seed, "X") == \
+        "runs on more than one machine: seed 0 on X; seed 1 on Y"
+    # runs, not seeds, split over the CPUs: the seeds alone would misname them
+    by_run = [{"run": run, "seed": seed, "cpu": cpu}
+              for run, cpu in (("a", "X"), ("b", "Y")) for seed in (0, 1)]
+    assert common.machines(by_run, "Y") == \
+        "runs on more than one machine: a (seed 0, 1) on X; b (seed 0, 1) on Y"
