@@ -50,6 +50,12 @@ bench: $(STAMP)
 	$(BENCH).toy_mixtures --out bench/results
 	$(BENCH).toy_mixtures --families sngan r3gan --steps 3000 --seeds 0 1 2 \
 		--name toy_mixtures_new --out bench/results
+	$(BENCH).toy_mixtures --families r3gan --datasets ring8 --seeds 0 1 2 \
+		--name toy_r3gan_ring8_own_steps --out bench/results
+	$(BENCH).toy_mixtures --families r3gan --datasets grid25 --seeds 0 1 \
+		--name toy_r3gan_grid25_own_steps --out bench/results
+	$(BENCH).toy_mixtures --families r3gan --datasets grid25 --seeds 2 \
+		--name toy_r3gan_grid25_own_steps_s2 --out bench/results
 	$(BENCH).toy_mixtures --families wgan_gp --datasets ring12 ring5 grid16 grid36 \
 		--name toy_variants --out bench/results
 	$(BENCH).toy_mixtures --families wgan_gp --datasets ring8 \
